@@ -1,0 +1,121 @@
+"""The contract between model families (CNF, diffusion) and everything that uses them.
+
+A family is a module that defines::
+
+    KINDS: tuple[str, ...]                       # model kinds it provides, e.g. ("cnf",)
+    OPTIONS: dict[str, dict[str, object]]        # kind -> default training options
+    def make_trainer(kind, density, options, device, seed) -> Trainer
+    def load_model(checkpoint: dict, device) -> Model
+
+Trainers and models work in *model coordinates* (the density's view box);
+:class:`engine.checkpoint.TrainedModel` adds the user's coordinates on top.
+Training is a generator of :class:`TrainSnapshot` (DESIGN.md: data flows one way).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Iterator, Protocol
+
+import numpy as np
+import torch
+
+from .densities import Density
+from .errors import InputError
+
+__all__ = ["FAMILIES", "Model", "TrainSnapshot", "Trainer", "family", "make_trainer", "default_options"]
+
+# kind -> module that implements it (imported lazily: a family may be heavy)
+FAMILIES: dict[str, str] = {"cnf": "engine.cnf", "ddpm": "engine.diffusion", "ncsn": "engine.diffusion"}
+
+
+@dataclass(frozen=True)
+class TrainSnapshot:
+    """One training step as seen from outside; every array is float32 numpy.
+
+    Attributes:
+        step: steps done so far.  total_steps / budget_seconds: the budget, when given.
+        elapsed: seconds of training so far (pauses excluded).
+        loss: training loss of this step.  lr: current learning rate.
+        steps_per_s: recent throughput.  heldout_nll: nats on a held-out batch (when measured).
+        metric_name / metric: a quality figure (e.g. "held-out NLL", "histogram TV").
+        nfe: function evaluations of the last step (CNF).  best_step: step of the kept model.
+        samples: (n, 2) model samples, when produced this step.
+        density: (G, G) model density on the view grid, when produced this step (cheap only).
+    """
+
+    step: int
+    elapsed: float
+    loss: float
+    lr: float
+    steps_per_s: float
+    total_steps: int | None = None
+    budget_seconds: float | None = None
+    heldout_nll: float | None = None
+    metric_name: str | None = None
+    metric: float | None = None
+    nfe: float | None = None
+    best_step: int | None = None
+    samples: np.ndarray | None = None
+    density: np.ndarray | None = None
+
+    @property
+    def fraction_done(self) -> float | None:
+        if self.total_steps:
+            return min(1.0, self.step / self.total_steps)
+        if self.budget_seconds:
+            return min(1.0, self.elapsed / self.budget_seconds)
+        return None
+
+
+class Model(Protocol):
+    """A trained generative model in model coordinates."""
+
+    kind: str
+    num_classes: int
+
+    def sample(self, n: int, *, seed: int | None = None, **options: Any) -> np.ndarray:
+        """(n, 2) float32 samples; options: label, guidance, guidance_kind, sampler, steps."""
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray:
+        """Exact log-density (nats) at (n, 2) points -> (n,) float64."""
+
+    def to_checkpoint(self) -> dict[str, Any]:
+        """Everything needed to rebuild the model: kind, config, state_dict (see engine.checkpoint)."""
+
+
+class Trainer(Protocol):
+    """Trains one model; ``run`` is a generator, so the caller decides when to pause or stop."""
+
+    def run(self, steps: int | None = None, seconds: float | None = None) -> Iterator[TrainSnapshot]: ...
+
+    def set_learning_rate(self, lr: float) -> None: ...
+
+    def best_model(self) -> Model:
+        """The model with the best held-out score so far (the last good one after a failure)."""
+
+
+def family(kind: str) -> ModuleType:
+    """The module that implements a model kind."""
+    if kind not in FAMILIES:
+        raise InputError(f"unknown model '{kind}'; choose one of {', '.join(FAMILIES)}")
+    return importlib.import_module(FAMILIES[kind])
+
+
+def default_options(kind: str) -> dict[str, Any]:
+    return dict(family(kind).OPTIONS[kind])
+
+
+def make_trainer(
+    kind: str, density: Density, options: dict[str, Any] | None, device: torch.device, seed: int
+) -> Trainer:
+    """A trainer for ``kind`` on ``density``; unknown option names are refused with InputError."""
+    fam = family(kind)
+    opts = dict(fam.OPTIONS[kind])
+    for key, value in (options or {}).items():
+        if key not in opts:
+            raise InputError(f"option '{key}' does not apply to {kind}; its options are {', '.join(opts)}")
+        opts[key] = value
+    return fam.make_trainer(kind, density, opts, device, seed)  # type: ignore[no-any-return]
