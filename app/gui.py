@@ -1,0 +1,48 @@
+"""Starting the window: Qt application, theme, thread settings, and the main window."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+
+__all__ = ["run_gui", "create_application"]
+
+
+def create_application(argv: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """The QApplication (created once), themed."""
+    from PySide6 import QtWidgets
+
+    from .settings import Settings
+    from .theme import apply_theme
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(argv or sys.argv[:1])
+    app.setApplicationName("flowscope")
+    app.setOrganizationName("flowscope")
+    s = Settings()
+    apply_theme(app, str(s.get("theme", "dark")), int(s.get("font_pt", 11)))
+    return app
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """Open the main window with the choices given on the command line."""
+    from engine.densities import get_density
+    from engine.device import configure_threads
+
+    if args.density:
+        get_density(args.density)  # bad input: exit 2 on the command line before any window
+    if args.scene and not os.path.isfile(args.scene):
+        from engine.errors import InputError
+
+        raise InputError(f"{args.scene}: no such scene file")
+    configure_threads()
+    app = create_application()
+    from .main_window import MainWindow
+
+    win = MainWindow(density=args.density)
+    win.show()
+    # Full collections over torch's ~200k objects stall the GUI for ~200 ms; freeze them once.
+    gc.collect()
+    gc.freeze()
+    return int(app.exec())

@@ -1,0 +1,174 @@
+"""The main window: density picker, central density view, menus, status bar, remembered state."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from engine.densities import builtin_density
+from engine.errors import InputError
+from widgets.density_picker import DensityPicker
+from widgets.density_view import DensityView
+
+from .density_controller import DensityState, builtin_entries, load_density_state, thumbnail_grid
+from .settings import Settings
+
+__all__ = ["MainWindow"]
+
+DATA_FILTER = "Point data (*.npy *.npz *.csv *.txt *.tsv);;All files (*)"
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+SHORTCUTS = [
+    ("Ctrl+Shift+O", "open a data file"), ("Ctrl+I", "open an image"), ("R", "draw new particles"),
+    ("L", "log colour scale"), ("P", "show or hide particles"), ("F1", "this list"), ("Ctrl+Q", "quit"),
+]
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """flowscope's window. ``density_changed(spec)`` is emitted after a density is shown."""
+
+    density_changed = QtCore.Signal(str)
+
+    def __init__(self, settings: Settings | None = None, density: str | None = None) -> None:
+        super().__init__()
+        self.settings = settings or Settings()
+        self.state: DensityState | None = None
+        self._seed = 0
+        self.setWindowTitle("flowscope")
+        self.view = DensityView(title="")
+        self.setCentralWidget(self.view)
+        self.picker = DensityPicker(builtin_entries())
+        dock = QtWidgets.QDockWidget("Density", self)
+        dock.setObjectName("density_dock")
+        dock.setWidget(self.picker)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.status_label = QtWidgets.QLabel()
+        self.statusBar().addWidget(self.status_label, 1)
+        self._build_menus()
+        self.picker.density_requested.connect(self._on_density_requested)
+        self.picker.open_file_requested.connect(self.open_data_file)
+        self.picker.open_image_requested.connect(self.open_image)
+        self._restore(density)
+        self._thumbs = list(self.picker.names())
+        QtCore.QTimer.singleShot(0, self._make_next_thumbnail)
+
+    # -- menus -------------------------------------------------------------------
+    def _action(self, menu: QtWidgets.QMenu, text: str, slot: object, shortcut: str | None = None,
+                checkable: bool = False) -> QtGui.QAction:
+        act = QtGui.QAction(text, self)
+        if shortcut:
+            act.setShortcut(QtGui.QKeySequence(shortcut))
+        act.setCheckable(checkable)
+        (act.toggled if checkable else act.triggered).connect(slot)  # type: ignore[attr-defined]
+        menu.addAction(act)
+        return act
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        f = bar.addMenu("&File")
+        self._action(f, "Open &data file…", self.open_data_file, "Ctrl+Shift+O")
+        self._action(f, "Open &image…", self.open_image, "Ctrl+I")
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, "Ctrl+Q")
+        v = bar.addMenu("&View")
+        self._action(v, "&New particles", self.resample, "R")
+        self.log_action = self._action(v, "&Log colour scale", self.view.set_log_scale, "L", checkable=True)
+        self.points_action = self._action(v, "Show &particles", self.view.set_points_visible, "P", checkable=True)
+        self.points_action.setChecked(True)
+        h = bar.addMenu("&Help")
+        self._action(h, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._action(h, "&About flowscope", self.show_about)
+
+    # -- density -----------------------------------------------------------------
+    def set_density(self, spec: str, quiet: bool = False) -> bool:
+        """Show ``spec``; on bad input show one clear message and keep the current density."""
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+        try:
+            state = load_density_state(spec, seed=self._seed)
+        except InputError as e:
+            QtWidgets.QApplication.restoreOverrideCursor()
+            if quiet:
+                self.statusBar().showMessage(f"Could not reopen the last density: {e}", 10_000)
+            else:
+                QtWidgets.QMessageBox.warning(self, "Cannot use this density", str(e))
+            if self.state is not None:
+                self.picker.set_current(self.state.spec)
+            return False
+        QtWidgets.QApplication.restoreOverrideCursor()
+        self.state = state
+        self.view.set_density(state.grid, state.density.box)
+        self.view.set_points(state.points, state.labels)
+        self.view.set_title(state.density.name if ":" not in state.spec else os.path.basename(state.spec))
+        self.view.fit()
+        self.picker.set_current(spec)
+        self.status_label.setText(state.status_text())
+        self.settings.set("density", spec)
+        self.density_changed.emit(spec)
+        return True
+
+    def resample(self) -> None:
+        if self.state is not None:
+            self._seed += 1
+            s = self.state.density.sample(len(self.state.points), seed=self._seed)
+            self.view.set_points(s.x, s.labels)
+
+    def open_data_file(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open data file", self._last_dir(), DATA_FILTER)
+        if path:
+            self.settings.set("last_dir", os.path.dirname(path))
+            self.set_density(f"file:{path}")
+
+    def open_image(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open image", self._last_dir(), IMAGE_FILTER)
+        if path:
+            self.settings.set("last_dir", os.path.dirname(path))
+            self.set_density(f"image:{path}")
+
+    def _last_dir(self) -> str:
+        return str(self.settings.get("last_dir", os.path.expanduser("~")))
+
+    def _on_density_requested(self, spec: str) -> None:
+        if self.state is None or spec != self.state.spec:
+            self.set_density(spec)
+
+    def _make_next_thumbnail(self) -> None:
+        """One thumbnail per event-loop turn, so the window is usable while they appear."""
+        if not self._thumbs:
+            return
+        name = self._thumbs.pop(0)
+        self.picker.set_thumbnail(name, thumbnail_grid(builtin_density(name)))
+        QtCore.QTimer.singleShot(0, self._make_next_thumbnail)
+
+    # -- help --------------------------------------------------------------------
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
+        QtWidgets.QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+    def show_about(self) -> None:
+        from engine import __version__
+
+        QtWidgets.QMessageBox.about(self, "About flowscope", f"<b>flowscope {__version__}</b><br>"
+                                    "Watch normalizing flows, diffusion models and SDEs move probability.")
+
+    # -- persistence -------------------------------------------------------------
+    def _restore(self, density: str | None) -> None:
+        geo = self.settings.get("geometry", None)
+        if geo is not None:
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1400, 900)
+        st = self.settings.get("window_state", None)
+        if st is not None:
+            self.restoreState(st)
+        self.log_action.setChecked(bool(self.settings.get("log_scale", False)))
+        spec = density or str(self.settings.get("density", "8gaussians"))
+        if not self.set_density(spec, quiet=density is None) and spec != "8gaussians":
+            self.set_density("8gaussians")
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.settings.set("geometry", self.saveGeometry())
+        self.settings.set("window_state", self.saveState())
+        self.settings.set("log_scale", self.log_action.isChecked())
+        self.settings.sync()
+        super().closeEvent(event)

@@ -1,0 +1,36 @@
+"""Application look: Fusion style, a dark palette, and a font size that reads on a projector."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6 import QtGui, QtWidgets
+
+__all__ = ["apply_theme", "THEMES", "DEFAULT_FONT_PT"]
+
+DEFAULT_FONT_PT = 11
+
+THEMES: dict[str, dict[str, str]] = {
+    "dark": {"window": "#202124", "base": "#17181a", "text": "#e8eaed", "button": "#2d2f33",
+             "highlight": "#4f8cc9", "plot_bg": "#111214", "plot_fg": "#d0d3d8"},
+    "light": {"window": "#f4f4f4", "base": "#ffffff", "text": "#101010", "button": "#e4e4e4",
+              "highlight": "#1a5fb4", "plot_bg": "#ffffff", "plot_fg": "#101010"},
+}
+
+
+def apply_theme(app: QtWidgets.QApplication, name: str = "dark", font_pt: int = DEFAULT_FONT_PT) -> None:
+    """Set style, palette, font and pyqtgraph's colours (call before creating plots)."""
+    t = THEMES.get(name, THEMES["dark"])
+    app.setStyle("Fusion")
+    pal = QtGui.QPalette()
+    role = QtGui.QPalette.ColorRole
+    for r, key in ((role.Window, "window"), (role.Base, "base"), (role.AlternateBase, "button"),
+                   (role.Button, "button"), (role.Highlight, "highlight"), (role.ToolTipBase, "base")):
+        pal.setColor(r, QtGui.QColor(t[key]))
+    for r in (role.WindowText, role.Text, role.ButtonText, role.ToolTipText, role.BrightText):
+        pal.setColor(r, QtGui.QColor(t["text"]))
+    pal.setColor(role.HighlightedText, QtGui.QColor("#ffffff"))
+    app.setPalette(pal)
+    font = app.font()
+    font.setPointSize(font_pt)
+    app.setFont(font)
+    pg.setConfigOptions(background=t["plot_bg"], foreground=t["plot_fg"])

@@ -1,0 +1,106 @@
+"""A density heatmap with particles on top and a colour bar: the central picture of every view."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from .palette import class_brushes, colormap
+
+__all__ = ["DensityView"]
+
+Box = tuple[float, float, float, float]
+
+
+class DensityView(QtWidgets.QWidget):
+    """Heatmap of p(x) on a grid over ``box`` (rows = y), particles, and a colour bar.
+
+    Draws only numpy arrays: ``set_density(grid, box)``, ``set_points(x, labels)``.
+    Long-lived items are updated in place, never re-created per frame.
+    """
+
+    point_clicked = QtCore.Signal(float, float)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, title: str = "") -> None:
+        super().__init__(parent)
+        self._log_scale = False
+        self._grid: np.ndarray | None = None
+        self._box: Box = (-4.0, 4.0, -4.0, 4.0)
+        self.plot = pg.PlotWidget()
+        self.plot.setAspectLocked(True)
+        self.plot.setMenuEnabled(False)
+        self.plot.showGrid(x=False, y=False)
+        self.plot.setTitle(title)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(-10)
+        self.plot.addItem(self.image)
+        self.scatter = pg.ScatterPlotItem(size=5, pen=pg.mkPen("#00000099", width=0.6), brush=pg.mkBrush("#FFFFFF"))
+        self.plot.addItem(self.scatter)
+        self.colorbar = pg.ColorBarItem(colorMap=colormap("inferno"), interactive=False, width=18, label="p(x)")
+        self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
+        self.plot.scene().sigMouseClicked.connect(self._on_scene_clicked)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot)
+
+    # -- public setters: they draw, they never change a model ----------------------
+    def set_density(self, grid: np.ndarray | None, box: Box) -> None:
+        """Show ``grid`` (n, n) float32 density values over ``box``; None hides the heatmap."""
+        self._grid, self._box = grid, box
+        if grid is None:
+            self.image.setVisible(False)
+            return
+        self.image.setVisible(True)
+        self._redraw_image()
+        x0, x1, y0, y1 = box
+        self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def set_points(self, x: np.ndarray | None, labels: np.ndarray | None = None) -> None:
+        """Show particles (n, 2); coloured by class when ``labels`` are given."""
+        if x is None or len(x) == 0:
+            self.scatter.clear()
+            return
+        self.scatter.setData(x=x[:, 0], y=x[:, 1], brush=class_brushes(labels, len(x)))
+
+    def set_log_scale(self, on: bool) -> None:
+        self._log_scale = bool(on)
+        self.colorbar.setLabel("left", "log p(x)" if on else "p(x)")
+        if self._grid is not None:
+            self._redraw_image()
+
+    def set_colormap(self, name: str) -> None:
+        self.colorbar.setColorMap(colormap(name))
+
+    def set_title(self, text: str) -> None:
+        self.plot.setTitle(text)
+
+    def set_points_visible(self, on: bool) -> None:
+        self.scatter.setVisible(on)
+
+    def fit(self) -> None:
+        x0, x1, y0, y1 = self._box
+        self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+
+    # -- internals ---------------------------------------------------------------
+    def _redraw_image(self) -> None:
+        assert self._grid is not None
+        img = np.ascontiguousarray(self._grid, np.float32)
+        if self._log_scale:
+            top = float(np.nanmax(img)) if img.size else 1.0
+            img = np.log(np.maximum(img, max(top, 1e-30) * 1e-4)).astype(np.float32)
+        finite = img[np.isfinite(img)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if not self._log_scale:
+            lo = 0.0
+        if hi <= lo:
+            hi = lo + 1e-12
+        self.image.setImage(np.nan_to_num(img, nan=lo, neginf=lo), autoLevels=False, levels=(lo, hi))
+        self.colorbar.setLevels((lo, hi))
+
+    def _on_scene_clicked(self, ev: object) -> None:
+        pos = ev.scenePos()  # type: ignore[attr-defined]
+        vb = self.plot.getPlotItem().vb
+        if vb.sceneBoundingRect().contains(pos):
+            p = vb.mapSceneToView(pos)
+            self.point_clicked.emit(float(p.x()), float(p.y()))
