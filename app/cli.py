@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 import traceback
-from typing import Sequence
+from collections.abc import Sequence
 
 from engine import __version__
 from engine.errors import InputError

@@ -51,7 +51,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.picker.open_image_requested.connect(self.open_image)
         self._restore(density)
         self._thumbs = list(self.picker.names())
-        QtCore.QTimer.singleShot(0, self._make_next_thumbnail)
+        # owned by the window, so it stops when the window goes away
+        self._thumb_timer = QtCore.QTimer(self)
+        self._thumb_timer.timeout.connect(self._make_next_thumbnail)
+        self._thumb_timer.start(0)
 
     # -- menus -------------------------------------------------------------------
     def _action(self, menu: QtWidgets.QMenu, text: str, slot: object, shortcut: str | None = None,
@@ -135,10 +138,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def _make_next_thumbnail(self) -> None:
         """One thumbnail per event-loop turn, so the window is usable while they appear."""
         if not self._thumbs:
+            self._thumb_timer.stop()
             return
         name = self._thumbs.pop(0)
         self.picker.set_thumbnail(name, thumbnail_grid(builtin_density(name)))
-        QtCore.QTimer.singleShot(0, self._make_next_thumbnail)
 
     # -- help --------------------------------------------------------------------
     def show_shortcuts(self) -> None:

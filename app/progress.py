@@ -40,7 +40,10 @@ class ProgressPrinter:
         text = self.describe(s)
         frac = s.fraction_done
         if self.tty:
-            bar = "" if frac is None else "[" + "#" * int(30 * frac) + "-" * (30 - int(30 * frac)) + f"] {100 * frac:3.0f}% "
+            bar = ""
+            if frac is not None:
+                done = int(30 * frac)
+                bar = "[" + "#" * done + "-" * (30 - done) + f"] {100 * frac:3.0f}% "
             self.stream.write("\r\x1b[K" + bar + text)
         else:
             self.stream.write(text + "\n")

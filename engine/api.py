@@ -15,9 +15,10 @@ Training is a generator of :class:`TrainSnapshot` (DESIGN.md: data flows one way
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch

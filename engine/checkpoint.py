@@ -68,9 +68,13 @@ def load_checkpoint(path: str) -> dict[str, Any]:
         raise InputError(f"{path}: no such checkpoint file")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise InputError(f"{path}: refused: the file carries Python objects that a checkpoint must not hold") from None
-    except Exception as e:  # truncated zip, not a torch file, ...
+    except pickle.UnpicklingError as e:
+        if "Unsupported global" in str(e) or "GLOBAL" in str(e):
+            raise InputError(
+                f"{path}: refused: the file carries Python objects that a checkpoint must not hold"
+            ) from None
+        raise InputError(f"{path}: not a readable flowscope checkpoint (damaged or another format)") from None
+    except Exception as e:  # noqa: BLE001 - truncated zip, not a torch file, ...
         raise InputError(f"{path}: not a readable flowscope checkpoint ({type(e).__name__})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise InputError(f"{path}: not a flowscope checkpoint")
@@ -118,7 +122,8 @@ def load_trained(path: str, device: torch.device | None = None) -> TrainedModel:
     except InputError as e:
         raise InputError(f"{path}: {e}") from None
     except (KeyError, ValueError, TypeError, RuntimeError) as e:
-        raise InputError(f"{path}: checkpoint does not match a {ckpt['kind']} model ({str(e).splitlines()[0][:120]})") from None
+        first = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+        raise InputError(f"{path}: checkpoint does not match a {ckpt['kind']} model ({first})") from None
     return TrainedModel(model, ckpt["density"], dict(ckpt.get("metrics") or {}))
 
 

@@ -15,7 +15,9 @@ CLASS_COLORS = [
 HEATMAPS = ["inferno", "viridis", "magma", "cividis", "CET-L17"]
 
 
-def class_brushes(labels: np.ndarray | None, n: int, default: str = "#FFFFFF") -> list[pg.QtGui.QBrush] | pg.QtGui.QBrush:
+def class_brushes(
+    labels: np.ndarray | None, n: int, default: str = "#FFFFFF"
+) -> list[pg.QtGui.QBrush] | pg.QtGui.QBrush:
     """One brush for all points, or one per point by class label."""
     if labels is None:
         return pg.mkBrush(default)

@@ -5,8 +5,8 @@ Their densities are estimated for plotting by a smoothed histogram of many sampl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

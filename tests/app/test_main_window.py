@@ -1,0 +1,77 @@
+"""The main window: opens on a density, changes density, refuses bad files, remembers."""
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from app.main_window import MainWindow
+from app.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path):  # type: ignore[no-untyped-def]
+    return Settings(QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def window(qtbot, settings):  # type: ignore[no-untyped-def]
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    return w
+
+
+def test_opens_on_8gaussians_with_particles_and_heatmap(window) -> None:  # type: ignore[no-untyped-def]
+    assert window.state is not None and window.state.spec == "8gaussians"
+    assert window.view.image.image is not None and window.view.image.image.shape == (256, 256)
+    assert len(window.view.scatter.data) == 2000
+    assert "8 classes" in window.status_label.text() and "2.83" in window.status_label.text()
+
+
+def test_picking_a_density_updates_view_and_settings(window, qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(window.density_changed) as blocker:
+        window.picker.density_requested.emit("moons")
+    assert blocker.args == ["moons"]
+    assert window.state.spec == "moons"
+    assert "estimated" in window.status_label.text()
+    assert settings.get("density", "") == "moons"
+
+
+def test_bad_file_shows_one_message_and_keeps_the_density(window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    shown = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a: shown.append(a[2]))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2\nnan,3\n4,5\n")
+    assert window.set_density(f"file:{bad}") is False
+    assert len(shown) == 1 and "bad.csv" in shown[0] and "NaN" in shown[0]
+    assert window.state.spec == "8gaussians"
+
+
+def test_data_file_density_is_shown(window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    np.save(tmp_path / "pts.npy", np.random.default_rng(0).normal(size=(500, 2)) * 30 + 100)
+    assert window.set_density(f"file:{tmp_path / 'pts.npy'}")
+    assert window.view.plot.getPlotItem().titleLabel.text == "pts.npy"
+
+
+def test_remembers_density_and_log_scale_across_sessions(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.set_density("rings")
+    w.log_action.setChecked(True)
+    w.close()
+    w2 = MainWindow(settings=settings)
+    qtbot.addWidget(w2)
+    assert w2.state.spec == "rings" and w2.log_action.isChecked()
+
+
+def test_missing_remembered_file_falls_back_quietly(qtbot, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    shown = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a: shown.append(a))
+    settings.set("density", "file:/no/such/file.csv")
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    assert w.state.spec == "8gaussians" and not shown
+
+
+def test_thumbnails_fill_in_after_start(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: not window._thumbs, timeout=20000)
+    assert all(not window.picker.list.item(i).icon().isNull() for i in range(window.picker.list.count()))

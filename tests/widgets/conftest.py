@@ -1,0 +1,1 @@
+"""Widget tests draw numpy arrays only: no torch, no engine."""

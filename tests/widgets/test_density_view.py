@@ -1,0 +1,94 @@
+"""DensityView and DensityPicker follow what they are given."""
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from widgets.density_picker import DensityPicker, thumbnail_icon
+from widgets.density_view import DensityView
+
+
+@pytest.fixture
+def view(qtbot):  # type: ignore[no-untyped-def]
+    v = DensityView(title="test")
+    qtbot.addWidget(v)
+    v.resize(600, 500)
+    return v
+
+
+def gaussian_grid(n: int = 64) -> np.ndarray:
+    xs = np.linspace(-4, 4, n)
+    gx, gy = np.meshgrid(xs, xs)
+    return (np.exp(-0.5 * (gx**2 + (gy - 1) ** 2)) / (2 * np.pi)).astype(np.float32)
+
+
+def test_density_image_levels_and_placement(view) -> None:  # type: ignore[no-untyped-def]
+    g = gaussian_grid()
+    view.set_density(g, (-4.0, 4.0, -2.0, 6.0))
+    lo, hi = view.image.getLevels()
+    assert lo == 0.0 and hi == pytest.approx(float(g.max()))
+    r = view.image.mapRectToParent(view.image.boundingRect())
+    assert (r.left(), r.right(), r.top(), r.bottom()) == pytest.approx((-4.0, 4.0, -2.0, 6.0))
+
+
+def test_log_scale_changes_levels_and_label(view) -> None:  # type: ignore[no-untyped-def]
+    g = gaussian_grid()
+    view.set_density(g, (-4.0, 4.0, -4.0, 4.0))
+    view.set_log_scale(True)
+    lo, hi = view.image.getLevels()
+    assert hi == pytest.approx(np.log(g.max()), rel=1e-5)
+    assert lo == pytest.approx(np.log(g.max() * 1e-4), rel=1e-4)
+    view.set_log_scale(False)
+    assert view.image.getLevels()[0] == 0.0
+
+
+def test_points_and_labels(view) -> None:  # type: ignore[no-untyped-def]
+    x = np.random.default_rng(0).normal(size=(300, 2)).astype(np.float32)
+    view.set_points(x, np.arange(300) % 3)
+    assert len(view.scatter.data) == 300
+    brushes = {view.scatter.data["brush"][i].color().name() for i in range(3)}
+    assert len(brushes) == 3
+    view.set_points(None)
+    assert len(view.scatter.data) == 0
+
+
+def test_nan_in_grid_does_not_break_the_image(view) -> None:  # type: ignore[no-untyped-def]
+    g = gaussian_grid()
+    g[3, 3] = np.nan
+    view.set_density(g, (-4.0, 4.0, -4.0, 4.0))
+    assert np.isfinite(view.image.image).all()
+
+
+def test_click_reports_data_coordinates(view, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view.set_density(gaussian_grid(), (-4.0, 4.0, -4.0, 4.0))
+    view.show()
+    view.fit()
+    qtbot.waitExposed(view)
+    vb = view.plot.getPlotItem().vb
+    scene_pt = vb.mapViewToScene(QtCore.QPointF(1.0, -2.0))
+    widget_pt = view.plot.mapFromScene(scene_pt)
+    with qtbot.waitSignal(view.point_clicked, timeout=2000) as blocker:
+        qtbot.mouseClick(view.plot.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=widget_pt)
+    x, y = blocker.args
+    assert x == pytest.approx(1.0, abs=0.1) and y == pytest.approx(-2.0, abs=0.1)
+
+
+def test_picker_emits_the_chosen_name(qtbot) -> None:  # type: ignore[no-untyped-def]
+    p = DensityPicker([("alpha", "first"), ("beta", "second")])
+    qtbot.addWidget(p)
+    assert p.names() == ["alpha", "beta"]
+    with qtbot.waitSignal(p.density_requested) as blocker:
+        p.list.itemClicked.emit(p.list.item(1))
+    assert blocker.args == ["beta"]
+    p.set_current("alpha")
+    assert p.list.currentItem().text() == "alpha"
+    with qtbot.waitSignal(p.open_file_requested):
+        p.open_file.click()
+
+
+def test_thumbnail_icon_has_pixels(qtbot) -> None:  # type: ignore[no-untyped-def]
+    icon = thumbnail_icon(gaussian_grid(32), size=40)
+    img = icon.pixmap(40, 40).toImage()
+    assert img.width() == 40
+    centre, corner = img.pixelColor(20, 15), img.pixelColor(1, 38)
+    assert centre.lightness() > corner.lightness()
