@@ -160,7 +160,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if geo is not None:
             self.restoreGeometry(geo)
         else:
-            self.resize(1400, 900)
+            screen = QtGui.QGuiApplication.primaryScreen()
+            avail = screen.availableGeometry() if screen else QtCore.QRect(0, 0, 1600, 1000)
+            self.resize(min(1600, int(avail.width() * 0.95)), min(1000, int(avail.height() * 0.95)))
         st = self.settings.get("window_state", None)
         if st is not None:
             self.restoreState(st)
