@@ -1,0 +1,146 @@
+"""Training options of the CNF: the defaults (``OPTIONS``) and their checked, typed form.
+
+The defaults are the settings that met the speed targets of the benchmark
+(tests/bench/bench_cnf.py) on one CPU thread; see the README's performance section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ..errors import InputError
+from .divergence import PROBES
+from .nets import ACTIVATIONS
+from .optim import SCHEDULES
+from .solvers import check_solver
+
+__all__ = ["OPTIONS", "TrainConfig"]
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "cnf": {
+        # the vector field
+        "width": 64,
+        "depth": 3,
+        "activation": "tanh",
+        "end_time": 1.0,
+        # the solver used in training (evaluation always uses dopri5 at atol/rtol, per point)
+        "solver": "rk4",
+        "solver_steps": 4,
+        "atol": 1e-5,
+        "rtol": 1e-5,
+        "adjoint": False,
+        "max_nfe": 2000,
+        # the divergence
+        "trace": "exact",
+        "probe": "gaussian",
+        "probes": 1,
+        # regularizers (RNODE): weights of ∫‖f‖² dt and ∫‖∂f/∂z‖²_F dt
+        "kinetic": 0.0,
+        "frobenius": 0.0,
+        # optimisation
+        "lr": 1e-2,
+        "batch": 512,
+        "weight_decay": 0.0,
+        "clip": 0.0,
+        "ema": 0.0,
+        "schedule": "cosine",
+        "warmup": 0.0,
+        "lr_floor": 0.0,
+        "steps": 1000,
+        # monitoring
+        "heldout": 2000,
+        "eval_every": 5.0,
+        "sample_every": 0.5,
+        "samples": 2000,
+    }
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The options of one run, checked; see ``OPTIONS["cnf"]`` for names and defaults."""
+
+    width: int
+    depth: int
+    activation: str
+    end_time: float
+    solver: str
+    solver_steps: int
+    atol: float
+    rtol: float
+    adjoint: bool
+    max_nfe: int
+    trace: str
+    probe: str
+    probes: int
+    kinetic: float
+    frobenius: float
+    lr: float
+    batch: int
+    weight_decay: float
+    clip: float
+    ema: float
+    schedule: str
+    warmup: float
+    lr_floor: float
+    steps: int
+    heldout: int
+    eval_every: float
+    sample_every: float
+    samples: int
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> TrainConfig:
+        """Typed options (defaults filled in); InputError names a bad value and the allowed ones."""
+        merged = {**OPTIONS["cnf"], **options}
+        unknown = set(merged) - {f.name for f in fields(cls)}
+        if unknown:
+            raise InputError(f"unknown CNF option(s): {', '.join(sorted(unknown))}")
+        values = {f.name: _convert(f.name, merged[f.name], type(OPTIONS["cnf"][f.name])) for f in fields(cls)}
+        cfg = cls(**values)
+        cfg.check()
+        return cfg
+
+    def check(self) -> None:
+        """Refuse values that cannot work, naming the allowed ones."""
+        check_solver(self.solver)
+        _choice("activation", self.activation, tuple(ACTIVATIONS))
+        _choice("trace", self.trace, ("exact", "hutchinson"))
+        _choice("probe", self.probe, PROBES)
+        _choice("schedule", self.schedule, SCHEDULES)
+        for name in ("width", "depth", "solver_steps", "probes", "batch", "steps", "heldout", "samples"):
+            if getattr(self, name) < 1:
+                raise InputError(f"option '{name}' must be a positive integer, not {getattr(self, name)}")
+        for name in ("lr", "atol", "rtol", "end_time"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"option '{name}' must be positive, not {getattr(self, name)}")
+        for name in ("kinetic", "frobenius", "weight_decay", "clip", "max_nfe", "eval_every", "sample_every"):
+            if getattr(self, name) < 0:
+                raise InputError(f"option '{name}' must not be negative, not {getattr(self, name)}")
+        for name in ("ema", "warmup", "lr_floor"):
+            if not 0 <= getattr(self, name) < 1:
+                raise InputError(f"option '{name}' must be in [0, 1), not {getattr(self, name)}")
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InputError(f"option '{name}': unknown value '{value}'; choose one of {', '.join(allowed)}")
+
+
+def _convert(name: str, value: Any, kind: type) -> Any:
+    """Coerce a value (perhaps a string from a form) to the type of its default."""
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(value)
+                return value.lower() in ("true", "1", "yes")
+            return bool(value)
+        if kind is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        return kind(value)
+    except (TypeError, ValueError):
+        raise InputError(f"option '{name}' must be a {kind.__name__}, not {value!r}") from None
