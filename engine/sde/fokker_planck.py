@@ -117,7 +117,7 @@ class FokkerPlanck:
         self._yf = torch.as_tensor(grid.y_faces(), dtype=dtype, device=self.device).reshape(-1, 2)
         self._split = sde.drift_split()
         self._base: dict[bool, _Fields] = {}  # h of f = a(t) h(x), and -h, evaluated once
-        self._last: tuple[float, _Fields] | None = None
+        self._last: tuple[float, _Fields] | None = None  # (a, fields), or (t, fields) without a split
         self._coeff: tuple[_Fields, float, float, tuple[Coefficients, Coefficients]] | None = None
 
     # -- the velocity field at the faces ------------------------------------------
@@ -140,7 +140,9 @@ class FokkerPlanck:
 
     def _fields(self, t: float) -> _Fields:
         if self._split is None:
-            return self._evaluate(lambda x: self.sde.drift(x, t))
+            if self._last is None or self._last[0] != t:  # the end of one step is the start of the next
+                self._last = (t, self._evaluate(lambda x: self.sde.drift(x, t)))
+            return self._last[1]
         scale, h = self._split
         a = float(scale(t))
         if self._last is not None and self._last[0] == a:
@@ -193,30 +195,41 @@ class FokkerPlanck:
         return self._stepper.density().clone(), dt
 
     # -- the run --------------------------------------------------------------------
-    def _steps_needed(self, remaining: float, rate: float, t: float) -> int:
-        n = max(1, math.ceil(remaining * rate / self.safety - 1e-9))
-        if n > self.max_steps:
-            raise InputError(f"the grid solution would need {n} steps after t = {t:g}; use a coarser grid, "
+    def _plan(self, remaining: float, rate: float, max_dt: float, t: float) -> tuple[int, float]:
+        """Equal steps to cover ``remaining`` time: as few as the bound and ``max_dt`` allow."""
+        k = max(1, math.ceil(remaining * rate / self.safety - 1e-9), math.ceil(remaining / max_dt - 1e-9))
+        if k > self.max_steps:
+            raise InputError(f"the grid solution would need {k} steps after t = {t:g}; use a coarser grid, "
                              "a shorter time or a weaker drift or diffusion")
-        return n
+        return k, remaining / k
+
+    def _rate_at(self, t: float) -> float:
+        return self._rate(self._fields(t), self._diffusivity(t))
 
     def solve(self, p0: np.ndarray | Tensor, times: Sequence[float], t0: float = 0.0) -> Iterator[DensityFrame]:
-        """Evolve ``p0`` (n, n) from time ``t0``; yield a :class:`DensityFrame` at each of ``times``."""
+        """Evolve ``p0`` (n, n) from time ``t0``; yield a :class:`DensityFrame` at each of ``times``.
+
+        Steps are equal between two frames unless the field speeds up; the bound is checked at
+        both ends of each step, and no step is longer than 1/100 of the whole run, so a field
+        that changes in time is followed.
+        """
         times = check_times(times, t0)
         n = self.grid.n
         p = torch.as_tensor(np.asarray(p0) if not isinstance(p0, Tensor) else p0)
         if tuple(p.shape) != (n, n):
             raise InputError(f"the initial density must have shape ({n}, {n}), not {tuple(p.shape)}")
         self._stepper.load(p.to(device=self.device, dtype=self.dtype))
+        max_dt = (times[-1] - t0) / 100 or math.inf
         t, steps, dt = float(t0), 0, 0.0
         for target in times:
-            left = 0  # steps planned to reach target; the same dt for all keeps the coefficients cached
+            left = 0  # steps planned to reach target; one dt for all keeps the coefficients cached
             while t < target:
                 fields, d = self._fields(t), self._diffusivity(t)
-                rate = self._rate(fields, d)
-                if left == 0 or dt * rate > self.safety:  # replan when the field sped up (VP, custom)
-                    left = self._steps_needed(target - t, rate, t)
-                    dt = (target - t) / left
+                if left == 0 or dt * self._rate(fields, d) > self.safety:
+                    left, dt = self._plan(target - t, self._rate(fields, d), max_dt, t)
+                rate_end = self._rate_at(target if left == 1 else t + dt)
+                if dt * rate_end > self.safety:  # the field speeds up within the step
+                    left, dt = self._plan(target - t, rate_end, max_dt, t)
                 self._stepper.step(*self._coefficients(fields, d, dt))
                 left, steps = left - 1, steps + 1
                 t = target if left == 0 else t + dt
