@@ -38,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "32 x 32 blocks of cells, and the same figure for an exact sample of P points, its noise floor); "
         "--out writes times (K,), extent (4,), pde (K,N,N) with pde[k].sum()*dx*dy = 1, hist (K,N,N) particle "
         "counts and particles (K,M,2) with M = min(P, 10000). Formulas (custom) allow numbers, + - * / ^, "
-        "parentheses, x y t pi and sin cos exp log sqrt tanh abs.")
+        "parentheses, x y t pi and sin cos exp log sqrt tanh abs; one that starts with a minus sign is "
+        "written --drift-x=-y.")
     p.add_argument("--sde", required=True, choices=SDE_NAMES, help="which SDE")
     p.add_argument("--density", required=True, metavar="SPEC", help="p_0: built-in name, file:PATH or image:PATH")
     g = p.add_argument_group("SDE options (each applies to the SDEs named)")
