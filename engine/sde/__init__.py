@@ -19,6 +19,7 @@ from __future__ import annotations
 from .fokker_planck import LIMITERS, DensityFrame, FokkerPlanck
 from .formula import Formula, parse_formula
 from .grid import Grid, covering_box, initial_density
+from .kfp import KfpFrame, kfp_frames, pilot_box
 from .langevin import (
     LangevinFrame,
     Level,
@@ -42,7 +43,9 @@ from .sdes import (
     Langevin,
     LinearSDE,
     OrnsteinUhlenbeck,
+    Reverse,
     ScoreFn,
+    TimeScoreFn,
     Velocity,
     VelocityFn,
 )
@@ -51,7 +54,7 @@ from .simulate import ParticleFrame, euler_maruyama, trajectories
 __all__ = [
     "LIMITERS", "SDES", "SDE", "Brownian", "CustomSDE", "DensityFrame", "DoubleWell", "FokkerPlanck",
     "Formula", "Grid", "Langevin", "LangevinFrame", "Level", "LinearSDE", "OrnsteinUhlenbeck", "ParticleFrame",
-    "ScoreFn", "VESDE",
+    "Reverse", "ScoreFn", "TimeScoreFn", "VESDE", "KfpFrame", "kfp_frames", "pilot_box",
     "VPSDE", "Velocity", "VelocityFn", "annealed_langevin", "covering_box", "euler_maruyama", "geometric_sigmas",
     "initial_density", "langevin", "langevin_for", "make_sde", "mala", "mixture_noise", "mode_shares",
     "noised_mixture", "parse_formula", "run_levels", "sde_options", "trajectories",

@@ -27,11 +27,12 @@ from .formula import Formula, parse_formula
 
 __all__ = [
     "SDE", "LinearSDE", "Brownian", "OrnsteinUhlenbeck", "VPSDE", "VESDE", "Langevin", "DoubleWell",
-    "CustomSDE", "Velocity", "Scale", "ScoreFn", "VelocityFn",
+    "CustomSDE", "Velocity", "Reverse", "Scale", "ScoreFn", "TimeScoreFn", "VelocityFn",
 ]
 
 Tensor = torch.Tensor
 ScoreFn = Callable[[Tensor], Tensor]  # x (n, 2) -> grad log p (n, 2)
+TimeScoreFn = Callable[[Tensor, float], Tensor]  # x (n, 2), t -> grad log p_t (n, 2)
 VelocityFn = Callable[[Tensor, float], Tensor]  # x (n, 2), t -> velocity (n, 2)
 Scale = Callable[[float], float]  # a(t) in f(x, t) = a(t) h(x)
 
@@ -80,6 +81,10 @@ class LinearSDE(SDE):
         return GaussianMixture(f"{density.name}@t={t:g}", means=m * density.means,
                                stds=np.sqrt(m**2 * density.stds**2 + s**2), weights=density.weights,
                                labelled=density.labelled)
+
+    def marginal_score(self, density: GaussianMixture) -> TimeScoreFn:
+        """The exact score ∇log p_t(x) of the marginals, as s(x, t): what a perfect model learns."""
+        return lambda x, t: self.marginal(density, t).score(x)
 
 
 @dataclass
@@ -326,3 +331,37 @@ class Velocity(SDE):
 
     def drift_split(self) -> tuple[Scale, Callable[[Tensor], Tensor]] | None:
         return (_one, lambda x: self.velocity(x, 0.0)) if self.autonomous else None
+
+
+@dataclass
+class Reverse(SDE):
+    """The reverse-time SDE of a forward one, run in its own time τ = T − t from τ = 0:
+
+        dx = [g(t)² s(x, t) − f(x, t)] dτ + g(t) dw,  t = T − τ,
+
+    where s(x, t) = ∇log p_t(x) is the forward marginals' score (exact, or a learned one):
+    started from p_T it passes through p_t in reverse and ends at p_0.
+
+    Arguments:
+        forward: the forward SDE.  score: s(x, t) in the forward time.  t_start: T.
+
+    References:
+        B. D. O. Anderson, Reverse-time diffusion equation models (1982).
+    """
+
+    forward: SDE
+    score: TimeScoreFn
+    t_start: float = 1.0
+
+    name: ClassVar[str] = "reverse"
+    equation: ClassVar[str] = "dx = [g² ∇log p_t(x) − f(x, t)] dτ + g dw,  t = T − τ"
+
+    def default_t_end(self) -> float:
+        return self.t_start
+
+    def drift(self, x: Tensor, t: float) -> Tensor:
+        s = self.t_start - t
+        return self.forward.diffusion(s) ** 2 * self.score(x, s) - self.forward.drift(x, s)
+
+    def diffusion(self, t: float) -> float:
+        return self.forward.diffusion(self.t_start - t)

@@ -9,7 +9,7 @@ import torch
 from engine.densities import get_density
 from engine.device import configure_threads
 from engine.errors import InputError
-from engine.sde import FokkerPlanck, Grid, Velocity, euler_maruyama, initial_density, make_sde
+from engine.sde import FokkerPlanck, Grid, Reverse, Velocity, euler_maruyama, initial_density, make_sde
 from engine.sde.kfp import total_variation
 
 configure_threads()  # one torch thread: two spinning threads collapse on a shared 2-core machine
@@ -214,3 +214,14 @@ def test_cuda_gives_the_cpu_answer() -> None:
     cpu = evolve(make_sde("ou"), d, grid, [0.5])[-1]
     gpu = evolve(make_sde("ou"), d, grid, [0.5], device="cuda")[-1]
     assert grid_tv(cpu.p, gpu.p, grid) < 1e-4
+
+
+def test_reverse_vp_with_the_exact_score_retraces_the_marginals() -> None:
+    d = get_density("8gaussians")
+    vp = make_sde("vp")
+    reverse = Reverse(vp, vp.marginal_score(d), t_start=1.0)
+    grid = Grid((-5.0, 5.0, -5.0, 5.0), 48)
+    frames = list(FokkerPlanck(reverse, grid).solve(initial_density(vp.marginal(d, 1.0), grid), [0.5, 0.8]))
+    for f in frames:
+        assert grid_tv(f.p, initial_density(vp.marginal(d, 1.0 - f.t), grid), grid) <= 0.02, f.t
+    assert grid_tv(frames[-1].p, frames[0].p, grid) > 0.2
