@@ -32,23 +32,9 @@ from .langevin import (
     noised_mixture,
     run_levels,
 )
+from .nonlinear import CustomSDE, DoubleWell, Langevin, Reverse, Velocity
 from .registry import SDES, langevin_for, make_sde, sde_options
-from .sdes import (
-    SDE,
-    VESDE,
-    VPSDE,
-    Brownian,
-    CustomSDE,
-    DoubleWell,
-    Langevin,
-    LinearSDE,
-    OrnsteinUhlenbeck,
-    Reverse,
-    ScoreFn,
-    TimeScoreFn,
-    Velocity,
-    VelocityFn,
-)
+from .sdes import SDE, VESDE, VPSDE, Brownian, LinearSDE, OrnsteinUhlenbeck, ScoreFn, TimeScoreFn, VelocityFn
 from .simulate import ParticleFrame, euler_maruyama, trajectories
 
 __all__ = [

@@ -13,17 +13,8 @@ import torch
 
 from ..densities import Density, grid_points
 from ..errors import InputError
-from .sdes import (
-    SDE,
-    VESDE,
-    VPSDE,
-    Brownian,
-    CustomSDE,
-    DoubleWell,
-    Langevin,
-    OrnsteinUhlenbeck,
-    ScoreFn,
-)
+from .nonlinear import CustomSDE, DoubleWell, Langevin
+from .sdes import SDE, VESDE, VPSDE, Brownian, OrnsteinUhlenbeck, ScoreFn
 
 __all__ = ["SDES", "make_sde", "sde_options", "langevin_for"]
 
