@@ -225,3 +225,29 @@ def test_reverse_vp_with_the_exact_score_retraces_the_marginals() -> None:
     for f in frames:
         assert grid_tv(f.p, initial_density(vp.marginal(d, 1.0 - f.t), grid), grid) <= 0.02, f.t
     assert grid_tv(frames[-1].p, frames[0].p, grid) > 0.2
+
+
+def test_double_well_keeps_its_stationary_law() -> None:
+    sigma = 0.8
+    sde = make_sde("double-well", sigma=sigma)
+    grid = Grid((-3.5, 3.5, -3.5, 3.5), 80)
+    c = grid.centres().astype(np.float64)
+    u = sde.h * ((c[:, 0] / sde.a) ** 2 - 1) ** 2 + 0.5 * c[:, 1] ** 2
+    p_inf = grid.normalise(np.exp(-2 * u / sigma**2).reshape(grid.n, grid.n))
+    (frame,) = FokkerPlanck(sde, grid).solve(p_inf, [1.0])
+    assert grid_tv(frame.p, p_inf, grid) <= 0.01
+    (moved,) = FokkerPlanck(make_sde("double-well", sigma=1.5), grid).solve(p_inf, [1.0])
+    assert grid_tv(moved.p, p_inf, grid) > 0.05  # another noise level has another stationary law
+
+
+def test_kfp_frames_pair_the_grid_with_particles() -> None:
+    from engine.sde import kfp_frames, pilot_box
+
+    d, sde = get_density("banana"), make_sde("ou", sigma=0.7)
+    grid = Grid(pilot_box(sde, d, 1.0), 48)
+    frames = list(kfp_frames(sde, d, grid, [0.0, 0.5, 1.0], particles=20_000, keep=500))
+    assert [f.t for f in frames] == [0.0, 0.5, 1.0]
+    for f in frames:
+        assert f.pde.shape == f.hist.shape == (48, 48) and f.particles.shape == (500, 2)
+        assert abs(f.pde.sum() * grid.cell_area - 1) < 1e-5 and f.mass_error < 1e-6
+        assert 0.999 * 20_000 <= f.hist.sum() <= 20_000 and f.tv < f.tv_floor + 0.02  # a few stray outside
