@@ -7,10 +7,14 @@ import json
 import math
 import os
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.errors import InputError
+
+if TYPE_CHECKING:
+    from engine.sde import KfpFrame
 
 SDE_NAMES = ["brownian", "ou", "vp", "ve", "langevin", "double-well", "custom"]
 
@@ -89,7 +93,7 @@ def _check(args: argparse.Namespace) -> None:
             raise InputError(f"{args.out}: the folder {folder} does not exist")
 
 
-def _write(path: str, times: np.ndarray, extent: tuple[float, ...], frames: list) -> None:  # type: ignore[type-arg]
+def _write(path: str, times: np.ndarray, extent: tuple[float, ...], frames: list[KfpFrame]) -> None:
     try:
         np.savez_compressed(path, times=times.astype(np.float32), extent=np.asarray(extent, np.float64),
                             pde=np.stack([f.pde for f in frames]), hist=np.stack([f.hist for f in frames]),
