@@ -38,10 +38,14 @@ def run_gui(args: argparse.Namespace) -> int:
         raise InputError(f"{args.scene}: no such scene file")
     configure_threads()
     app = create_application()
+    from PySide6 import QtCore
+
     from .main_window import MainWindow
 
-    win = MainWindow(density=args.density)
+    win = MainWindow(density=args.density, model=args.model)
     win.show()
+    if args.train:
+        QtCore.QTimer.singleShot(300, win.training.start)
     # Full collections over torch's ~200k objects stall the GUI for ~200 ms; freeze them once.
     gc.collect()
     gc.freeze()

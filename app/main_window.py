@@ -7,19 +7,29 @@ import os
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.densities import builtin_density
+from engine.device import describe_devices
 from engine.errors import InputError
+from widgets.curves_view import CurvesView
 from widgets.density_picker import DensityPicker
 from widgets.density_view import DensityView
+from widgets.train_panel import TrainPanel
 
 from .density_controller import DensityState, builtin_entries, load_density_state, thumbnail_grid
+from .model_preview import preview_frames
+from .option_specs import MODELS, option_specs
 from .settings import Settings
+from .training_controller import TrainingController
+from .worker import GeneratorWorker
 
 __all__ = ["MainWindow"]
 
+MODEL_FILTER = "flowscope models (*.pt);;All files (*)"
 DATA_FILTER = "Point data (*.npy *.npz *.csv *.txt *.tsv);;All files (*)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 SHORTCUTS = [
-    ("Ctrl+Shift+O", "open a data file"), ("Ctrl+I", "open an image"), ("R", "draw new particles"),
+    ("Ctrl+Enter", "train / pause / resume"), ("Esc", "stop training"), ("Ctrl+S", "save the model"),
+    ("Ctrl+O", "open a model"), ("Ctrl+Shift+O", "open a data file"), ("Ctrl+I", "open an image"),
+    ("R", "draw new particles"),
     ("L", "log colour scale"), ("P", "show or hide particles"), ("F1", "this list"), ("Ctrl+Q", "quit"),
 ]
 
@@ -29,14 +39,38 @@ class MainWindow(QtWidgets.QMainWindow):
 
     density_changed = QtCore.Signal(str)
 
-    def __init__(self, settings: Settings | None = None, density: str | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, density: str | None = None,
+                 model: str | None = None) -> None:
         super().__init__()
         self.settings = settings or Settings()
         self.state: DensityState | None = None
         self._seed = 0
+        self._preview: GeneratorWorker | None = None
         self.setWindowTitle("flowscope")
         self.view = DensityView(title="")
-        self.setCentralWidget(self.view)
+        self.model_view = DensityView(title="model: not trained yet")
+        self.curves = CurvesView()
+        views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        views.addWidget(self.view)
+        views.addWidget(self.model_view)
+        central = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        central.addWidget(views)
+        central.addWidget(self.curves)
+        central.setStretchFactor(0, 4)
+        central.setStretchFactor(1, 1)
+        self.setCentralWidget(central)
+        devices = [("auto", f"Auto ({describe_devices()[-1][1]})")] + describe_devices()
+        self.panel = TrainPanel(MODELS, {k: option_specs(k) for k, _, _ in MODELS}, devices)
+        self.training = TrainingController(self.panel, self.curves, self.model_view, self)
+        self.training.error.connect(self._on_training_error)
+        self.training.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
+        self.training.model_ready.connect(self._on_model_ready)
+        train_dock = QtWidgets.QDockWidget("Training", self)
+        train_dock.setObjectName("training_dock")
+        train_dock.setWidget(self.panel)
+        train_dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, train_dock)
+        self.panel.set_model(model or str(self.settings.get("model", "cnf")))
         self.picker = DensityPicker(builtin_entries())
         dock = QtWidgets.QDockWidget("Density", self)
         dock.setObjectName("density_dock")
@@ -70,10 +104,18 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         f = bar.addMenu("&File")
+        self._action(f, "&Open model…", self.open_model, "Ctrl+O")
+        self._action(f, "&Save model…", self.save_model, "Ctrl+S")
+        f.addSeparator()
         self._action(f, "Open &data file…", self.open_data_file, "Ctrl+Shift+O")
         self._action(f, "Open &image…", self.open_image, "Ctrl+I")
         f.addSeparator()
         self._action(f, "&Quit", self.close, "Ctrl+Q")
+        t = bar.addMenu("&Train")
+        toggle = self._action(t, "&Train / pause / resume", self.training.toggle, "Ctrl+Return")
+        toggle.setShortcuts([QtGui.QKeySequence("Ctrl+Return"), QtGui.QKeySequence("Ctrl+Enter")])
+        self._action(t, "&Stop", self.training.stop, "Esc")
+        self._action(t, "&Reset", self.training.reset)
         v = bar.addMenu("&View")
         self._action(v, "&New particles", self.resample, "R")
         self.log_action = self._action(v, "&Log colour scale", self.view.set_log_scale, "L", checkable=True)
@@ -99,7 +141,15 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.picker.set_current(self.state.spec)
             return False
         QtWidgets.QApplication.restoreOverrideCursor()
+        if self.training.running:
+            QtWidgets.QApplication.restoreOverrideCursor()
+            QtWidgets.QMessageBox.information(self, "Training is running",
+                                              "Stop training before changing the density.")
+            if self.state is not None:
+                self.picker.set_current(self.state.spec)
+            return False
         self.state = state
+        self.training.set_density(state.density, spec)
         self.view.set_density(state.grid, state.density.box)
         self.view.set_points(state.points, state.labels)
         self.view.set_title(state.density.name if ":" not in state.spec else os.path.basename(state.spec))
@@ -143,6 +193,54 @@ class MainWindow(QtWidgets.QMainWindow):
         name = self._thumbs.pop(0)
         self.picker.set_thumbnail(name, thumbnail_grid(builtin_density(name)))
 
+    # -- models ------------------------------------------------------------------
+    def save_model(self) -> None:
+        if self.training.trained is None:
+            QtWidgets.QMessageBox.information(self, "Nothing to save", "Train or open a model first.")
+            return
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save model", self._last_dir(), MODEL_FILTER)
+        if path:
+            path = path if path.endswith(".pt") else path + ".pt"
+            try:
+                self.training.save(path)
+            except InputError as e:
+                QtWidgets.QMessageBox.warning(self, "Cannot save", str(e))
+
+    def open_model(self, path: str | None = None) -> bool:
+        if not path:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open model", self._last_dir(), MODEL_FILTER)
+        if not path:
+            return False
+        try:
+            tm = self.training.load(path)
+            spec = str(tm.density.get("spec", ""))
+            if self.state is None or spec != self.state.spec:
+                self.set_density(spec, quiet=True)
+            self.training.adopt(tm)
+        except InputError as e:
+            QtWidgets.QMessageBox.warning(self, "Cannot open this model", str(e))
+            return False
+        return True
+
+    def _on_model_ready(self, tm: object) -> None:
+        """Draw a finished model's samples and density without blocking the window."""
+        if self._preview is not None:
+            self._preview.shutdown(2000)
+        box = self.state.density.box if self.state else (-4.0, 4.0, -4.0, 4.0)
+        self._preview = GeneratorWorker(lambda: preview_frames(tm, box), min_interval=0.0)  # type: ignore[arg-type]
+        self._preview.yielded.connect(self._on_preview)
+        self._preview.failed.connect(lambda m: self.statusBar().showMessage(f"Could not draw the model: {m}", 8000))
+        self._preview.start()
+
+    def _on_preview(self, p: object) -> None:
+        self.model_view.set_points(p.samples)  # type: ignore[attr-defined]
+        if p.grid is not None and self.state is not None:  # type: ignore[attr-defined]
+            self.model_view.set_density(p.grid, self.state.density.box)  # type: ignore[attr-defined]
+        self.model_view.set_title(f"{self.training.trained.kind if self.training.trained else 'model'} samples")
+
+    def _on_training_error(self, text: str) -> None:
+        QtWidgets.QMessageBox.warning(self, "Training", text)
+
     # -- help --------------------------------------------------------------------
     def show_shortcuts(self) -> None:
         rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
@@ -172,6 +270,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.set_density("8gaussians")
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.training.shutdown()
+        if self._preview is not None:
+            self._preview.shutdown(2000)
+        self.settings.set("model", self.panel.model())
         self.settings.set("geometry", self.saveGeometry())
         self.settings.set("window_state", self.saveState())
         self.settings.set("log_scale", self.log_action.isChecked())

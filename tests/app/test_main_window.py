@@ -8,6 +8,11 @@ from app.main_window import MainWindow
 from app.settings import Settings
 
 
+@pytest.fixture(autouse=True)
+def _models(fake_models):  # type: ignore[no-untyped-def]
+    return fake_models
+
+
 @pytest.fixture
 def settings(tmp_path):  # type: ignore[no-untyped-def]
     return Settings(QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat))

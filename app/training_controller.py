@@ -1,0 +1,257 @@
+"""Runs training from the window: builds the trainer, drives the worker, feeds the views.
+
+The worker thread emits snapshots; this controller keeps only the latest pictures and the
+curve points, and a timer redraws at most ~30 times a second (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from PySide6 import QtCore
+
+from engine.api import Trainer, TrainSnapshot, make_trainer
+from engine.checkpoint import TrainedModel, density_record, load_trained, save_checkpoint
+from engine.densities import Density
+from engine.device import resolve_device
+from engine.errors import InputError
+from widgets.curves_view import CurvesView
+from widgets.density_view import DensityView
+from widgets.train_panel import TrainPanel
+
+from .worker import GeneratorWorker
+
+__all__ = ["TrainingController", "describe_progress"]
+
+REDRAW_MS = 33
+
+
+def describe_progress(s: TrainSnapshot) -> str:
+    """'step 120/2000 · loss 2.91 · held-out NLL 2.85 · 95 steps/s · 12 s left'"""
+    parts = [f"step {s.step}" + (f"/{s.total_steps}" if s.total_steps else ""), f"loss {s.loss:.3f}"]
+    if s.metric is not None and s.metric_name:
+        parts.append(f"{s.metric_name} {s.metric:.3f}")
+    parts.append(f"{s.steps_per_s:.0f} steps/s")
+    left = None
+    if s.budget_seconds:
+        left = max(0.0, s.budget_seconds - s.elapsed)
+    elif s.total_steps and s.steps_per_s > 0:
+        left = (s.total_steps - s.step) / s.steps_per_s
+    if left is not None:
+        parts.append(f"{left:.0f} s left")
+    return "  ·  ".join(parts)
+
+
+class TrainingController(QtCore.QObject):
+    """Owns one training run at a time and the trained model that results.
+
+    Signals: ``model_ready(object)`` with a TrainedModel after training, loading or a failure
+    that kept a good model; ``message(str)`` for the status bar; ``error(str)`` for a dialog.
+    """
+
+    model_ready = QtCore.Signal(object)
+    message = QtCore.Signal(str)
+    error = QtCore.Signal(str)
+    run_finished = QtCore.Signal(str)
+
+    def __init__(self, panel: TrainPanel, curves: CurvesView, model_view: DensityView,
+                 parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.panel, self.curves, self.model_view = panel, curves, model_view
+        self.density: Density | None = None
+        self.density_spec = ""
+        self.trainer: Trainer | None = None
+        self.worker: GeneratorWorker | None = None
+        self.trained: TrainedModel | None = None
+        self.latest: TrainSnapshot | None = None
+        self._samples = None
+        self._grid = None
+        self._dirty = False
+        self.redraws = 0
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self._redraw)
+        panel.train_requested.connect(self.start)
+        panel.pause_requested.connect(self.pause)
+        panel.resume_requested.connect(self.resume)
+        panel.stop_requested.connect(self.stop)
+        panel.reset_requested.connect(self.reset)
+        panel.option_changed.connect(self._on_option_changed)
+
+    # -- density -----------------------------------------------------------------
+    def set_density(self, density: Density, spec: str) -> None:
+        """A new density: a model trained on another density no longer applies."""
+        self.density, self.density_spec = density, spec
+        if not self.running:
+            self.reset()
+        ent = density.entropy() if density.analytic else None
+        self.curves.set_reference(ent, "true entropy" if ent is not None else "")
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    # -- the run -------------------------------------------------------------------
+    def start(self) -> bool:
+        if self.running or self.density is None:
+            return False
+        kind = self.panel.model()
+        steps, seconds = self.panel.budget_value()
+        try:
+            device = resolve_device(self.panel.device_key())
+            self.trainer = make_trainer(kind, self.density, self.panel.options(), device, self.panel.seed.value())
+        except InputError as e:
+            self.error.emit(str(e))
+            return False
+        trainer = self.trainer
+        self.curves.clear()
+        self._samples = self._grid = None
+        self.latest = None
+        self.worker = GeneratorWorker(lambda: trainer.run(steps=steps, seconds=seconds),
+                                      keep=lambda s: s.samples is not None or s.density is not None)
+        self.worker.yielded.connect(self._on_snapshot)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.panel.set_state("running")
+        self.panel.set_progress(0.0, f"Starting {kind} on {self.density.name} ({device})…")
+        self._t0 = time.monotonic()
+        self.worker.start()
+        self.timer.start()
+        return True
+
+    def pause(self) -> None:
+        if self.worker:
+            self.worker.pause()
+            self.panel.set_state("paused")
+            self.message.emit("Training paused")
+
+    def resume(self) -> None:
+        if self.worker:
+            self.worker.resume()
+            self.panel.set_state("running")
+            self.message.emit("Training resumed")
+
+    def stop(self) -> None:
+        if self.worker:
+            self.worker.stop()
+
+    def toggle(self) -> None:
+        """Ctrl+Enter: train, pause or resume, whichever applies."""
+        {"running": self.pause, "paused": self.resume}.get(self.panel.state, self.start)()
+
+    def reset(self) -> None:
+        if self.running:
+            return
+        self.trainer, self.trained, self.latest = None, None, None
+        self._samples = self._grid = None
+        self.curves.clear()
+        self.model_view.set_density(None, self.density.box if self.density else (-4.0, 4.0, -4.0, 4.0))
+        self.model_view.set_points(None)
+        self.model_view.set_title("model: not trained yet")
+        self.panel.set_state("idle")
+        self.panel.set_progress(0.0, "Not trained yet")
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Stop any run and wait for its thread (closing the window)."""
+        self.timer.stop()
+        if self.worker is None:
+            return True
+        worker, self.worker = self.worker, None
+        for sig in (worker.yielded, worker.finished, worker.failed):
+            sig.disconnect()
+        return worker.shutdown(timeout_ms)
+
+    # -- worker signals (GUI thread) ------------------------------------------------
+    def _on_snapshot(self, s: TrainSnapshot) -> None:
+        self.latest = s
+        self.curves.add_point(s.step, s.loss, s.metric)
+        if s.metric_name:
+            self.curves.metric_plot.setTitle(s.metric_name)
+        if s.samples is not None:
+            self._samples = s.samples
+        if s.density is not None:
+            self._grid = s.density
+        self._dirty = True
+
+    def _on_finished(self, how: str) -> None:
+        self._end_run()
+        self._publish_model("Training " + ("stopped" if how == "stopped" else "finished"))
+        self.run_finished.emit(how)
+
+    def _on_failed(self, text: str) -> None:
+        self._end_run()
+        kept = self._publish_model("Training failed")
+        note = " The last good model is kept." if kept else ""
+        self.error.emit(f"Training stopped: {text}{note}")
+        self.run_finished.emit("failed")
+
+    def _end_run(self) -> None:
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.thread.wait(5000)
+        self.timer.stop()
+        self._redraw()
+
+    def _publish_model(self, what: str) -> bool:
+        if self.trainer is None or self.latest is None or self.density is None:
+            self.panel.set_state("idle")
+            self.panel.set_progress(0.0, f"{what} before the first step")
+            return False
+        model = self.trainer.best_model()
+        metrics = {"steps": self.latest.step, "seconds": round(self.latest.elapsed, 2),
+                   "heldout_nll": _finite(self.latest.heldout_nll), "best_step": self.latest.best_step,
+                   "seed": self.panel.seed.value()}
+        self.trained = TrainedModel(model, density_record(self.density, self.density_spec), metrics)
+        self.panel.set_state("trained")
+        self.panel.set_progress(1.0 if what.endswith("finished") else self.latest.fraction_done,
+                                f"{what} · {describe_progress(self.latest)}")
+        self.message.emit(what)
+        self.model_ready.emit(self.trained)
+        return True
+
+    def _redraw(self) -> None:
+        if not self._dirty or self.latest is None:
+            return
+        self._dirty = False
+        s = self.latest
+        self.curves.redraw()
+        if self._grid is not None and self.density is not None:
+            self.model_view.set_density(self._grid, self.density.box)
+        if self._samples is not None:
+            self.model_view.set_points(self._samples)
+        self.model_view.set_title(f"model samples · step {s.step}")
+        self.panel.set_progress(s.fraction_done, describe_progress(s))
+        self.redraws += 1
+
+    def _on_option_changed(self, name: str, value: Any) -> None:
+        if name == "lr" and self.trainer is not None and self.running:
+            self.trainer.set_learning_rate(float(value))
+            self.message.emit(f"Learning rate set to {value:g}")
+
+    # -- checkpoints ----------------------------------------------------------------
+    def save(self, path: str) -> None:
+        if self.trained is None:
+            raise InputError("there is no trained model to save yet")
+        save_checkpoint(path, self.trained.to_checkpoint())
+        self.message.emit(f"Saved the model to {path}")
+
+    def load(self, path: str) -> TrainedModel:
+        """Read a checkpoint (refusing anything unsafe) without showing it yet."""
+        if self.running:
+            raise InputError("stop training before opening a model")
+        return load_trained(path)
+
+    def adopt(self, tm: TrainedModel) -> None:
+        """Show a loaded model as the current one."""
+        self.trained, self.trainer, self.latest = tm, None, None
+        self.curves.clear()
+        self.panel.set_model(tm.kind)
+        self.panel.set_state("trained")
+        self.panel.set_progress(1.0, f"Opened {tm.kind} model · trained {tm.metrics.get('steps', '?')} steps")
+        self.model_ready.emit(tm)
+
+
+def _finite(v: float | None) -> float | None:
+    return None if v is None or not math.isfinite(v) else float(v)

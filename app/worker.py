@@ -1,0 +1,160 @@
+"""Runs an engine generator on a QThread and hands its snapshots to the GUI thread.
+
+DESIGN.md: engine loops are generators; a worker runs one on a QThread and emits each
+snapshot by signal; pause, resume and stop are checked between yields; an exception arrives
+on the GUI thread as ``failed(message)``, never as a crash or a silent stop.
+
+The thread is niced and uses one torch thread, so the GUI keeps a core (FIELD-NOTES.md).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from PySide6 import QtCore
+
+__all__ = ["GeneratorWorker", "readable_error"]
+
+
+def readable_error(e: BaseException) -> str:
+    """One sentence for a person, not a traceback."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    low = text.lower()
+    if "out of memory" in low:
+        return "The device ran out of memory; try a smaller batch or network, or train on the CPU."
+    if type(e).__name__ in ("TrainingError", "InputError"):
+        return text
+    return f"{type(e).__name__}: {text}"
+
+
+class _Runner(QtCore.QObject):
+    """Lives on the worker thread and runs the generator; its signals cross to the GUI thread."""
+
+    yielded = QtCore.Signal(object)
+    finished = QtCore.Signal(str)
+    failed = QtCore.Signal(str)
+
+    def __init__(self, owner: GeneratorWorker) -> None:
+        super().__init__()
+        self.owner = owner
+
+    @QtCore.Slot()
+    def run(self) -> None:
+        o = self.owner
+        _lower_priority(o._nice)
+        last, pending, gen = 0.0, None, None
+        try:
+            gen = o._make()
+            for snap in gen:
+                now = time.monotonic()
+                if o._keep(snap) or now - last >= o._min_interval:
+                    self.yielded.emit(snap)
+                    last, pending = now, None
+                else:
+                    pending = snap
+                if not o._running.is_set():
+                    if pending is not None:
+                        self.yielded.emit(pending)
+                        pending = None
+                    while not o._running.wait(0.05):
+                        pass
+                if o._stop.is_set():
+                    break
+            if pending is not None:
+                self.yielded.emit(pending)
+            self.finished.emit("stopped" if o._stop.is_set() else "done")
+        except Exception as e:  # noqa: BLE001 - every failure must reach the GUI as a message
+            self.failed.emit(readable_error(e))
+        finally:
+            if gen is not None and hasattr(gen, "close"):
+                try:
+                    gen.close()
+                except Exception:  # noqa: BLE001, S110 - closing a failed generator may raise again
+                    pass
+            o.thread.quit()
+
+
+def _lower_priority(nice: int) -> None:
+    if nice and hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        except OSError:
+            pass  # not permitted here: the worker simply runs at normal priority
+
+
+class GeneratorWorker(QtCore.QObject):
+    """Drives ``make_generator()`` on its own thread; its signals arrive on the GUI thread.
+
+    The worker object itself stays on the thread that made it (the GUI thread), so anything
+    connected to its signals, lambdas included, runs there.
+
+    Signals:
+        yielded(object): a snapshot (at most every ``min_interval`` s, but never dropping
+            one that carries pictures: ``keep(snapshot)`` says which must pass).
+        finished(str): "done" (generator ended) or "stopped".
+        failed(str): the generator raised; the message is readable.
+    """
+
+    yielded = QtCore.Signal(object)
+    finished = QtCore.Signal(str)
+    failed = QtCore.Signal(str)
+
+    def __init__(self, make_generator: Callable[[], Iterator[Any]], min_interval: float = 0.03,
+                 keep: Callable[[Any], bool] | None = None, nice: int = 10) -> None:
+        super().__init__()
+        self._make = make_generator
+        self._min_interval = min_interval
+        self._keep = keep or (lambda s: False)
+        self._nice = nice
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self.thread = QtCore.QThread()
+        self.thread.setObjectName("flowscope-worker")
+        self._runner = _Runner(self)
+        self._runner.moveToThread(self.thread)
+        self.thread.started.connect(self._runner.run)
+        self._runner.yielded.connect(self._on_yielded)
+        self._runner.finished.connect(self._on_finished)
+        self._runner.failed.connect(self._on_failed)
+
+    # -- called from the GUI thread ------------------------------------------------
+    def start(self) -> None:
+        self.thread.start()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Stop, and wait for the thread to end; True when it did."""
+        self.stop()
+        self.thread.quit()
+        return bool(self.thread.wait(timeout_ms))
+
+    # -- relays (queued from the runner: they run on this object's thread) ---------
+    @QtCore.Slot(object)
+    def _on_yielded(self, snap: object) -> None:
+        self.yielded.emit(snap)
+
+    @QtCore.Slot(str)
+    def _on_finished(self, how: str) -> None:
+        self.finished.emit(how)
+
+    @QtCore.Slot(str)
+    def _on_failed(self, text: str) -> None:
+        self.failed.emit(text)

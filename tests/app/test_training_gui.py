@@ -1,0 +1,201 @@
+"""Live training in the window: worker lifecycle, controls, errors, closing, save and open."""
+
+import threading
+import time
+
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from app.main_window import MainWindow
+from app.settings import Settings
+from app.worker import GeneratorWorker
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, fake_models):  # type: ignore[no-untyped-def]
+    s = Settings(QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat))
+    w = MainWindow(settings=s)
+    qtbot.addWidget(w)
+    w.panel.budget_kind.setCurrentText("steps")
+    w.panel.budget.setValue(400)
+    yield w
+    w.training.shutdown()
+
+
+def test_worker_start_snapshot_pause_resume_stop(qtbot) -> None:  # type: ignore[no-untyped-def]
+    ticks = []
+
+    def gen():  # type: ignore[no-untyped-def]
+        i = 0
+        while True:
+            i += 1
+            ticks.append(i)
+            time.sleep(0.002)
+            yield i
+
+    w = GeneratorWorker(gen, min_interval=0.0)
+    got = []
+    w.yielded.connect(got.append)
+    with qtbot.waitSignal(w.yielded, timeout=3000):
+        w.start()
+    w.pause()
+    qtbot.wait(100)
+    n = len(ticks)
+    qtbot.wait(150)
+    assert len(ticks) <= n + 1, "the generator must not advance while paused"
+    w.resume()
+    qtbot.waitUntil(lambda: len(ticks) > n + 5, timeout=3000)
+    t0 = time.monotonic()
+    with qtbot.waitSignal(w.finished, timeout=3000) as blocker:
+        w.stop()
+    assert time.monotonic() - t0 < 0.2
+    assert blocker.args == ["stopped"]
+    assert got and got == sorted(got)
+    assert w.thread.wait(2000)
+
+
+def test_worker_error_arrives_as_a_readable_message(qtbot) -> None:  # type: ignore[no-untyped-def]
+    def gen():  # type: ignore[no-untyped-def]
+        yield 1
+        raise ValueError("bad things")
+
+    w = GeneratorWorker(gen)
+    with qtbot.waitSignal(w.failed, timeout=3000) as blocker:
+        w.start()
+    assert blocker.args == ["ValueError: bad things"]
+    assert w.thread.wait(2000)
+
+
+def test_worker_runs_off_the_gui_thread(qtbot) -> None:  # type: ignore[no-untyped-def]
+    seen = []
+
+    def gen():  # type: ignore[no-untyped-def]
+        seen.append(threading.current_thread() is threading.main_thread())
+        yield 0
+
+    w = GeneratorWorker(gen)
+    with qtbot.waitSignal(w.finished, timeout=3000):
+        w.start()
+    assert seen == [False]
+    w.thread.wait(2000)
+
+
+def test_train_updates_progress_curves_and_samples_then_finishes(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.panel.budget.setValue(60)
+    assert window.panel.state == "idle" and not window.panel.stop_button.isEnabled()
+    with qtbot.waitSignal(window.training.run_finished, timeout=20000) as blocker:
+        window.panel.train_button.click()
+        assert window.panel.state == "running"
+        assert window.panel.stop_button.isEnabled() and not window.panel.model_box.isEnabled()
+        assert not window.panel.reset_button.isEnabled()
+    assert blocker.args == ["done"]
+    assert window.panel.state == "trained" and window.panel.reset_button.isEnabled()
+    assert window.training.trained is not None
+    n_loss, n_metric = window.curves.point_count()
+    assert n_loss > 10 and n_metric > 10
+    assert "step 60/60" in window.panel.progress_label.text()
+    qtbot.waitUntil(lambda: len(window.model_view.scatter.data) == 2000, timeout=5000)
+
+
+def test_pause_resume_and_stop_buttons(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.panel.train_button.click()
+    qtbot.waitUntil(lambda: window.training.latest is not None, timeout=5000)
+    window.panel.train_button.click()
+    assert window.panel.state == "paused" and window.panel.train_button.text() == "Resume"
+    qtbot.wait(100)
+    step = window.training.latest.step
+    qtbot.wait(200)
+    assert window.training.latest.step <= step + 1
+    window.panel.train_button.click()
+    assert window.panel.state == "running"
+    qtbot.waitUntil(lambda: window.training.latest.step > step + 3, timeout=5000)
+    with qtbot.waitSignal(window.training.run_finished, timeout=3000) as blocker:
+        window.panel.stop_button.click()
+    assert blocker.args == ["stopped"]
+    assert window.panel.state == "trained"
+
+
+def test_failure_shows_one_message_and_keeps_last_good_model(window, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    shown = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a: shown.append(a[2]))
+    # the fake family fails at a chosen step (no GUI knob for that)
+    monkeypatch.setitem(__import__("tests.app.fake_family", fromlist=["x"]).OPTIONS["cnf"], "fail_at", 25)
+    window.panel.set_model("cnf")
+    with qtbot.waitSignal(window.training.run_finished, timeout=10000) as blocker:
+        window.training.start()
+    assert blocker.args == ["failed"]
+    assert len(shown) == 1 and "NaN at step 25" in shown[0] and "last good model" in shown[0]
+    assert window.training.trained is not None and window.panel.state == "trained"
+    # the window is still usable: train again
+    monkeypatch.setitem(__import__("tests.app.fake_family", fromlist=["x"]).OPTIONS["cnf"], "fail_at", -1)
+    window.panel.budget.setValue(20)
+    window.training.reset()
+    with qtbot.waitSignal(window.training.run_finished, timeout=10000) as blocker:
+        window.training.start()
+    assert blocker.args == ["done"]
+
+
+def test_closing_during_training_stops_cleanly(qtbot, tmp_path, fake_models) -> None:  # type: ignore[no-untyped-def]
+    s = Settings(QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat))
+    w = MainWindow(settings=s)
+    qtbot.addWidget(w)
+    w.panel.budget_kind.setCurrentText("seconds")
+    w.panel.budget.setValue(600)
+    w.training.start()
+    qtbot.waitUntil(lambda: w.training.latest is not None, timeout=5000)
+    thread = w.training.worker.thread
+    t0 = time.monotonic()
+    w.close()
+    assert time.monotonic() - t0 < 2.0
+    assert thread.isFinished()
+    assert w.training.worker is None
+
+
+def test_learning_rate_changes_mid_run(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.training.start()
+    qtbot.waitUntil(lambda: window.training.latest is not None, timeout=5000)
+    form = window.panel.forms[window.panel.model()]
+    assert form.editors["lr"].isEnabled() and not form.editors["batch"].isEnabled()
+    form.editors["lr"].setValue(0.001)
+    qtbot.waitUntil(lambda: window.training.latest.lr == pytest.approx(0.001), timeout=5000)
+    window.training.stop()
+    qtbot.waitUntil(lambda: not window.training.running, timeout=3000)
+
+
+def test_save_and_open_model_round_trip(window, qtbot, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    window.panel.budget.setValue(30)
+    with qtbot.waitSignal(window.training.run_finished, timeout=10000):
+        window.training.start()
+    path = str(tmp_path / "m.pt")
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (path, ""))
+    window.save_model()
+    window.set_density("moons")
+    assert window.training.trained is None
+    assert window.open_model(path)
+    assert window.state.spec == "8gaussians"
+    assert window.training.trained is not None and window.panel.state == "trained"
+    qtbot.waitUntil(lambda: len(window.model_view.scatter.data) == 2000, timeout=5000)
+
+
+def test_opening_a_bad_model_file_shows_a_message(window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    shown = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a: shown.append(a[2]))
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")
+    assert window.open_model(str(bad)) is False
+    assert len(shown) == 1 and "bad.pt" in shown[0]
+    assert window.panel.state == "idle"
+
+
+def test_density_cannot_change_while_training(window, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(QtWidgets.QMessageBox, "information", lambda *a: None)
+    window.training.start()
+    assert window.set_density("moons") is False
+    assert window.state.spec == "8gaussians"
+    window.training.stop()
+    qtbot.waitUntil(lambda: not window.training.running, timeout=3000)
+
+
+def test_keyboard_shortcuts_are_bound(window) -> None:  # type: ignore[no-untyped-def]
+    keys = {a.shortcut().toString() for m in window.menuBar().findChildren(QtWidgets.QMenu) for a in m.actions()}
+    assert {"Ctrl+Return", "Esc", "Ctrl+S", "Ctrl+O"} <= keys
