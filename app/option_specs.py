@@ -51,7 +51,10 @@ def _kind(value: Any, extra: dict[str, Any]) -> str:
 
 def option_specs(model: str) -> list[OptionSpec]:
     """Specs for the options the GUI offers: the known ones, in a stable order."""
-    defaults = default_options(model)
+    try:
+        defaults = default_options(model)
+    except ImportError:  # a model family missing from this build: offer no knobs for it
+        return []
     specs = []
     for name, (label, tip, extra) in META.items():
         if name not in defaults or defaults[name] is None:

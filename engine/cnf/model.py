@@ -62,23 +62,27 @@ class CNF(nn.Module):
         self.field = field
         self.atol = atol
         self.rtol = rtol
+        self.max_nfe = 0  # per solve; 0: no limit
+        self.last_nfe = 0  # function evaluations of the last flow / log_prob_at call
 
     # -- the dynamics -------------------------------------------------------------
     def velocity(self, x: Tensor, t: float) -> Tensor:
         """f_θ(x, t), (n, 2), for points x (n, 2) at a time t in [0, 1] (no gradient kept)."""
         with torch.no_grad():
-            return self.field(float(t), self._put(x))
+            return self.field(float(t), self.as_input(x))
 
     def flow(
         self, z: Tensor, t0: float = 0.0, t1: float = 1.0, *, solver: str = "dopri5", steps: int = 32
     ) -> Tensor:
         """Transport points z (n, 2) from time t0 to time t1 along the ODE (either direction)."""
         check_solver(solver)
-        times = self._put(torch.tensor([float(t0), float(t1)]))
+        times = self.as_input(torch.tensor([float(t0), float(t1)]))
+        dyn = Counted(FieldDynamics(self.field), self.max_nfe)
         with torch.no_grad():
-            out = [odesolve(FieldDynamics(self.field), (c,), times, solver=solver, steps=steps, atol=self.atol,
-                            rtol=self.rtol, strict=True)[0][-1] for c in self._put(z).split(_CHUNK)]
-        return torch.cat(out) if out else z.clone()
+            out = [odesolve(dyn, (c,), times, solver=solver, steps=steps, atol=self.atol, rtol=self.rtol,
+                            strict=True)[0][-1] for c in self.as_input(z).split(_CHUNK)]
+        self.last_nfe = dyn.nfe
+        return torch.cat(out) if out else self.as_input(z).clone()
 
     def log_prob_at(self, x: Tensor, t: float = 1.0, *, solver: str = "dopri5", steps: int = 32) -> Tensor:
         """log p_t(x), (n,), the density of the flow at time t in [0, 1] at points x (n, 2).
@@ -86,17 +90,19 @@ class CNF(nn.Module):
         Solves from t back to 0 with the exact trace: log p_t(x) = log p_0(z(0)) − Δ(0).
         """
         check_solver(solver)
-        x = self._put(x)
+        x = self.as_input(x)
+        self.last_nfe = 0
         if float(t) == 0.0:
             return standard_normal_log_prob(x)
-        times = self._put(torch.tensor([float(t), 0.0]))
-        dyn = Counted(CNFDynamics(self.field))
+        times = self.as_input(torch.tensor([float(t), 0.0]))
+        dyn = Counted(CNFDynamics(self.field), self.max_nfe)
         out = []
         with torch.no_grad():
             for chunk in x.split(_CHUNK):
                 z, delta = odesolve(dyn, dyn.func.initial_state(chunk), times, solver=solver, steps=steps,
                                     atol=self.atol, rtol=self.rtol, strict=True)
                 out.append(standard_normal_log_prob(z[-1]) - delta[-1])
+        self.last_nfe = dyn.nfe
         return torch.cat(out) if out else x.new_zeros(0)
 
     # -- the Model contract (engine.api) -----------------------------------------------
@@ -152,8 +158,8 @@ class CNF(nn.Module):
         model = cls(field, float(c.get("atol", 1e-5)), float(c.get("rtol", 1e-5)))
         return model.to(device).eval()
 
-    def _put(self, x: Tensor) -> Tensor:
-        """x on the model's device, in its dtype."""
+    def as_input(self, x: Tensor) -> Tensor:
+        """x on the model's device, in its dtype (the views and trainers hand points over this way)."""
         p = next(self.field.parameters())
         return x.to(device=p.device, dtype=p.dtype)
 

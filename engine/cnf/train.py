@@ -96,6 +96,10 @@ class CNFTrainer:
         field.load_state_dict(self._best_state)
         return CNF(field, self.cfg.atol, self.cfg.rtol).eval()
 
+    def current_model(self) -> CNF:
+        """The model as it is now (its EMA weights when an EMA is kept), sharing the weights."""
+        return CNF(self._eval_field(), self.cfg.atol, self.cfg.rtol)
+
     def run(self, steps: int | None = None, seconds: float | None = None) -> Iterator[TrainSnapshot]:
         """Train for ``steps`` steps or ``seconds`` of compute (the default step count without
         either), yielding a snapshot after each step. Time spent by the caller between
@@ -159,7 +163,7 @@ class CNFTrainer:
         self.optimizer.step()
         if self.ema is not None:
             self.ema.update(self.field)
-        return float(nll), self.dynamics.nfe
+        return float(nll.detach()), self.dynamics.nfe
 
     def _objective(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Mean NLL of the batch x (n, 2) under the training solver, and the weighted penalties."""
@@ -181,7 +185,7 @@ class CNFTrainer:
 
     def _measure_heldout(self) -> None:
         """Held-out NLL with the accurate solver; keeps the best weights."""
-        model = CNF(self._eval_field(), self.cfg.atol, self.cfg.rtol)
+        model = self.current_model()
         try:
             nll = float(-model.log_prob_at(self.heldout).mean())
         except SolverDiverged as e:

@@ -185,7 +185,8 @@ class FokkerPlanck:
 
     def step(self, p: Tensor, t: float, dt: float | None = None) -> tuple[Tensor, float]:
         """One explicit step from time ``t``: the new density and the step taken
-        (``dt``, or the largest positivity-preserving one when None)."""
+        (``dt``, or the largest positivity-preserving one when None). It shares the solver's
+        buffers, so do not call it while a :meth:`solve` of the same solver is under way."""
         fields, d = self._fields(t), self._diffusivity(t)
         if dt is None:
             rate = self._rate(fields, d)
