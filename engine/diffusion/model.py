@@ -1,0 +1,196 @@
+r"""A trained diffusion model (DDPM or NCSN): sampling with any sampler and guidance, exact log-densities.
+
+The model works in normalised coordinates z = (x − shift)/scale, where shift and scale are
+the training data's mean and standard deviation, so that every density meets the same
+noise schedule; samples, log-densities and scores come back in model coordinates x
+(log p(x) = log p(z) − 2 log scale).
+
+References:
+    | Ho et al. (2020); Song & Ermon (2019); Song et al. (2021); Ho & Salimans (2022);
+    | Dhariwal & Nichol (2021): see the modules of this package.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..errors import InputError
+from .guidance import GUIDANCE_KINDS, eps_function
+from .nets import EpsNet, NoisyClassifier
+from .samplers import Frame, check_sampler, run_sampler
+from .schedules import NoiseProcess, make_process
+from .score import ProbabilityFlow
+
+__all__ = ["DiffusionModel", "build_model"]
+
+EpsFn = Callable[[Tensor, Tensor], Tensor]
+
+
+class DiffusionModel:
+    """ε_θ with its noise process, data normalisation and (optionally) a noisy classifier.
+
+    Arguments:
+        kind: ``ddpm`` or ``ncsn``.
+        net: the noise predictor (class-conditional when ``net.num_classes > 0``).
+        process: VP (DDPM) or VE (NCSN) noise process.
+        config: JSON-able configuration (see :func:`build_model`).
+        classifier: p(y | x_t, τ) for classifier guidance, or None.
+    """
+
+    def __init__(self, kind: str, net: EpsNet | nn.Module, process: NoiseProcess, config: dict[str, Any],
+                 classifier: NoisyClassifier | nn.Module | None = None) -> None:
+        self.kind, self.net, self.process, self.config, self.classifier = kind, net, process, config, classifier
+        self.net.eval()
+        if self.classifier is not None:
+            self.classifier.eval()
+        self.shift = np.asarray(config["shift"], np.float64)
+        self.scale = float(config["scale"])
+        self.num_classes = int(net.num_classes)
+        tensors = list(net.parameters()) + list(net.buffers())
+        self.device = tensors[0].device if tensors else torch.device("cpu")
+
+    # -- coordinates ---------------------------------------------------------------
+    def to_z(self, x: np.ndarray) -> Tensor:
+        """Model coordinates (n, 2) -> normalised tensor (n, 2) float32 on the model's device."""
+        z = (np.asarray(x, np.float64) - self.shift) / self.scale
+        return torch.from_numpy(z.astype(np.float32)).to(self.device)
+
+    def from_z(self, z: Tensor) -> np.ndarray:
+        """Normalised tensor (n, 2) -> model coordinates (n, 2) float32 numpy."""
+        return (z.detach().double().cpu().numpy() * self.scale + self.shift).astype(np.float32)
+
+    # -- the ε a sampler uses ------------------------------------------------------
+    def eps_fn(self, label: int | None = None, guidance: float | None = None,
+               guidance_kind: str | None = None) -> EpsFn:
+        """ε̂(z, τ) for an (optional) class and guidance, after checking the combination."""
+        self.check_guidance(label, guidance, guidance_kind)
+        return eps_function(self.net, self.process, label, guidance, guidance_kind or "cfg", self.classifier)
+
+    def check_guidance(self, label: int | None, guidance: float | None, guidance_kind: str | None) -> None:
+        """InputError for a combination that cannot be sampled, in one sentence."""
+        if guidance_kind is not None and guidance_kind not in GUIDANCE_KINDS:
+            raise InputError(f"unknown guidance kind '{guidance_kind}'; choose one of {', '.join(GUIDANCE_KINDS)}")
+        if label is None:
+            if guidance is not None or guidance_kind is not None:
+                raise InputError("guidance needs a class to guide towards: give --label too")
+            return
+        if self.num_classes == 0:
+            raise InputError("this model is unconditional (trained without --conditional), so it cannot sample "
+                             "a class; retrain with --conditional")
+        if not 0 <= int(label) < self.num_classes:
+            raise InputError(f"label {label} is out of range: this model knows classes 0..{self.num_classes - 1}")
+        if guidance is not None and not math.isfinite(float(guidance)):
+            raise InputError(f"the guidance scale must be a finite number, not {guidance}")
+        if guidance_kind == "classifier" and self.classifier is None:
+            raise InputError("this model has no noisy classifier for classifier guidance; use --guidance-kind cfg")
+
+    # -- sampling ------------------------------------------------------------------
+    @property
+    def default_sampler(self) -> str:
+        return str(self.config.get("sampler", "ancestral" if self.kind == "ddpm" else "langevin"))
+
+    def frames(self, n: int, *, seed: int | None = None, sampler: str | None = None, steps: int | None = None,
+               label: int | None = None, guidance: float | None = None, guidance_kind: str | None = None,
+               track: bool = True, **sampler_options: Any) -> Iterator[Frame]:
+        """The sampler's frames in normalised coordinates; the last frame's ``x`` is the sample."""
+        if int(n) < 1:
+            raise InputError(f"the number of samples must be positive, not {n}")
+        name = sampler or self.default_sampler
+        check_sampler(name)
+        eps = self.eps_fn(label, guidance, guidance_kind)
+        gen = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
+        x = torch.randn(int(n), 2, generator=gen).to(self.device) * self.process.prior_std
+        options = {**self.config.get("sampler_options", {}), **sampler_options}
+        return run_sampler(name, eps, self.process, x, steps, gen, track, **options)
+
+    def sample(self, n: int, *, seed: int | None = None, sampler: str | None = None, steps: int | None = None,
+               label: int | None = None, guidance: float | None = None, guidance_kind: str | None = None,
+               **sampler_options: Any) -> np.ndarray:
+        """(n, 2) float32 samples in model coordinates.
+
+        Arguments:
+            sampler: ``ancestral``, ``ddim``, ``sde``, ``ode`` or ``langevin`` (default: the model's).
+            steps: sampler steps (see :mod:`engine.diffusion.samplers`).
+            label: class to sample (conditional models).
+            guidance: γ (0 unconditional, 1 conditional, > 1 sharper; needs ``label``).
+            guidance_kind: ``cfg`` (default) or ``classifier``.
+        """
+        with torch.no_grad():  # not inference_mode: classifier guidance takes gradients inside
+            frames = self.frames(n, seed=seed, sampler=sampler, steps=steps, label=label, guidance=guidance,
+                                 guidance_kind=guidance_kind, track=False, **sampler_options)
+            (last,) = deque(frames, maxlen=1)
+        return self.from_z(last.x)
+
+    # -- densities and fields --------------------------------------------------------
+    def log_prob(self, x: np.ndarray, solver: str = "dopri5", steps: int = 100) -> np.ndarray:
+        """Exact log-density (nats) through the probability-flow ODE at (n, 2) points -> (n,) float64.
+
+        The ODE starts at the least noisy level τ_min, so this is the density of data
+        blurred by s(τ_min) (1e-2 in normalised units by default).
+        """
+        z = self.to_z(np.asarray(x, np.float64).reshape(-1, 2))
+        a = float(self.process.signal(torch.tensor(self.process.t_min, dtype=torch.float64)))
+        flow = ProbabilityFlow(self.eps_fn(), self.process, solver=solver, steps=steps)
+        lp = flow.log_prob(a * z) + 2 * math.log(a) - 2 * math.log(self.scale)
+        return lp.detach().cpu().numpy().astype(np.float64)
+
+    def eps(self, x: np.ndarray, tau: float, label: int | None = None, guidance: float | None = None,
+            guidance_kind: str | None = None) -> np.ndarray:
+        """ε̂ at model-coordinate points (n, 2) and time τ, (n, 2) float32."""
+        fn = self.eps_fn(label, guidance, guidance_kind)
+        with torch.no_grad():
+            return fn(self.to_z(x), torch.tensor(float(tau))).cpu().numpy().astype(np.float32)
+
+    def score(self, x: np.ndarray, tau: float, label: int | None = None, guidance: float | None = None,
+              guidance_kind: str | None = None) -> np.ndarray:
+        """∇_x log p_τ(x) in model coordinates, (n, 2) float32: −ε̂/(s(τ) · scale)."""
+        s = float(self.process.noise(torch.tensor(float(tau), dtype=torch.float64)))
+        return (-self.eps(x, tau, label, guidance, guidance_kind) / (s * self.scale)).astype(np.float32)
+
+    def class_probs(self, x: np.ndarray, tau: float) -> np.ndarray:
+        """The noisy classifier's p(y | x_τ) at model-coordinate points, (n, C) float32."""
+        if self.classifier is None:
+            raise InputError("this model has no noisy classifier (train with --conditional)")
+        with torch.no_grad():
+            lp = self.classifier.log_probs(self.to_z(x), torch.tensor(float(tau)))
+        return lp.exp().cpu().numpy().astype(np.float32)
+
+    # -- persistence -----------------------------------------------------------------
+    def to_checkpoint(self) -> dict[str, Any]:
+        extra = {} if self.classifier is None else {"classifier": _cpu(self.classifier.state_dict())}
+        return {"kind": self.kind, "config": self.config, "state_dict": _cpu(self.net.state_dict()), "extra": extra}
+
+
+def _cpu(sd: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in sd.items()}
+
+
+def build_model(kind: str, config: dict[str, Any], state_dict: dict[str, Tensor] | None = None,
+                classifier_state: dict[str, Tensor] | None = None,
+                device: torch.device | str = "cpu") -> DiffusionModel:
+    """A model from its configuration (and weights, when given).
+
+    ``config`` holds ``net`` (width, depth, num_classes, emb_dim, fourier), ``process``
+    (see :func:`~engine.diffusion.schedules.make_process`), ``shift`` (2,), ``scale``, and
+    optionally ``sampler``, ``sampler_options`` and ``classifier`` (width, depth).
+    """
+    nc = config["net"]
+    net = EpsNet(int(nc["width"]), int(nc["depth"]), int(nc["num_classes"]), int(nc["emb_dim"]), float(nc["fourier"]))
+    if state_dict is not None:
+        net.load_state_dict(state_dict)
+    clf = None
+    if config.get("classifier"):
+        cc = config["classifier"]
+        clf = NoisyClassifier(int(nc["num_classes"]), int(cc["width"]), int(cc["depth"]), int(nc["emb_dim"]),
+                              float(nc["fourier"]))
+        if classifier_state is not None:
+            clf.load_state_dict(classifier_state)
+        clf.to(device)
+    return DiffusionModel(kind, net.to(device), make_process(config["process"]), config, clf)

@@ -1,0 +1,111 @@
+"""Training options of DDPM and NCSN, their checks, and the model configuration they give.
+
+Every option a trainer accepts is a key of ``OPTIONS[kind]`` with its default; the
+command line passes only the options given, and :func:`check_options` refuses values
+that cannot work with one sentence naming the allowed ones.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..densities import Density
+from ..errors import InputError
+from .schedules import SCHEDULES
+
+__all__ = ["OPTIONS", "check_options", "model_config"]
+
+_COMMON: dict[str, Any] = {
+    "lr": 2e-3,
+    "batch": 512,
+    "width": 64,
+    "depth": 3,
+    "fourier": 3.0,  # std of the sin first layer's weights (normalised units); 0: plain SiLU
+    "emb_dim": 32,
+    "conditional": False,
+    "label_dropout": 0.15,  # CFG: how often the label is replaced by ∅ in training
+    "ema": 0.999,
+    "default_steps": 15_000,  # used when neither steps nor seconds are given
+}
+
+OPTIONS: dict[str, dict[str, Any]] = {
+    "ddpm": {**_COMMON, "schedule": "linear", "timesteps": 1000, "variance": "beta_tilde"},
+    "ncsn": {**_COMMON, "schedule": "geometric", "timesteps": 100, "sigma_min": 0.01, "sigma_max": 0.0,
+             "steps_per_level": 10, "step_size": 0.1},
+}
+
+
+def _positive(opts: dict[str, Any], key: str, kind: type) -> None:
+    value = opts[key]
+    try:
+        ok = kind(value) == value and float(value) > 0 and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InputError(f"option '{key}' must be a positive {'integer' if kind is int else 'number'}, not {value!r}")
+
+
+def check_options(kind: str, density: Density, opts: dict[str, Any]) -> None:
+    """InputError for an option value that cannot work (names the allowed values)."""
+    for key in ("batch", "width", "depth", "timesteps", "emb_dim", "default_steps"):
+        _positive(opts, key, int)
+    for key in ("lr",):
+        _positive(opts, key, float)
+    if kind == "ddpm" and opts["schedule"] not in SCHEDULES:
+        raise InputError(f"unknown schedule '{opts['schedule']}'; choose one of {', '.join(SCHEDULES)}")
+    if kind == "ncsn" and opts["schedule"] != "geometric":
+        raise InputError("ncsn uses geometric noise levels (sigma_min ... sigma_max); --schedule applies to ddpm")
+    if not 0.0 <= float(opts["ema"]) < 1.0:
+        raise InputError(f"option 'ema' must be in [0, 1), not {opts['ema']}")
+    if not 0.0 < float(opts["label_dropout"]) < 1.0:
+        raise InputError(f"option 'label_dropout' must be in (0, 1), not {opts['label_dropout']}")
+    if float(opts["fourier"]) < 0:
+        raise InputError(f"option 'fourier' must be 0 or positive, not {opts['fourier']}")
+    if opts["conditional"] and density.num_classes < 2:
+        raise InputError(f"--conditional needs labelled data with at least 2 classes; '{density.name}' has "
+                         f"{density.num_classes}")
+    if kind == "ddpm" and opts["variance"] not in ("beta", "beta_tilde"):
+        raise InputError(f"unknown variance '{opts['variance']}'; choose beta or beta_tilde")
+    if kind == "ncsn":
+        _positive(opts, "steps_per_level", int)
+        _positive(opts, "step_size", float)
+        _positive(opts, "sigma_min", float)
+
+
+def _max_spread(x: np.ndarray) -> float:
+    """Largest distance between two of (up to 2,000 of) the points: NCSN's σ_max rule (Song & Ermon, 2020)."""
+    pts = x[:2000]
+    d2 = ((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1)
+    return float(np.sqrt(d2.max()))
+
+
+def model_config(kind: str, density: Density, opts: dict[str, Any], data: np.ndarray) -> dict[str, Any]:
+    """The JSON-able model configuration for these options and (a sample of) the training data (n, 2)."""
+    check_options(kind, density, opts)
+    data = np.asarray(data, np.float64)
+    shift = data.mean(0)
+    scale = float(data.std()) or 1.0
+    classes = int(density.num_classes) if opts["conditional"] else 0
+    net = {"width": int(opts["width"]), "depth": int(opts["depth"]), "num_classes": classes,
+           "emb_dim": int(opts["emb_dim"]), "fourier": float(opts["fourier"])}
+    config: dict[str, Any] = {"net": net, "shift": [float(v) for v in shift], "scale": scale}
+    if kind == "ddpm":
+        config["process"] = {"process": "vp", "timesteps": int(opts["timesteps"]), "schedule": opts["schedule"]}
+        config["sampler"] = "ancestral"
+        config["sampler_options"] = {"variance": opts["variance"]}
+    else:
+        sigma_max = float(opts["sigma_max"]) or max(1.0, _max_spread((data - shift) / scale))
+        sigma_min = float(opts["sigma_min"])
+        if not sigma_min < sigma_max:
+            raise InputError(f"sigma_min ({sigma_min}) must be below sigma_max ({sigma_max})")
+        config["process"] = {"process": "ve", "levels": int(opts["timesteps"]), "sigma_min": sigma_min,
+                             "sigma_max": sigma_max}
+        config["sampler"] = "langevin"
+        config["sampler_options"] = {"steps_per_level": int(opts["steps_per_level"]),
+                                     "step_size": float(opts["step_size"])}
+    if classes:
+        config["classifier"] = {"width": int(opts["width"]), "depth": int(opts["depth"])}
+    return config
