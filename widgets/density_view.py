@@ -6,7 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from .palette import class_brushes, colormap
+from .palette import colormap
+from .points_item import PointsItem
 
 __all__ = ["DensityView"]
 
@@ -35,8 +36,8 @@ class DensityView(QtWidgets.QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
         self.plot.addItem(self.image)
-        self.scatter = pg.ScatterPlotItem(size=5, pen=pg.mkPen("#00000099", width=0.6), brush=pg.mkBrush("#FFFFFF"))
-        self.plot.addItem(self.scatter)
+        self.points = PointsItem(size=4.0)
+        self.plot.addItem(self.points)
         self.colorbar = pg.ColorBarItem(colorMap=colormap("inferno"), interactive=False, width=18, label="p(x)")
         self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.plot.scene().sigMouseClicked.connect(self._on_scene_clicked)
@@ -58,10 +59,7 @@ class DensityView(QtWidgets.QWidget):
 
     def set_points(self, x: np.ndarray | None, labels: np.ndarray | None = None) -> None:
         """Show particles (n, 2); coloured by class when ``labels`` are given."""
-        if x is None or len(x) == 0:
-            self.scatter.clear()
-            return
-        self.scatter.setData(x=x[:, 0], y=x[:, 1], brush=class_brushes(labels, len(x)))
+        self.points.set_data(x, labels)
 
     def set_log_scale(self, on: bool) -> None:
         self._log_scale = bool(on)
@@ -76,7 +74,7 @@ class DensityView(QtWidgets.QWidget):
         self.plot.setTitle(text)
 
     def set_points_visible(self, on: bool) -> None:
-        self.scatter.setVisible(on)
+        self.points.setVisible(on)
 
     def fit(self) -> None:
         x0, x1, y0, y1 = self._box

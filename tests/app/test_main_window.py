@@ -28,7 +28,7 @@ def window(qtbot, settings):  # type: ignore[no-untyped-def]
 def test_opens_on_8gaussians_with_particles_and_heatmap(window) -> None:  # type: ignore[no-untyped-def]
     assert window.state is not None and window.state.spec == "8gaussians"
     assert window.view.image.image is not None and window.view.image.image.shape == (256, 256)
-    assert len(window.view.scatter.data) == 2000
+    assert window.view.points.count == 2000
     assert "8 classes" in window.status_label.text() and "2.83" in window.status_label.text()
 
 

@@ -94,7 +94,7 @@ def test_train_updates_progress_curves_and_samples_then_finishes(window, qtbot) 
     n_loss, n_metric = window.curves.point_count()
     assert n_loss > 10 and n_metric > 10
     assert "step 60/60" in window.panel.progress_label.text()
-    qtbot.waitUntil(lambda: len(window.model_view.scatter.data) == 2000, timeout=5000)
+    qtbot.waitUntil(lambda: window.model_view.points.count == 2000, timeout=5000)
 
 
 def test_pause_resume_and_stop_buttons(window, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -174,7 +174,7 @@ def test_save_and_open_model_round_trip(window, qtbot, tmp_path, monkeypatch) ->
     assert window.open_model(path)
     assert window.state.spec == "8gaussians"
     assert window.training.trained is not None and window.panel.state == "trained"
-    qtbot.waitUntil(lambda: len(window.model_view.scatter.data) == 2000, timeout=5000)
+    qtbot.waitUntil(lambda: window.model_view.points.count == 2000, timeout=5000)
 
 
 def test_opening_a_bad_model_file_shows_a_message(window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

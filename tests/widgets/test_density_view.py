@@ -45,11 +45,29 @@ def test_log_scale_changes_levels_and_label(view) -> None:  # type: ignore[no-un
 def test_points_and_labels(view) -> None:  # type: ignore[no-untyped-def]
     x = np.random.default_rng(0).normal(size=(300, 2)).astype(np.float32)
     view.set_points(x, np.arange(300) % 3)
-    assert len(view.scatter.data) == 300
-    brushes = {view.scatter.data["brush"][i].color().name() for i in range(3)}
-    assert len(brushes) == 3
+    assert view.points.count == 300
+    assert len(set(view.points.colors())) == 3
     view.set_points(None)
-    assert len(view.scatter.data) == 0
+    assert view.points.count == 0
+
+
+def test_points_are_painted_where_they_are(view, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view.set_density(np.zeros((8, 8), np.float32), (-4.0, 4.0, -4.0, 4.0))
+    view.show()
+    view.fit()
+    qtbot.waitExposed(view)
+    vb = view.plot.getPlotItem().vb
+
+    def pixel(x: float, y: float):  # type: ignore[no-untyped-def]
+        pt = view.plot.mapTo(view, view.plot.mapFromScene(vb.mapViewToScene(QtCore.QPointF(x, y))))
+        return view.grab().toImage().pixelColor(pt.x(), pt.y())
+
+    before = pixel(1.5, -2.0)
+    view.set_points(np.array([[1.5, -2.0]] * 5, np.float32), np.zeros(5, np.int64))
+    after = pixel(1.5, -2.0)
+    assert before.name() != after.name()
+    assert after.name().lower() == "#56b4e9"  # class 0's colour
+    assert pixel(-1.5, 2.0).name() == before.name()
 
 
 def test_nan_in_grid_does_not_break_the_image(view) -> None:  # type: ignore[no-untyped-def]
