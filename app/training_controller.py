@@ -69,6 +69,7 @@ class TrainingController(QtCore.QObject):
         self._samples = None
         self._grid = None
         self._dirty = False
+        self._metric_name = ""
         self.redraws = 0
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(REDRAW_MS)
@@ -86,7 +87,12 @@ class TrainingController(QtCore.QObject):
         self.density, self.density_spec = density, spec
         if not self.running:
             self.reset()
-        ent = density.entropy() if density.analytic else None
+        self._update_reference()
+
+    def _update_reference(self) -> None:
+        """The true entropy is the floor of an NLL curve; other metrics have no such line."""
+        d = self.density
+        ent = d.entropy() if d is not None and d.analytic and "NLL" in self._metric_name else None
         self.curves.set_reference(ent, "true entropy" if ent is not None else "")
 
     @property
@@ -167,8 +173,10 @@ class TrainingController(QtCore.QObject):
     def _on_snapshot(self, s: TrainSnapshot) -> None:
         self.latest = s
         self.curves.add_point(s.step, s.loss, s.metric)
-        if s.metric_name:
-            self.curves.metric_plot.setTitle(s.metric_name)
+        if s.metric_name and s.metric_name != self._metric_name:
+            self._metric_name = s.metric_name
+            self.curves.set_metric_name(s.metric_name)
+            self._update_reference()
         if s.samples is not None:
             self._samples = s.samples
         if s.density is not None:

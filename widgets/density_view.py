@@ -28,8 +28,11 @@ class DensityView(QtWidgets.QWidget):
         self._log_scale = False
         self._grid: np.ndarray | None = None
         self._box: Box = (-4.0, 4.0, -4.0, 4.0)
+        self._fitted = False
         self.plot = pg.PlotWidget()
         self.plot.setAspectLocked(True)
+        # the view box stays on the density's box: stray particles must not zoom the view out
+        self.plot.disableAutoRange()
         self.plot.setMenuEnabled(False)
         self.plot.showGrid(x=False, y=False)
         self.plot.setTitle(title)
@@ -48,7 +51,10 @@ class DensityView(QtWidgets.QWidget):
     # -- public setters: they draw, they never change a model ----------------------
     def set_density(self, grid: np.ndarray | None, box: Box) -> None:
         """Show ``grid`` (n, n) float32 density values over ``box``; None hides the heatmap."""
+        refit = box != self._box or not self._fitted
         self._grid, self._box = grid, box
+        if refit:
+            self.fit()
         if grid is None:
             self.image.setVisible(False)
             return
@@ -77,6 +83,7 @@ class DensityView(QtWidgets.QWidget):
         self.points.setVisible(on)
 
     def fit(self) -> None:
+        self._fitted = True
         x0, x1, y0, y1 = self._box
         self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
 
