@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -63,17 +63,16 @@ class DensityFrame:
 @dataclass(frozen=True)
 class _Fields:
     """Upwind parts of the velocity at the interior faces, each direction laid out along
-    dim 0 as the stepper wants (x-faces transposed), and the largest advective outflow rate."""
+    dim 0 as the stepper wants (x-faces transposed), times ``scale``; and the largest
+    advective outflow rates."""
 
     up: Tensor  # max(u, 0) at x-faces, (n_x - 1, n_y)
     un: Tensor  # min(u, 0)
     vp: Tensor  # max(v, 0) at y-faces, (n_y - 1, n_x)
     vn: Tensor
-    rate_x: float  # max over cells of c outflow_x / dx
+    rate_x: float  # max over cells of c outflow_x / dx, for scale 1
     rate_y: float
-
-    def scaled(self, m: float) -> _Fields:
-        return _Fields(self.up * m, self.un * m, self.vp * m, self.vn * m, self.rate_x * m, self.rate_y * m)
+    scale: float = 1.0  # |a(t)| of a split drift: kept apart so that nothing is recomputed but the coefficients
 
 
 def _max_outflow(plus: Tensor, minus: Tensor) -> float:
@@ -119,6 +118,7 @@ class FokkerPlanck:
         self._base: dict[bool, _Fields] = {}  # h of f = a(t) h(x), and -h, evaluated once
         self._last: tuple[float, _Fields] | None = None  # (a, fields), or (t, fields) without a split
         self._coeff: tuple[_Fields, float, float, tuple[Coefficients, Coefficients]] | None = None
+        self._buffers: dict[int, Coefficients] = {}
 
     # -- the velocity field at the faces ------------------------------------------
     def _fields_of(self, u: Tensor, v: Tensor) -> _Fields:
@@ -150,23 +150,34 @@ class FokkerPlanck:
         forward = a >= 0
         if forward not in self._base:
             self._base[forward] = self._evaluate(h if forward else (lambda x: -h(x)))
-        fields = self._base[forward] if abs(a) == 1 else self._base[forward].scaled(abs(a))
+        fields = replace(self._base[forward], scale=abs(a))
         self._last = (a, fields)
         return fields
 
     def _coefficients(self, fields: _Fields, d: float, dt: float) -> tuple[Coefficients, Coefficients]:
-        """A, B, C, E of the stepper's flux for x and y; reused while fields, D and dt stay."""
+        """A, B, C, E of the stepper's flux for x and y, written into buffers kept for the run;
+        reused while fields, D and dt stay the same."""
         c = self._coeff
         if c is not None and c[0] is fields and c[1] == d and c[2] == dt:
             return c[3]
-        g = self.grid
-        lx, kx, ly, ky = dt / g.dx, d / g.dx, dt / g.dy, d / g.dy
-        coeffs = (
-            ((fields.up + kx) * lx, (fields.un - kx) * lx, fields.up * (0.5 * lx), fields.un * (-0.5 * lx)),
-            ((fields.vp + ky) * ly, (fields.vn - ky) * ly, fields.vp * (0.5 * ly), fields.vn * (-0.5 * ly)),
-        )
+        g, m = self.grid, fields.scale
+        coeffs = (self._flux_coefficients(fields.up, fields.un, m, d, dt, g.dx, 0),
+                  self._flux_coefficients(fields.vp, fields.vn, m, d, dt, g.dy, 1))
         self._coeff = (fields, d, dt, coeffs)
         return coeffs
+
+    def _flux_coefficients(self, plus: Tensor, minus: Tensor, m: float, d: float, dt: float, h: float,
+                           axis: int) -> Coefficients:
+        """A = (m u⁺ + D/Δ) dt/Δ, B = (m u⁻ − D/Δ) dt/Δ, C = m u⁺ dt/2Δ, E = −m u⁻ dt/2Δ."""
+        if axis not in self._buffers:
+            self._buffers[axis] = tuple(torch.empty_like(plus) for _ in range(4))  # type: ignore[assignment]
+        a, b, c, e = self._buffers[axis]
+        lam, k = dt / h, d / h
+        torch.mul(plus, m * lam, out=a).add_(k * lam)
+        torch.mul(minus, m * lam, out=b).sub_(k * lam)
+        torch.mul(plus, 0.5 * m * lam, out=c)
+        torch.mul(minus, -0.5 * m * lam, out=e)
+        return a, b, c, e
 
     # -- one explicit step ----------------------------------------------------------
     def _diffusivity(self, t: float) -> float:
@@ -176,7 +187,8 @@ class FokkerPlanck:
         return 0.5 * g * g
 
     def _rate(self, fields: _Fields, d: float) -> float:
-        return max(fields.rate_x + 2 * d / self.grid.dx**2, fields.rate_y + 2 * d / self.grid.dy**2)
+        m = fields.scale
+        return max(m * fields.rate_x + 2 * d / self.grid.dx**2, m * fields.rate_y + 2 * d / self.grid.dy**2)
 
     def max_step(self, t: float) -> float:
         """The longest step from time ``t`` that keeps the density non-negative (inf if nothing moves)."""
