@@ -2,7 +2,9 @@
 
 Two ways to watch a density move under dx = f(x, t) dt + g(t) dw, which must agree:
 particles (:func:`euler_maruyama`) and the density itself (:class:`FokkerPlanck`,
-∂p/∂t = −div(f p) + ½ g² Δp). Both are generators of frozen frames of float32 arrays.
+∂p/∂t = −div(f p) + ½ g² Δp). Both are generators of frozen frames of float32 arrays;
+:func:`kfp_frames` pairs them. Langevin samplers (plain, annealed, Metropolis-adjusted)
+are in :mod:`engine.sde.langevin`, the safe parser of user formulas in :mod:`engine.sde.formula`.
 
 >>> from engine.densities import get_density
 >>> from engine.sde import FokkerPlanck, Grid, euler_maruyama, initial_density, make_sde
