@@ -153,8 +153,7 @@ def test_continuity_equation_of_a_linear_field_matches_change_of_variables() -> 
 
 def test_continuity_equation_of_a_random_cnf_matches_its_own_log_density() -> None:
     try:
-        from engine.cnf.model import CNF
-        from engine.cnf.nets import VectorField
+        from engine.cnf import CNF, VectorField
     except ImportError:
         pytest.skip("engine.cnf (the CNF issue) is not part of this build")
     torch.manual_seed(3)
