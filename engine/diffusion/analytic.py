@@ -13,15 +13,17 @@ References:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ..densities.analytic import GaussianMixture
+from .model import DiffusionModel
 from .schedules import NoiseProcess
 
-__all__ = ["MixtureEps", "MixtureClassifier", "mixture_in"]
+__all__ = ["MixtureEps", "MixtureClassifier", "mixture_in", "exact_model"]
 
 
 def mixture_in(density: GaussianMixture, shift: np.ndarray, scale: float) -> tuple[Tensor, Tensor, Tensor]:
@@ -104,3 +106,19 @@ class MixtureClassifier(_Mixture):
         yy = torch.as_tensor(y, device=x.device).long().reshape(-1).expand(len(x))
         own = pulls[torch.arange(len(x)), yy]
         return (own - (r[:, :, None] * pulls).sum(1)).to(x.dtype)
+
+
+def exact_model(density: GaussianMixture, process: NoiseProcess, shift: np.ndarray | tuple[float, float] = (0.0, 0.0),
+                scale: float = 1.0, kind: str = "ddpm", config: dict[str, Any] | None = None) -> DiffusionModel:
+    """The true diffusion model of a Gaussian mixture: exact ε, exact noisy classifier, any sampler.
+
+    Give it a trained model's ``process``, ``shift``, ``scale``, ``kind`` and ``config`` to
+    draw the true fields beside the learned ones.
+    """
+    means, stds, log_w = mixture_in(density, np.asarray(shift, np.float64), float(scale))
+    labelled = density.num_classes > 0
+    eps = MixtureEps(means, stds, log_w, process, conditional=labelled)
+    clf = MixtureClassifier(means, stds, log_w, process) if labelled else None
+    cfg = {**(config or {}), "shift": [float(v) for v in np.asarray(shift, np.float64)], "scale": float(scale)}
+    cfg.setdefault("box", [float(v) for v in density.box])
+    return DiffusionModel(kind, eps, process, cfg, clf)

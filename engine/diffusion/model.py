@@ -67,11 +67,23 @@ class DiffusionModel:
         return (z.detach().double().cpu().numpy() * self.scale + self.shift).astype(np.float32)
 
     # -- the ε a sampler uses ------------------------------------------------------
-    def eps_fn(self, label: int | None = None, guidance: float | None = None,
-               guidance_kind: str | None = None) -> EpsFn:
-        """ε̂(z, τ) for an (optional) class and guidance, after checking the combination."""
+    def eps_fn(self, label: int | None = None, guidance: float | None = None, guidance_kind: str | None = None,
+               grad: bool = False) -> EpsFn:
+        """ε̂(z, τ) for an (optional) class and guidance, after checking the combination.
+
+        Without ``grad`` it runs under ``torch.no_grad`` (classifier guidance still takes its
+        own gradient inside), so samplers build no graphs.
+        """
         self.check_guidance(label, guidance, guidance_kind)
-        return eps_function(self.net, self.process, label, guidance, guidance_kind or "cfg", self.classifier)
+        fn = eps_function(self.net, self.process, label, guidance, guidance_kind or "cfg", self.classifier)
+        if grad:
+            return fn
+
+        def no_grad_fn(x: Tensor, tau: Tensor) -> Tensor:
+            with torch.no_grad():
+                return fn(x, tau)
+
+        return no_grad_fn
 
     def check_guidance(self, label: int | None, guidance: float | None, guidance_kind: str | None) -> None:
         """InputError for a combination that cannot be sampled, in one sentence."""
@@ -100,15 +112,22 @@ class DiffusionModel:
                label: int | None = None, guidance: float | None = None, guidance_kind: str | None = None,
                track: bool = True, **sampler_options: Any) -> Iterator[Frame]:
         """The sampler's frames in normalised coordinates; the last frame's ``x`` is the sample."""
-        if int(n) < 1:
-            raise InputError(f"the number of samples must be positive, not {n}")
         name = sampler or self.default_sampler
         check_sampler(name)
         eps = self.eps_fn(label, guidance, guidance_kind)
+        x, gen = self.initial_noise(n, seed)
+        return run_sampler(name, eps, self.process, x, steps, gen, track, **self.sampler_options(sampler_options))
+
+    def initial_noise(self, n: int, seed: int | None = None) -> tuple[Tensor, torch.Generator]:
+        """x_T ~ N(0, s(1)² I) (n, 2) in normalised coordinates, and the generator that drew it."""
+        if int(n) < 1:
+            raise InputError(f"the number of samples must be positive, not {n}")
         gen = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
-        x = torch.randn(int(n), 2, generator=gen).to(self.device) * self.process.prior_std
-        options = {**self.config.get("sampler_options", {}), **sampler_options}
-        return run_sampler(name, eps, self.process, x, steps, gen, track, **options)
+        return torch.randn(int(n), 2, generator=gen).to(self.device) * self.process.prior_std, gen
+
+    def sampler_options(self, given: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The model's sampler options (variance, Langevin steps per level ...) with ``given`` on top."""
+        return {**self.config.get("sampler_options", {}), **(given or {})}
 
     def sample(self, n: int, *, seed: int | None = None, sampler: str | None = None, steps: int | None = None,
                label: int | None = None, guidance: float | None = None, guidance_kind: str | None = None,
@@ -122,10 +141,9 @@ class DiffusionModel:
             guidance: γ (0 unconditional, 1 conditional, > 1 sharper; needs ``label``).
             guidance_kind: ``cfg`` (default) or ``classifier``.
         """
-        with torch.no_grad():  # not inference_mode: classifier guidance takes gradients inside
-            frames = self.frames(n, seed=seed, sampler=sampler, steps=steps, label=label, guidance=guidance,
-                                 guidance_kind=guidance_kind, track=False, **sampler_options)
-            (last,) = deque(frames, maxlen=1)
+        frames = self.frames(n, seed=seed, sampler=sampler, steps=steps, label=label, guidance=guidance,
+                             guidance_kind=guidance_kind, track=False, **sampler_options)
+        (last,) = deque(frames, maxlen=1)
         return self.from_z(last.x)
 
     # -- densities and fields --------------------------------------------------------
@@ -137,7 +155,7 @@ class DiffusionModel:
         """
         z = self.to_z(np.asarray(x, np.float64).reshape(-1, 2))
         a = float(self.process.signal(torch.tensor(self.process.t_min, dtype=torch.float64)))
-        flow = ProbabilityFlow(self.eps_fn(), self.process, solver=solver, steps=steps)
+        flow = ProbabilityFlow(self.eps_fn(grad=True), self.process, solver=solver, steps=steps)
         lp = flow.log_prob(a * z) + 2 * math.log(a) - 2 * math.log(self.scale)
         return lp.detach().cpu().numpy().astype(np.float64)
 

@@ -35,7 +35,7 @@ from torch import Tensor
 from .ddpm import pick_levels
 from .schedules import NoiseProcess
 
-__all__ = ["dsm_loss", "LangevinStep", "annealed_langevin"]
+__all__ = ["dsm_loss", "LangevinStep", "annealed_langevin", "geometric_levels"]
 
 EpsFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -65,6 +65,21 @@ class LangevinStep:
     x0: Tensor
 
 
+def geometric_levels(process: NoiseProcess, n: int) -> Tensor:
+    """n levels, noisiest first, whose noise s(τ) is as close as can be to a geometric sequence, (n,) long.
+
+    NCSN's σ levels are geometric already; DDPM's evenly spaced levels are not (s grows
+    fast at first), and annealing wants each level's noise a fixed factor below the last.
+    """
+    every = pick_levels(process.num_levels, process.num_levels)  # L … 1
+    log_s = process.noise(process.level_time(every)).log()
+    if n >= len(every):
+        return every
+    targets = torch.linspace(float(log_s[0]), float(log_s[-1]), n, dtype=torch.float64)
+    picked = [int(torch.argmin((log_s - v).abs())) for v in targets]
+    return every[torch.tensor(sorted(set(picked)))]
+
+
 def annealed_langevin(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, levels: int | None = None,
                       steps_per_level: int = 10, step_size: float = 0.1,
                       generator: torch.Generator | None = None) -> Iterator[LangevinStep]:
@@ -73,7 +88,8 @@ def annealed_langevin(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, levels: i
     Arguments:
         eps_fn: ε_θ(x, τ) with a scalar τ.
         x: starting points (n, 2), usually N(0, s(1)² I).
-        levels: how many of the process's levels to visit (evenly spread); all by default.
+        levels: how many of the process's levels to visit (spread geometrically in noise,
+            :func:`geometric_levels`); all by default.
         steps_per_level: Langevin steps at each level.
         step_size: η_i / s_i², the step relative to the level's variance (η of the docstring
             above is ``step_size · s_min²``).
@@ -81,7 +97,7 @@ def annealed_langevin(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, levels: i
     Yields:
         a :class:`LangevinStep` after every step, and a final one after the denoising step.
     """
-    chosen = pick_levels(process.num_levels, levels or process.num_levels)
+    chosen = geometric_levels(process, levels or process.num_levels)
     for level in chosen.tolist():
         tau = process.level_time(level)
         a, s = (float(v) for v in process.marginal(tau))

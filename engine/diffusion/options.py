@@ -34,7 +34,7 @@ _COMMON: dict[str, Any] = {
 OPTIONS: dict[str, dict[str, Any]] = {
     "ddpm": {**_COMMON, "schedule": "linear", "timesteps": 1000, "variance": "beta_tilde"},
     "ncsn": {**_COMMON, "schedule": "geometric", "timesteps": 100, "sigma_min": 0.01, "sigma_max": 0.0,
-             "steps_per_level": 10, "step_size": 0.1},
+             "steps_per_level": 10, "step_size": 0.2},
 }
 
 
@@ -91,7 +91,8 @@ def model_config(kind: str, density: Density, opts: dict[str, Any], data: np.nda
     classes = int(density.num_classes) if opts["conditional"] else 0
     net = {"width": int(opts["width"]), "depth": int(opts["depth"]), "num_classes": classes,
            "emb_dim": int(opts["emb_dim"]), "fourier": float(opts["fourier"])}
-    config: dict[str, Any] = {"net": net, "shift": [float(v) for v in shift], "scale": scale}
+    config: dict[str, Any] = {"net": net, "shift": [float(v) for v in shift], "scale": scale,
+                              "box": [float(v) for v in density.box]}
     if kind == "ddpm":
         config["process"] = {"process": "vp", "timesteps": int(opts["timesteps"]), "schedule": opts["schedule"]}
         config["sampler"] = "ancestral"

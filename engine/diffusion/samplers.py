@@ -32,7 +32,7 @@ from .ncsn import annealed_langevin
 from .schedules import NoiseProcess
 from .score import ProbabilityFlow, ReverseSDEScheduler, continuous_times
 
-__all__ = ["SAMPLERS", "Frame", "check_sampler", "default_steps", "run_sampler"]
+__all__ = ["SAMPLERS", "Frame", "check_sampler", "count_frames", "default_steps", "run_sampler"]
 
 EpsFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -124,6 +124,18 @@ def default_steps(name: str, process: NoiseProcess) -> int:
     levels = process.num_levels
     return {"ancestral": levels, "ddim": min(levels, 100), "sde": max(levels, 1000), "ode": 100,
             "langevin": min(levels, 100)}[name]
+
+
+def count_frames(name: str, process: NoiseProcess, steps: int | None, options: dict[str, Any]) -> int:
+    """How many frames :func:`run_sampler` yields (for progress bars)."""
+    n = default_steps(name, process) if steps is None else int(steps)
+    if name == "sde":
+        return max(n, 2)
+    if name == "ode":
+        return n + 1
+    if name == "langevin":
+        return n * int(options.get("steps_per_level", 10)) + 1
+    return n
 
 
 def run_sampler(name: str, eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int | None = None,

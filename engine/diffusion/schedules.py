@@ -194,7 +194,8 @@ class VESchedule(NoiseProcess):
         levels: L, the number of noise levels (Song & Ermon's σ_1 > … > σ_L are our levels L … 1).
         sigma_min, sigma_max: the smallest and largest noise level.
 
-    Level t sits at τ = (t − 1)/(L − 1) and σ(τ) = σ_min (σ_max/σ_min)^τ.
+    Level t sits at τ = (t − 1)/(L − 1) and σ(τ) = σ_min (σ_max/σ_min)^τ. The prior is
+    N(0, (σ_max² + 1) I), the noisiest marginal of unit-variance data.
     """
 
     name = "ve"
@@ -207,7 +208,9 @@ class VESchedule(NoiseProcess):
         self.num_levels, self.sigma_min, self.sigma_max = int(levels), float(sigma_min), float(sigma_max)
         self.times = torch.linspace(0.0, 1.0, self.num_levels, dtype=torch.float64)
         self._log_ratio = math.log(self.sigma_max / self.sigma_min)
-        self.prior_std = self.sigma_max
+        # data are normalised to unit variance, so x_1 = x_0 + σ_max ε has variance σ_max² + 1:
+        # that Gaussian (not N(0, σ_max²)) is the prior that the ODE's end point really follows
+        self.prior_std = math.sqrt(self.sigma_max**2 + 1.0)
 
     @property
     def sigmas(self) -> Tensor:

@@ -1,0 +1,124 @@
+"""Training: the learned ε against the exact noisy score, the snapshot stream, failures and checkpoints."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import pytest
+import torch
+
+from engine.api import make_trainer
+from engine.checkpoint import density_record, load_trained, save_checkpoint
+from engine.densities import get_density
+from engine.device import configure_threads
+from engine.diffusion import load_model
+from engine.diffusion.analytic import exact_model
+from engine.errors import InputError, TrainingError
+
+configure_threads()  # one torch thread: two spin-wait on a busy 2-core machine
+
+CPU = torch.device("cpu")
+TWO_MODES = get_density("twomodes")
+
+
+def _train(kind: str, density_name: str, steps: int, **options: object):  # type: ignore[no-untyped-def]
+    trainer = make_trainer(kind, get_density(density_name), dict(options), CPU, 0)
+    snaps = list(trainer.run(steps=steps))
+    return trainer, snaps
+
+
+def test_briefly_trained_eps_is_close_to_the_exact_noisy_score() -> None:
+    trainer, _ = _train("ddpm", "twomodes", 600, batch=256, timesteps=200)
+    model = trainer.best_model()
+    truth = exact_model(TWO_MODES, model.process, model.shift, model.scale)
+    x0 = TWO_MODES.sample(2000, seed=9).x
+    gen = torch.Generator().manual_seed(0)
+    for tau in (0.05, 0.2, 0.5):
+        z = model.process.add_noise_at(model.to_z(x0), torch.randn(2000, 2, generator=gen), tau)
+        pts = model.from_z(z)
+        learned, exact = model.eps(pts, tau), truth.eps(pts, tau)
+        rel = np.mean((learned - exact) ** 2) / np.mean(exact**2)
+        assert rel < 0.05, f"tau={tau}: relative error {rel:.3f}"
+    # and an untrained network is far from it, so the check can fail
+    fresh = make_trainer("ddpm", TWO_MODES, {"timesteps": 200}, CPU, 1).best_model()
+    pts = model.from_z(model.process.add_noise_at(model.to_z(x0), torch.randn(2000, 2, generator=gen), 0.2))
+    assert np.mean((fresh.eps(pts, 0.2) - truth.eps(pts, 0.2)) ** 2) / np.mean(truth.eps(pts, 0.2) ** 2) > 0.2
+
+
+def test_snapshots_every_step_with_samples_and_a_final_likelihood() -> None:
+    trainer = make_trainer("ddpm", TWO_MODES, {"batch": 64, "timesteps": 100}, CPU, 0)
+    run = trainer.run(steps=40)
+    first = next(run)
+    trainer.set_learning_rate(1e-4)
+    rest = list(run)
+    snaps = [first, *rest]
+    assert [s.step for s in snaps[:-1]] == list(range(1, 41)) and snaps[-1].step == 40
+    assert snaps[0].samples is not None and snaps[0].samples.shape == (2000, 2)
+    assert snaps[0].samples.dtype == np.float32 and snaps[0].metric_name == "histogram TV"
+    assert rest[0].lr < first.lr * 0.5  # the new base rate took effect at the next step
+    assert all(b.elapsed >= a.elapsed for a, b in zip(snaps, snaps[1:]))
+    assert snaps[-1].heldout_nll is not None and math.isfinite(snaps[-1].heldout_nll)
+    assert snaps[-1].total_steps == 40 and snaps[-1].fraction_done == 1.0
+
+
+def test_nan_stops_training_and_keeps_the_last_good_model() -> None:
+    trainer = make_trainer("ddpm", TWO_MODES, {"batch": 64, "timesteps": 100}, CPU, 0)
+    run = trainer.run(steps=100)
+    for _ in range(10):
+        next(run)
+    with torch.no_grad():
+        trainer.net.out.weight.fill_(math.nan)
+    with pytest.raises(TrainingError, match="nan"):
+        deque(run, maxlen=0)
+    x = trainer.best_model().sample(50, seed=0, sampler="ddim", steps=10)
+    assert np.isfinite(x).all()
+
+
+def test_conditional_checkpoint_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    density = get_density("8gaussians")
+    trainer, _ = _train("ddpm", "8gaussians", 20, batch=64, timesteps=50, conditional=True)
+    model = trainer.best_model()
+    path = str(tmp_path / "m.pt")
+    save_checkpoint(path, {**model.to_checkpoint(), "density": density_record(density), "metrics": {}})
+    loaded = load_trained(path)
+    opts = {"seed": 4, "sampler": "ddim", "steps": 20, "label": 3, "guidance": 2.5, "guidance_kind": "classifier"}
+    assert np.array_equal(loaded.model.sample(64, **opts), model.sample(64, **opts))
+    pts = density.sample(32, seed=1).x
+    assert np.allclose(loaded.model.log_prob(pts, solver="rk4", steps=10), model.log_prob(pts, solver="rk4", steps=10))
+    assert loaded.model.num_classes == 8 and loaded.model.classifier is not None
+
+
+def test_trained_net_gives_exact_gamma_zero_and_one() -> None:
+    trainer, _ = _train("ddpm", "8gaussians", 10, batch=64, timesteps=50, conditional=True)
+    model = trainer.best_model()
+    opts = {"seed": 2, "sampler": "ancestral", "steps": 25}
+    assert np.array_equal(model.sample(100, label=1, guidance=0.0, **opts), model.sample(100, **opts))
+    assert np.array_equal(model.sample(100, label=1, guidance=1.0, **opts), model.sample(100, label=1, **opts))
+
+
+def test_ncsn_trains_with_an_automatic_sigma_max_and_samples_by_langevin() -> None:
+    trainer, snaps = _train("ncsn", "twomodes", 20, batch=64, timesteps=20)
+    model = trainer.best_model()
+    assert model.process.sigma_max > 1.0  # the largest spread of the normalised data
+    x = model.sample(100, seed=0, steps_per_level=2)
+    assert x.shape == (100, 2) and np.isfinite(x).all()
+    ckpt = model.to_checkpoint()
+    assert load_model(ckpt, CPU).process.sigma_max == model.process.sigma_max
+
+
+@pytest.mark.parametrize(
+    ("kind", "density", "options", "message"),
+    [
+        ("ncsn", "twomodes", {"schedule": "cosine"}, "geometric"),
+        ("ddpm", "swissroll", {"conditional": True}, "labelled"),
+        ("ddpm", "twomodes", {"batch": 0}, "batch"),
+        ("ddpm", "twomodes", {"timesteps": 2.5}, "timesteps"),
+        ("ddpm", "twomodes", {"schedule": "sigmoid"}, "schedule"),
+        ("ddpm", "twomodes", {"sigma_min": 0.1}, "does not apply"),
+    ],
+)
+def test_bad_options_are_input_errors(kind: str, density: str, options: dict[str, object], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        make_trainer(kind, get_density(density), options, CPU, 0)
