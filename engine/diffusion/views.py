@@ -141,7 +141,7 @@ def noising_frames(model: DiffusionModel, x0: np.ndarray, *, seed: int = 0, ever
     gen = torch.Generator().manual_seed(int(seed))
     z = model.to_z(x0).double()
     a_p, s_p = 1.0, 0.0
-    yield NoisingFrame(0, 0.0, 0.0, model.from_z(z))
+    yield NoisingFrame(0, 0.0, 0.0, np.array(x0, np.float32))
     for i, t in enumerate(chosen, start=1):
         tau = proc.level_time(t)
         a_t, s_t = (float(v) for v in proc.marginal(tau))
