@@ -78,10 +78,13 @@ class CNF(nn.Module):
         check_solver(solver)
         times = self.as_input(torch.tensor([float(t0), float(t1)]))
         dyn = Counted(FieldDynamics(self.field), self.max_nfe)
+        out, self.last_nfe = [], 0
         with torch.no_grad():
-            out = [odesolve(dyn, (c,), times, solver=solver, steps=steps, atol=self.atol, rtol=self.rtol,
-                            strict=True)[0][-1] for c in self.as_input(z).split(_CHUNK)]
-        self.last_nfe = dyn.nfe
+            for chunk in self.as_input(z).split(_CHUNK):
+                dyn.nfe = 0  # the limit is per solve
+                out.append(odesolve(dyn, (chunk,), times, solver=solver, steps=steps, atol=self.atol,
+                                    rtol=self.rtol, strict=True)[0][-1])
+                self.last_nfe += dyn.nfe
         return torch.cat(out) if out else self.as_input(z).clone()
 
     def log_prob_at(self, x: Tensor, t: float = 1.0, *, solver: str = "dopri5", steps: int = 32) -> Tensor:
@@ -99,10 +102,11 @@ class CNF(nn.Module):
         out = []
         with torch.no_grad():
             for chunk in x.split(_CHUNK):
+                dyn.nfe = 0  # the limit is per solve
                 z, delta = odesolve(dyn, dyn.func.initial_state(chunk), times, solver=solver, steps=steps,
                                     atol=self.atol, rtol=self.rtol, strict=True)
                 out.append(standard_normal_log_prob(z[-1]) - delta[-1])
-        self.last_nfe = dyn.nfe
+                self.last_nfe += dyn.nfe
         return torch.cat(out) if out else x.new_zeros(0)
 
     # -- the Model contract (engine.api) -----------------------------------------------

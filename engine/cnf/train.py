@@ -97,8 +97,14 @@ class CNFTrainer:
         return CNF(field, self.cfg.atol, self.cfg.rtol).eval()
 
     def current_model(self) -> CNF:
-        """The model as it is now (its EMA weights when an EMA is kept), sharing the weights."""
-        return CNF(self._eval_field(), self.cfg.atol, self.cfg.rtol)
+        """The model as it is now (its EMA weights when an EMA is kept), sharing the weights.
+
+        Its solves stop at ``max_nfe`` evaluations: a diverging model would otherwise keep an
+        adaptive solver busy almost forever.
+        """
+        model = CNF(self._eval_field(), self.cfg.atol, self.cfg.rtol)
+        model.max_nfe = self.cfg.max_nfe
+        return model
 
     def run(self, steps: int | None = None, seconds: float | None = None) -> Iterator[TrainSnapshot]:
         """Train for ``steps`` steps or ``seconds`` of compute (the default step count without
@@ -207,6 +213,7 @@ class CNFTrainer:
 
     # -- failures -----------------------------------------------------------------------------------
     def _check_finite(self, value: Tensor, what: str, lr: float) -> None:
+        value = value.detach()
         if not bool(torch.isfinite(value)):
             raise self._failure(f"the {what} became {float(value)} at learning rate {lr:.3g}")
 

@@ -1,0 +1,182 @@
+"""CNF numerics against theory: Jacobians, trace estimators, change of variables, adjoint."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from engine.cnf.divergence import TraceEstimator, autograd_hutchinson, autograd_trace, sample_probes
+from engine.cnf.dynamics import CNFDynamics
+from engine.cnf.model import CNF, standard_normal_log_prob
+from engine.cnf.nets import ACTIVATIONS, VectorField
+from engine.cnf.solvers import Counted, odesolve
+from engine.device import configure_threads
+
+configure_threads()  # one thread: two spinning threads on a shared 2-core machine collapse
+
+
+def lively_field(activation: str = "tanh", seed: int = 0, scale: float = 1.0, end_time: float = 1.0) -> VectorField:
+    """A float64 field whose flow moves points noticeably (a fresh init is almost still)."""
+    torch.manual_seed(seed)
+    f = VectorField(width=16, depth=2, activation=activation, end_time=end_time).double()
+    with torch.no_grad():
+        for p in f.parameters():
+            p.normal_(0.0, scale / math.sqrt(max(p.shape[-1], 1)))
+    return f
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_jvp_gives_the_autograd_jacobian(activation: str) -> None:
+    f = lively_field(activation, end_time=0.7)
+    z = torch.randn(9, 2, dtype=torch.double)
+    t = torch.tensor(0.3, dtype=torch.double)
+    out, jv = f.jvp(t, z, torch.eye(2, dtype=torch.double)[:, None, :])
+    jac = torch.autograd.functional.jacobian(lambda zz: f(t, zz).sum(0), z)  # [out k, point, in i]
+    torch.testing.assert_close(out, f(t, z))
+    torch.testing.assert_close(jv, jac.permute(2, 1, 0))
+
+
+def test_closed_form_trace_and_its_gradient_match_autograd() -> None:
+    f = lively_field("silu")
+    z = torch.randn(11, 2, dtype=torch.double, requires_grad=True)
+    t = torch.tensor(0.6, dtype=torch.double)
+    est = TraceEstimator()
+    v = est.tangents(11, 2, "cpu", torch.double)
+    _, jv = f.jvp(t, z, v)
+    closed = est.trace(v, jv)
+    auto = autograd_trace(f(t, z), z, create_graph=True)
+    torch.testing.assert_close(closed, auto)
+    params = [p for p in f.parameters()]
+    g1 = torch.autograd.grad(closed.sum(), params, allow_unused=True)
+    g2 = torch.autograd.grad(auto.sum(), params, allow_unused=True)
+    for a, b in zip(g1, g2):
+        if a is None or b is None:
+            assert a is None and b is None
+        else:
+            torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("probe", ["gaussian", "rademacher"])
+def test_hutchinson_is_unbiased_for_trace_and_frobenius(probe: str) -> None:
+    f = lively_field(scale=2.0)
+    z = torch.randn(5, 2, dtype=torch.double)
+    t = torch.tensor(0.4, dtype=torch.double)
+    exact = TraceEstimator()
+    basis = exact.tangents(5, 2, "cpu", torch.double)
+    _, jb = f.jvp(t, z, basis)
+    true_tr, true_fro = exact.trace(basis, jb), exact.frobenius(jb)
+    hutch = TraceEstimator(exact=False, probe=probe, k=1)
+    gen = torch.Generator().manual_seed(1)
+    m = 20000
+    v = sample_probes(probe, m, 5, 2, generator=gen, dtype=torch.double)  # m single-probe estimates
+    _, jv = f.jvp(t, z, v)
+    tr_draws = (v * jv).sum(-1)  # (m, n)
+    fro_draws = (jv * jv).sum(-1)
+    for draws, truth in ((tr_draws, true_tr), (fro_draws, true_fro)):
+        se = draws.std(0) / math.sqrt(m)
+        assert torch.all((draws.mean(0) - truth).abs() < 5 * se + 1e-12)
+    assert hutch.trace(v, jv).shape == (5,)
+    torch.testing.assert_close(hutch.trace(v, jv), tr_draws.mean(0))
+    # and the estimator really is random: one probe is not the trace
+    assert (tr_draws[0] - true_tr).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("probe", ["gaussian", "rademacher"])
+def test_autograd_hutchinson_matches_forward_mode(probe: str) -> None:
+    f = lively_field()
+    z = torch.randn(6, 2, dtype=torch.double, requires_grad=True)
+    t = torch.tensor(0.2, dtype=torch.double)
+    v = sample_probes(probe, 3, 6, 2, generator=torch.Generator().manual_seed(0), dtype=torch.double)
+    _, jv = f.jvp(t, z, v)
+    forward_mode = TraceEstimator(exact=False, probe=probe, k=3).trace(v, jv)
+    torch.testing.assert_close(forward_mode, autograd_hutchinson(f(t, z), z, v))
+
+
+def test_rademacher_probes_are_signs_and_unknown_probe_is_refused() -> None:
+    v = sample_probes("rademacher", 4, 100, 2, generator=torch.Generator().manual_seed(0))
+    assert set(v.unique().tolist()) == {-1.0, 1.0}
+    with pytest.raises(ValueError, match="rademacher"):
+        sample_probes("uniform", 1, 1, 2)
+
+
+def flow_map(f: VectorField, x: torch.Tensor) -> torch.Tensor:
+    """x (at t=1) -> z(0), by a tight dopri5 solve in float64."""
+    (z,) = odesolve(lambda t, y: (f(t, y[0]),), (x,), torch.tensor([1.0, 0.0], dtype=torch.double),
+                    atol=1e-10, rtol=1e-10)
+    return z[-1]
+
+
+def test_log_density_change_is_the_log_determinant_of_the_flow_map() -> None:
+    f = lively_field(scale=3.0, seed=3)
+    x = torch.randn(4, 2, dtype=torch.double)
+    dyn = CNFDynamics(f)
+    z, delta = odesolve(dyn, dyn.initial_state(x), torch.tensor([1.0, 0.0], dtype=torch.double),
+                        atol=1e-10, rtol=1e-10)
+    logdets = []
+    for xi in x:
+        jac = torch.autograd.functional.jacobian(lambda p: flow_map(f, p[None])[0], xi)
+        logdets.append(torch.linalg.slogdet(jac).logabsdet)
+    # log p1(x) = log p0(z0) + log|det dz0/dx| = log p0(z0) - Δ(0)
+    torch.testing.assert_close(-delta[-1], torch.stack(logdets), rtol=1e-6, atol=1e-7)
+    assert delta[-1].abs().max() > 0.1  # the flow really changes volume
+    torch.testing.assert_close(z[-1], flow_map(f, x), rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("solver,steps,tol", [("dopri5", 0, 1e-8), ("rk4", 24, 0.0)])
+@pytest.mark.parametrize("trace", ["exact", "hutchinson"])
+def test_adjoint_gradients_equal_backprop_gradients(solver: str, steps: int, tol: float, trace: str) -> None:
+    f = lively_field(scale=1.2, seed=5)
+    x = torch.randn(32, 2, dtype=torch.double)
+    est = TraceEstimator(exact=trace == "exact", probe="rademacher", k=2)
+    grads = []
+    for adjoint in (False, True):
+        dyn = Counted(CNFDynamics(f, est, kinetic=True, frobenius=True))
+        dyn.func.begin(x, torch.Generator().manual_seed(7))  # the same probes for both
+        out = odesolve(dyn, dyn.func.initial_state(x), torch.tensor([1.0, 0.0], dtype=torch.double),
+                       solver=solver, steps=steps, atol=tol or 1e-5, rtol=tol or 1e-5, adjoint=adjoint)
+        loss = -(standard_normal_log_prob(out[0][-1]) - out[1][-1]).mean() - 0.1 * out[2][-1].mean() \
+            - 0.1 * out[3][-1].mean()
+        forward_nfe = dyn.nfe
+        grads.append(torch.cat([g.flatten() for g in torch.autograd.grad(loss, list(f.parameters()))]))
+        if adjoint:
+            assert dyn.nfe > forward_nfe  # the adjoint solved a second ODE backwards
+        else:
+            assert dyn.nfe == forward_nfe
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-3, atol=1e-3 * grads[0].abs().max().item())
+
+
+def test_flow_inverts_and_log_prob_is_solver_independent() -> None:
+    model = CNF(lively_field(scale=1.5, seed=2).float())
+    x = torch.randn(200, 2)
+    z = model.flow(x, 1.0, 0.0)
+    back = model.flow(z, 0.0, 1.0)
+    assert (back - x).abs().max() < 1e-3
+    assert (z - x).abs().mean() > 0.1  # the map is not the identity
+    accurate = model.log_prob_at(x)
+    fine_rk4 = model.log_prob_at(x, solver="rk4", steps=200)
+    assert (accurate - fine_rk4).abs().max() < 2e-3
+
+
+@pytest.mark.parametrize("t", [0.0, 0.3, 0.7, 1.0])
+def test_probability_path_integrates_to_one(t: float) -> None:
+    from engine.cnf.views import probability_path
+
+    model = CNF(lively_field(scale=1.5, seed=2).float())
+    box = (-7.0, 7.0, -7.0, 7.0)
+    (frame,) = list(probability_path(model, box, n=120, times=[t], solver="rk4", steps=12))
+    cell = (14.0 / 120) ** 2
+    assert frame.density.shape == (120, 120) and frame.density.dtype == np.float32
+    assert abs(float(frame.density.sum()) * cell - 1.0) < 1e-2
+    noise = np.exp(-0.5 * (frame.log_density * 0 + _grid_r2(box, 120))) / (2 * np.pi)
+    moved = float(np.abs(frame.density - noise).sum()) * cell
+    assert (moved < 1e-4) if t == 0.0 else (moved > 0.05)  # p_t really changes with t
+
+
+def _grid_r2(box: tuple[float, float, float, float], n: int) -> np.ndarray:
+    from engine.densities import grid_points
+
+    _, _, pts = grid_points(box, n)
+    return (pts**2).sum(1).reshape(n, n)

@@ -1,0 +1,149 @@
+"""CNF training: it learns, it reports, it stops cleanly on divergence and keeps the last good model."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from engine.api import make_trainer
+from engine.cnf import OPTIONS, CNFTrainer
+from engine.cnf.optim import EMA, lr_factor
+from engine.densities import get_density
+from engine.device import configure_threads
+from engine.errors import InputError, TrainingError
+
+configure_threads()
+
+FAST = {"batch": 128, "heldout": 256, "samples": 100, "width": 32}
+
+
+def test_training_lowers_the_heldout_nll_and_reports_snapshots() -> None:
+    trainer = CNFTrainer(get_density("8gaussians"), {**FAST, "eval_every": 0.0}, "cpu", seed=0)
+    snaps = list(trainer.run(steps=40))
+    assert [s.step for s in snaps] == list(range(1, 41))
+    first, last = snaps[0], snaps[-1]
+    assert first.heldout_nll is not None and last.heldout_nll is not None
+    assert last.heldout_nll < first.heldout_nll - 0.3
+    assert last.metric_name == "held-out NLL" and last.metric == last.heldout_nll
+    assert last.total_steps == 40 and last.fraction_done == 1.0
+    assert all(b.elapsed > a.elapsed for a, b in zip(snaps, snaps[1:]))
+    assert all(s.nfe == 4 * OPTIONS["cnf"]["solver_steps"] for s in snaps)  # RK4, direct backprop
+    assert first.samples is not None and first.samples.shape == (100, 2) and first.samples.dtype == np.float32
+    assert last.samples is not None  # the final state is always shown
+    assert last.lr < first.lr  # the cosine schedule decays
+    best = trainer.best_model()
+    assert best.log_prob(np.zeros((1, 2), np.float32)).shape == (1,)
+    assert last.best_step == max(range(1, 41), key=lambda k: -snaps[k - 1].heldout_nll)  # type: ignore[operator]
+
+
+def test_seconds_budget_stops_on_time() -> None:
+    trainer = CNFTrainer(get_density("gaussian"), FAST, "cpu", seed=0)
+    snaps = list(trainer.run(seconds=1.0))
+    assert 1.0 <= snaps[-1].elapsed < 3.0
+    assert snaps[-1].budget_seconds == 1.0 and snaps[-1].fraction_done == 1.0
+    assert snaps[-1].heldout_nll is not None  # a final measurement
+
+
+def test_learning_rate_set_from_outside_applies_before_the_next_step() -> None:
+    trainer = CNFTrainer(get_density("gaussian"), {**FAST, "schedule": "constant"}, "cpu", seed=0)
+    run = trainer.run(steps=5)
+    assert next(run).lr == pytest.approx(OPTIONS["cnf"]["lr"])
+    trainer.set_learning_rate(1e-4)
+    assert next(run).lr == pytest.approx(1e-4)
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+
+
+def _weights(model: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def test_nan_loss_stops_with_training_error_and_keeps_last_good_model() -> None:
+    density = get_density("8gaussians")
+    trainer = CNFTrainer(density, {**FAST, "eval_every": 0.0}, "cpu", seed=1)
+    list(trainer.run(steps=10))
+    good_step, good = trainer.best_step, _weights(trainer.best_model())
+    x = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
+    good_lp = trainer.best_model().log_prob(x)
+
+    def poisoned(n: int, seed: object = None) -> object:
+        return dataclasses.replace(density.__class__.sample(density, n, seed), x=np.full((n, 2), np.nan, np.float32))
+
+    density.sample = poisoned  # type: ignore[method-assign]
+    with pytest.raises(TrainingError, match=f"loss became nan.*kept the model of step {good_step}"):
+        list(trainer.run(steps=5))
+    kept = trainer.best_model()
+    assert all(torch.equal(a, b) for a, b in zip(_weights(kept), good))
+    np.testing.assert_array_equal(kept.log_prob(x), good_lp)
+
+
+def test_huge_learning_rate_diverges_cleanly() -> None:
+    trainer = CNFTrainer(get_density("8gaussians"), {**FAST, "eval_every": 0.0, "schedule": "constant"}, "cpu", 2)
+    list(trainer.run(steps=5))
+    good = _weights(trainer.best_model())
+    trainer.set_learning_rate(1e3)
+    with pytest.raises(TrainingError, match="diverged"):
+        list(trainer.run(steps=200))
+    kept = trainer.best_model()
+    assert trainer.best_step <= 5 or math.isfinite(trainer.best_nll)
+    assert np.all(np.isfinite(kept.log_prob(np.zeros((4, 2), np.float32))))
+    if trainer.best_step <= 5:
+        assert all(torch.equal(a, b) for a, b in zip(_weights(kept), good))
+
+
+def test_exploding_nfe_stops_an_adaptive_run() -> None:
+    opts = {**FAST, "solver": "dopri5", "max_nfe": 8, "eval_every": 1e9}
+    trainer = CNFTrainer(get_density("8gaussians"), opts, "cpu", seed=0)
+    with pytest.raises(TrainingError, match="more than 8 function evaluations"):
+        list(trainer.run(steps=3))
+    assert trainer.best_model() is not None  # the initial weights
+
+
+def test_adjoint_hutchinson_run_counts_both_directions() -> None:
+    opts = {**FAST, "adjoint": True, "trace": "hutchinson", "probe": "rademacher", "probes": 2,
+            "kinetic": 0.01, "frobenius": 0.01, "ema": 0.9, "clip": 1.0, "warmup": 0.2}
+    trainer = CNFTrainer(get_density("banana"), opts, "cpu", seed=0)
+    snaps = list(trainer.run(steps=4))
+    forward = 4 * OPTIONS["cnf"]["solver_steps"]
+    assert all(s.nfe is not None and s.nfe > forward for s in snaps)  # the adjoint solve evaluates too
+    assert math.isfinite(snaps[-1].loss)
+    assert snaps[0].lr < snaps[1].lr  # warm-up
+    # the kept model is the EMA's
+    ema = trainer.ema
+    assert ema is not None
+    assert all(torch.equal(a, b) for a, b in zip(_weights(trainer.best_model().field), _weights(ema.shadow)))
+
+
+def test_bad_options_are_refused_by_name() -> None:
+    density = get_density("gaussian")
+    with pytest.raises(InputError, match="unknown ODE solver 'rk5'.*dopri5"):
+        make_trainer("cnf", density, {"solver": "rk5"}, torch.device("cpu"), 0)
+    with pytest.raises(InputError, match="option 'timesteps' does not apply to cnf"):
+        make_trainer("cnf", density, {"timesteps": 5}, torch.device("cpu"), 0)
+    with pytest.raises(InputError, match="'trace'.*exact, hutchinson"):
+        make_trainer("cnf", density, {"trace": "approx"}, torch.device("cpu"), 0)
+    with pytest.raises(InputError, match="'batch' must be a positive"):
+        make_trainer("cnf", density, {"batch": 0}, torch.device("cpu"), 0)
+    with pytest.raises(InputError, match="'lr' must be a float"):
+        make_trainer("cnf", density, {"lr": "fast"}, torch.device("cpu"), 0)
+    for required in ("lr", "batch", "width", "depth", "solver", "solver_steps", "trace", "probe", "adjoint"):
+        assert required in OPTIONS["cnf"]
+
+
+def test_lr_schedule_and_ema() -> None:
+    assert lr_factor(0.0) == 1.0 and lr_factor(1.0) == pytest.approx(0.0)
+    assert lr_factor(0.5, floor=0.1) == pytest.approx(0.55)
+    assert lr_factor(0.05, warmup=0.1) == pytest.approx(0.5)
+    assert lr_factor(0.7, "constant") == 1.0
+    with pytest.raises(ValueError, match="cosine"):
+        lr_factor(0.1, "step")
+    module = torch.nn.Linear(1, 1)
+    ema = EMA(module, 0.5)
+    with torch.no_grad():
+        module.weight.fill_(1.0)
+        start = ema.shadow.weight.clone()
+    ema.update(module)  # early decay min(0.5, 2/11)
+    torch.testing.assert_close(ema.shadow.weight, start + (1.0 - start) * (1 - 2 / 11))
