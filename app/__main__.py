@@ -4,4 +4,6 @@ import sys
 
 from app.cli import main
 
-sys.exit(main())
+# guarded: a spawned training process imports this module again and must not start the CLI
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,6 +18,7 @@ from .density_controller import DensityState, builtin_entries, load_density_stat
 from .model_preview import preview_frames
 from .option_specs import MODELS, option_specs
 from .settings import Settings
+from .train_process import close_standby, prewarm
 from .training_controller import TrainingController
 from .worker import GeneratorWorker
 
@@ -89,6 +90,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._thumb_timer = QtCore.QTimer(self)
         self._thumb_timer.timeout.connect(self._make_next_thumbnail)
         self._thumb_timer.start(0)
+        # a training process imports torch in ~2 s: start one now so Train starts at once
+        QtCore.QTimer.singleShot(1500, prewarm)
 
     # -- menus -------------------------------------------------------------------
     def _action(self, menu: QtWidgets.QMenu, text: str, slot: object, shortcut: str | None = None,
@@ -271,6 +274,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.training.shutdown()
+        close_standby()
         if self._preview is not None:
             self._preview.shutdown(2000)
         self.settings.set("model", self.panel.model())

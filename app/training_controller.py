@@ -1,18 +1,21 @@
 """Runs training from the window: builds the trainer, drives the worker, feeds the views.
 
-The worker thread emits snapshots; this controller keeps only the latest pictures and the
-curve points, and a timer redraws at most ~30 times a second (DESIGN.md).
+Training runs in a child process (or a thread); its snapshots arrive by signal; this
+controller keeps only the latest pictures and the curve points, and a timer redraws at most
+~40 times a second (DESIGN.md).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any
 
 from PySide6 import QtCore
 
-from engine.api import Trainer, TrainSnapshot, make_trainer
+from engine import api
+from engine.api import Model, Trainer, TrainSnapshot, make_trainer
 from engine.checkpoint import TrainedModel, density_record, load_trained, save_checkpoint
 from engine.densities import Density
 from engine.device import resolve_device
@@ -21,11 +24,14 @@ from widgets.curves_view import CurvesView
 from widgets.density_view import DensityView
 from widgets.train_panel import TrainPanel
 
+from .train_process import ProcessWorker
 from .worker import GeneratorWorker
 
 __all__ = ["TrainingController", "describe_progress"]
 
-REDRAW_MS = 33
+REDRAW_MS = 25
+# "process" (default: no GIL shared with drawing, see app/train_process.py) or "thread"
+TRAIN_IN = os.environ.get("FLOWSCOPE_TRAIN_IN", "process")
 
 
 def describe_progress(s: TrainSnapshot) -> str:
@@ -63,7 +69,8 @@ class TrainingController(QtCore.QObject):
         self.density: Density | None = None
         self.density_spec = ""
         self.trainer: Trainer | None = None
-        self.worker: GeneratorWorker | None = None
+        self.worker: GeneratorWorker | ProcessWorker | None = None
+        self._kind = ""
         self.trained: TrainedModel | None = None
         self.latest: TrainSnapshot | None = None
         self._samples = None
@@ -103,20 +110,31 @@ class TrainingController(QtCore.QObject):
     def start(self) -> bool:
         if self.running or self.density is None:
             return False
-        kind = self.panel.model()
+        kind = self._kind = self.panel.model()
         steps, seconds = self.panel.budget_value()
         try:
             device = resolve_device(self.panel.device_key())
-            self.trainer = make_trainer(kind, self.density, self.panel.options(), device, self.panel.seed.value())
-        except InputError as e:
+            api.family(kind)
+        except (InputError, ImportError) as e:
             self.error.emit(str(e))
             return False
-        trainer = self.trainer
         self.curves.clear()
         self._samples = self._grid = None
         self.latest = None
-        self.worker = GeneratorWorker(lambda: trainer.run(steps=steps, seconds=seconds),
-                                      keep=lambda s: s.samples is not None or s.density is not None)
+        self.trainer = None
+        if TRAIN_IN == "thread":
+            try:
+                trainer = make_trainer(kind, self.density, self.panel.options(), device, self.panel.seed.value())
+            except InputError as e:
+                self.error.emit(str(e))
+                return False
+            self.trainer = trainer
+            self.worker = GeneratorWorker(lambda: trainer.run(steps=steps, seconds=seconds),
+                                          keep=lambda s: s.samples is not None or s.density is not None)
+        else:
+            self.worker = ProcessWorker({"family": api.FAMILIES[kind], "kind": kind, "density": self.density,
+                                         "options": self.panel.options(), "device": str(device),
+                                         "seed": self.panel.seed.value(), "steps": steps, "seconds": seconds})
         self.worker.yielded.connect(self._on_snapshot)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
@@ -184,30 +202,39 @@ class TrainingController(QtCore.QObject):
         self._dirty = True
 
     def _on_finished(self, how: str) -> None:
-        self._end_run()
-        self._publish_model("Training " + ("stopped" if how == "stopped" else "finished"))
+        worker = self._end_run()
+        self._publish_model("Training " + ("stopped" if how == "stopped" else "finished"), worker)
         self.run_finished.emit(how)
 
     def _on_failed(self, text: str) -> None:
-        self._end_run()
-        kept = self._publish_model("Training failed")
+        worker = self._end_run()
+        kept = self._publish_model("Training failed", worker)
         note = " The last good model is kept." if kept else ""
         self.error.emit(f"Training stopped: {text}{note}")
         self.run_finished.emit("failed")
 
-    def _end_run(self) -> None:
+    def _end_run(self) -> GeneratorWorker | ProcessWorker | None:
         worker, self.worker = self.worker, None
         if worker is not None:
-            worker.thread.wait(5000)
+            worker.shutdown(5000)
         self.timer.stop()
         self._redraw()
+        return worker
 
-    def _publish_model(self, what: str) -> bool:
-        if self.trainer is None or self.latest is None or self.density is None:
+    def _best_model(self, worker: GeneratorWorker | ProcessWorker | None) -> Model | None:
+        if self.trainer is not None:
+            return self.trainer.best_model()
+        ckpt = getattr(worker, "checkpoint", None)
+        if ckpt is None:
+            return None
+        return api.family(self._kind).load_model(ckpt, resolve_device("cpu"))  # type: ignore[no-any-return]
+
+    def _publish_model(self, what: str, worker: GeneratorWorker | ProcessWorker | None) -> bool:
+        model = self._best_model(worker) if self.latest is not None else None
+        if model is None or self.latest is None or self.density is None:
             self.panel.set_state("idle")
             self.panel.set_progress(0.0, f"{what} before the first step")
             return False
-        model = self.trainer.best_model()
         metrics = {"steps": self.latest.step, "seconds": round(self.latest.elapsed, 2),
                    "heldout_nll": _finite(self.latest.heldout_nll), "best_step": self.latest.best_step,
                    "seed": self.panel.seed.value()}
@@ -234,8 +261,11 @@ class TrainingController(QtCore.QObject):
         self.redraws += 1
 
     def _on_option_changed(self, name: str, value: Any) -> None:
-        if name == "lr" and self.trainer is not None and self.running:
-            self.trainer.set_learning_rate(float(value))
+        if name == "lr" and self.worker is not None:
+            if isinstance(self.worker, ProcessWorker):
+                self.worker.set_learning_rate(float(value))
+            elif self.trainer is not None:
+                self.trainer.set_learning_rate(float(value))
             self.message.emit(f"Learning rate set to {value:g}")
 
     # -- checkpoints ----------------------------------------------------------------

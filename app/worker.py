@@ -17,18 +17,11 @@ from typing import Any
 
 from PySide6 import QtCore
 
+from engine.device import configure_threads
+
+from .messages import readable_error
+
 __all__ = ["GeneratorWorker", "readable_error"]
-
-
-def readable_error(e: BaseException) -> str:
-    """One sentence for a person, not a traceback."""
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    low = text.lower()
-    if "out of memory" in low:
-        return "The device ran out of memory; try a smaller batch or network, or train on the CPU."
-    if type(e).__name__ in ("TrainingError", "InputError"):
-        return text
-    return f"{type(e).__name__}: {text}"
 
 
 class _Runner(QtCore.QObject):
@@ -46,6 +39,8 @@ class _Runner(QtCore.QObject):
     def run(self) -> None:
         o = self.owner
         _lower_priority(o._nice)
+        # torch's thread count is per OS thread under OpenMP: set it on this thread too
+        configure_threads()
         last, pending, gen = 0.0, None, None
         try:
             gen = o._make()
@@ -104,12 +99,12 @@ class GeneratorWorker(QtCore.QObject):
     failed = QtCore.Signal(str)
 
     def __init__(self, make_generator: Callable[[], Iterator[Any]], min_interval: float = 0.03,
-                 keep: Callable[[Any], bool] | None = None, nice: int = 10) -> None:
+                 keep: Callable[[Any], bool] | None = None, nice: int | None = None) -> None:
         super().__init__()
         self._make = make_generator
         self._min_interval = min_interval
         self._keep = keep or (lambda s: False)
-        self._nice = nice
+        self._nice = int(os.environ.get("FLOWSCOPE_WORKER_NICE", "10")) if nice is None else nice
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()

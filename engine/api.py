@@ -110,10 +110,15 @@ def default_options(kind: str) -> dict[str, Any]:
 
 
 def make_trainer(
-    kind: str, density: Density, options: dict[str, Any] | None, device: torch.device, seed: int
+    kind: str, density: Density, options: dict[str, Any] | None, device: torch.device, seed: int,
+    module: str | None = None,
 ) -> Trainer:
-    """A trainer for ``kind`` on ``density``; unknown option names are refused with InputError."""
-    fam = family(kind)
+    """A trainer for ``kind`` on ``density``; unknown option names are refused with InputError.
+
+    ``module`` names the family module explicitly (a child process that must use the same
+    family as its parent); by default it is ``FAMILIES[kind]``.
+    """
+    fam = importlib.import_module(module) if module else family(kind)
     opts = dict(fam.OPTIONS[kind])
     for key, value in (options or {}).items():
         if key not in opts:

@@ -50,7 +50,8 @@ class CurvesView(QtWidgets.QWidget):
     def add_point(self, step: int, loss: float | None, metric: float | None = None) -> None:
         if loss is not None and np.isfinite(loss):
             self._loss.append((step, loss))
-        if metric is not None and np.isfinite(metric) and (not self._metric or self._metric[-1][0] != step):
+        # a metric is measured now and then and repeated in between: plot each value once
+        if metric is not None and np.isfinite(metric) and (not self._metric or self._metric[-1][1] != metric):
             self._metric.append((step, metric))
 
     def redraw(self) -> None:

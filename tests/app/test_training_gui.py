@@ -83,7 +83,7 @@ def test_worker_runs_off_the_gui_thread(qtbot) -> None:  # type: ignore[no-untyp
 def test_train_updates_progress_curves_and_samples_then_finishes(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     window.panel.budget.setValue(60)
     assert window.panel.state == "idle" and not window.panel.stop_button.isEnabled()
-    with qtbot.waitSignal(window.training.run_finished, timeout=20000) as blocker:
+    with qtbot.waitSignal(window.training.run_finished, timeout=30000) as blocker:
         window.panel.train_button.click()
         assert window.panel.state == "running"
         assert window.panel.stop_button.isEnabled() and not window.panel.model_box.isEnabled()
@@ -94,12 +94,12 @@ def test_train_updates_progress_curves_and_samples_then_finishes(window, qtbot) 
     n_loss, n_metric = window.curves.point_count()
     assert n_loss > 10 and n_metric > 10
     assert "step 60/60" in window.panel.progress_label.text()
-    qtbot.waitUntil(lambda: window.model_view.points.count == 2000, timeout=5000)
+    qtbot.waitUntil(lambda: window.model_view.points.count == 2000, timeout=30000)
 
 
 def test_pause_resume_and_stop_buttons(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     window.panel.train_button.click()
-    qtbot.waitUntil(lambda: window.training.latest is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.training.latest is not None, timeout=30000)
     window.panel.train_button.click()
     assert window.panel.state == "paused" and window.panel.train_button.text() == "Resume"
     qtbot.wait(100)
@@ -108,7 +108,7 @@ def test_pause_resume_and_stop_buttons(window, qtbot) -> None:  # type: ignore[n
     assert window.training.latest.step <= step + 1
     window.panel.train_button.click()
     assert window.panel.state == "running"
-    qtbot.waitUntil(lambda: window.training.latest.step > step + 3, timeout=5000)
+    qtbot.waitUntil(lambda: window.training.latest.step > step + 3, timeout=30000)
     with qtbot.waitSignal(window.training.run_finished, timeout=3000) as blocker:
         window.panel.stop_button.click()
     assert blocker.args == ["stopped"]
@@ -119,18 +119,17 @@ def test_failure_shows_one_message_and_keeps_last_good_model(window, qtbot, monk
     shown = []
     monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a: shown.append(a[2]))
     # the fake family fails at a chosen step (no GUI knob for that)
-    monkeypatch.setitem(__import__("tests.app.fake_family", fromlist=["x"]).OPTIONS["cnf"], "fail_at", 25)
-    window.panel.set_model("cnf")
-    with qtbot.waitSignal(window.training.run_finished, timeout=10000) as blocker:
+    monkeypatch.setattr(window.panel, "options", lambda: {"fail_at": 25})
+    with qtbot.waitSignal(window.training.run_finished, timeout=30000) as blocker:
         window.training.start()
     assert blocker.args == ["failed"]
     assert len(shown) == 1 and "NaN at step 25" in shown[0] and "last good model" in shown[0]
     assert window.training.trained is not None and window.panel.state == "trained"
     # the window is still usable: train again
-    monkeypatch.setitem(__import__("tests.app.fake_family", fromlist=["x"]).OPTIONS["cnf"], "fail_at", -1)
+    monkeypatch.setattr(window.panel, "options", lambda: {"fail_at": -1})
     window.panel.budget.setValue(20)
     window.training.reset()
-    with qtbot.waitSignal(window.training.run_finished, timeout=10000) as blocker:
+    with qtbot.waitSignal(window.training.run_finished, timeout=30000) as blocker:
         window.training.start()
     assert blocker.args == ["done"]
 
@@ -142,7 +141,7 @@ def test_closing_during_training_stops_cleanly(qtbot, tmp_path, fake_models) -> 
     w.panel.budget_kind.setCurrentText("seconds")
     w.panel.budget.setValue(600)
     w.training.start()
-    qtbot.waitUntil(lambda: w.training.latest is not None, timeout=5000)
+    qtbot.waitUntil(lambda: w.training.latest is not None, timeout=30000)
     thread = w.training.worker.thread
     t0 = time.monotonic()
     w.close()
@@ -153,18 +152,18 @@ def test_closing_during_training_stops_cleanly(qtbot, tmp_path, fake_models) -> 
 
 def test_learning_rate_changes_mid_run(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     window.training.start()
-    qtbot.waitUntil(lambda: window.training.latest is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.training.latest is not None, timeout=30000)
     form = window.panel.forms[window.panel.model()]
     assert form.editors["lr"].isEnabled() and not form.editors["batch"].isEnabled()
     form.editors["lr"].setValue(0.001)
-    qtbot.waitUntil(lambda: window.training.latest.lr == pytest.approx(0.001), timeout=5000)
+    qtbot.waitUntil(lambda: window.training.latest.lr == pytest.approx(0.001), timeout=30000)
     window.training.stop()
     qtbot.waitUntil(lambda: not window.training.running, timeout=3000)
 
 
 def test_save_and_open_model_round_trip(window, qtbot, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     window.panel.budget.setValue(30)
-    with qtbot.waitSignal(window.training.run_finished, timeout=10000):
+    with qtbot.waitSignal(window.training.run_finished, timeout=30000):
         window.training.start()
     path = str(tmp_path / "m.pt")
     monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (path, ""))
@@ -174,7 +173,7 @@ def test_save_and_open_model_round_trip(window, qtbot, tmp_path, monkeypatch) ->
     assert window.open_model(path)
     assert window.state.spec == "8gaussians"
     assert window.training.trained is not None and window.panel.state == "trained"
-    qtbot.waitUntil(lambda: window.model_view.points.count == 2000, timeout=5000)
+    qtbot.waitUntil(lambda: window.model_view.points.count == 2000, timeout=30000)
 
 
 def test_opening_a_bad_model_file_shows_a_message(window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -192,10 +191,22 @@ def test_density_cannot_change_while_training(window, qtbot, monkeypatch) -> Non
     window.training.start()
     assert window.set_density("moons") is False
     assert window.state.spec == "8gaussians"
+    qtbot.waitUntil(lambda: window.training.latest is not None, timeout=30000)
     window.training.stop()
-    qtbot.waitUntil(lambda: not window.training.running, timeout=3000)
+    qtbot.waitUntil(lambda: not window.training.running, timeout=30000)
 
 
 def test_keyboard_shortcuts_are_bound(window) -> None:  # type: ignore[no-untyped-def]
     keys = {a.shortcut().toString() for m in window.menuBar().findChildren(QtWidgets.QMenu) for a in m.actions()}
     assert {"Ctrl+Return", "Esc", "Ctrl+S", "Ctrl+O"} <= keys
+
+
+def test_thread_mode_trains_too(window, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app import training_controller
+
+    monkeypatch.setattr(training_controller, "TRAIN_IN", "thread")
+    window.panel.budget.setValue(40)
+    with qtbot.waitSignal(window.training.run_finished, timeout=30000) as blocker:
+        window.training.start()
+        assert window.training.trainer is not None
+    assert blocker.args == ["done"] and window.training.trained is not None
