@@ -47,6 +47,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state: DensityState | None = None
         self._seed = 0
         self._preview: GeneratorWorker | None = None
+        self._orphans: list[GeneratorWorker] = []
         self.setWindowTitle("flowscope")
         self.view = DensityView(title="")
         self.model_view = DensityView(title="model: not trained yet")
@@ -66,6 +67,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.training.error.connect(self._on_training_error)
         self.training.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
         self.training.model_ready.connect(self._on_model_ready)
+        self.panel.train_requested.connect(self._stop_preview)
         train_dock = QtWidgets.QDockWidget("Training", self)
         train_dock.setObjectName("training_dock")
         train_dock.setWidget(self.panel)
@@ -152,6 +154,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.picker.set_current(self.state.spec)
             return False
         self.state = state
+        self._stop_preview()
         self.training.set_density(state.density, spec)
         self.view.set_density(state.grid, state.density.box)
         self.view.set_points(state.points, state.labels)
@@ -227,15 +230,22 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_model_ready(self, tm: object) -> None:
         """Draw a finished model's samples and density without blocking the window."""
-        if self._preview is not None:
-            self._preview.shutdown(2000)
+        self._stop_preview()
         box = self.state.density.box if self.state else (-4.0, 4.0, -4.0, 4.0)
         self._preview = GeneratorWorker(lambda: preview_frames(tm, box), min_interval=0.0)  # type: ignore[arg-type]
         self._preview.yielded.connect(self._on_preview)
         self._preview.failed.connect(lambda m: self.statusBar().showMessage(f"Could not draw the model: {m}", 8000))
         self._preview.start()
 
+    def _stop_preview(self) -> None:
+        if self._preview is not None:
+            if not self._preview.shutdown(10_000):
+                self._orphans.append(self._preview)  # never destroy a running QThread
+            self._preview = None
+
     def _on_preview(self, p: object) -> None:
+        if self._preview is None or self.training.running:
+            return  # a late frame of a preview that was stopped
         self.model_view.set_points(p.samples)  # type: ignore[attr-defined]
         if p.grid is not None and self.state is not None:  # type: ignore[attr-defined]
             self.model_view.set_density(p.grid, self.state.density.box)  # type: ignore[attr-defined]
@@ -275,8 +285,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.training.shutdown()
         close_standby()
-        if self._preview is not None:
-            self._preview.shutdown(2000)
+        self._stop_preview()
         self.settings.set("model", self.panel.model())
         self.settings.set("geometry", self.saveGeometry())
         self.settings.set("window_state", self.saveState())
