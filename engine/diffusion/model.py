@@ -147,16 +147,18 @@ class DiffusionModel:
         return self.from_z(last.x)
 
     # -- densities and fields --------------------------------------------------------
-    def log_prob(self, x: np.ndarray, solver: str = "dopri5", steps: int = 100) -> np.ndarray:
+    def log_prob(self, x: np.ndarray, solver: str = "dopri5", steps: int = 100, level: int = 1) -> np.ndarray:
         """Exact log-density (nats) through the probability-flow ODE at (n, 2) points -> (n,) float64.
 
-        The ODE starts at the least noisy level τ_min, so this is the density of data
-        blurred by s(τ_min) (1e-2 in normalised units by default).
+        The ODE starts at noise level ``level`` (1: the least noisy), so this is the density
+        of data blurred by that level's s (1e-2 in normalised units at level 1 of DDPM's
+        linear schedule), with the scale a of the level undone.
         """
         z = self.to_z(np.asarray(x, np.float64).reshape(-1, 2))
-        a = float(self.process.signal(torch.tensor(self.process.t_min, dtype=torch.float64)))
+        t0 = float(self.process.level_time(level))
+        a = float(self.process.signal(torch.tensor(t0, dtype=torch.float64)))
         flow = ProbabilityFlow(self.eps_fn(grad=True), self.process, solver=solver, steps=steps)
-        lp = flow.log_prob(a * z) + 2 * math.log(a) - 2 * math.log(self.scale)
+        lp = flow.log_prob(a * z, t0) + 2 * math.log(a) - 2 * math.log(self.scale)
         return lp.detach().cpu().numpy().astype(np.float64)
 
     def eps(self, x: np.ndarray, tau: float, label: int | None = None, guidance: float | None = None,
@@ -200,14 +202,16 @@ def build_model(kind: str, config: dict[str, Any], state_dict: dict[str, Tensor]
     optionally ``sampler``, ``sampler_options`` and ``classifier`` (width, depth).
     """
     nc = config["net"]
-    net = EpsNet(int(nc["width"]), int(nc["depth"]), int(nc["num_classes"]), int(nc["emb_dim"]), float(nc["fourier"]))
+    film = bool(nc.get("film", False))
+    net = EpsNet(int(nc["width"]), int(nc["depth"]), int(nc["num_classes"]), int(nc["emb_dim"]), float(nc["fourier"]),
+                 film)
     if state_dict is not None:
         net.load_state_dict(state_dict)
     clf = None
     if config.get("classifier"):
         cc = config["classifier"]
         clf = NoisyClassifier(int(nc["num_classes"]), int(cc["width"]), int(cc["depth"]), int(nc["emb_dim"]),
-                              float(nc["fourier"]))
+                              float(nc["fourier"]), film)
         if classifier_state is not None:
             clf.load_state_dict(classifier_state)
         clf.to(device)

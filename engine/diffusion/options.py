@@ -25,10 +25,12 @@ _COMMON: dict[str, Any] = {
     "depth": 3,
     "fourier": 3.0,  # std of the sin first layer's weights (normalised units); 0: plain SiLU
     "emb_dim": 32,
+    "film": False,  # time modulates each layer by a gain as well as a shift
     "conditional": False,
     "label_dropout": 0.15,  # CFG: how often the label is replaced by ∅ in training
     "ema": 0.999,
     "default_steps": 15_000,  # used when neither steps nor seconds are given
+    "t_sampling": "uniform",
 }
 
 OPTIONS: dict[str, dict[str, Any]] = {
@@ -90,7 +92,7 @@ def model_config(kind: str, density: Density, opts: dict[str, Any], data: np.nda
     scale = float(data.std()) or 1.0
     classes = int(density.num_classes) if opts["conditional"] else 0
     net = {"width": int(opts["width"]), "depth": int(opts["depth"]), "num_classes": classes,
-           "emb_dim": int(opts["emb_dim"]), "fourier": float(opts["fourier"])}
+           "emb_dim": int(opts["emb_dim"]), "fourier": float(opts["fourier"]), "film": bool(opts["film"])}
     config: dict[str, Any] = {"net": net, "shift": [float(v) for v in shift], "scale": scale,
                               "box": [float(v) for v in density.box]}
     if kind == "ddpm":

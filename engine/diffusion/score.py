@@ -129,8 +129,8 @@ class ProbabilityFlow:
         a, s, _, _ = _coefs(self.process, tau)
         return (x - s * self.eps_fn(x, torch.as_tensor(float(tau)))) / a
 
-    def log_prob(self, z: Tensor) -> Tensor:
-        """Exact log p_{τ_min}(z), (n,) float64, by integrating the ODE and tr(∂v/∂x) up to τ = 1."""
+    def log_prob(self, z: Tensor, t0: float | None = None) -> Tensor:
+        """Exact log p_{t0}(z), (n,) float64, by integrating the ODE and tr(∂v/∂x) from t0 (τ_min) up to τ = 1."""
         def func(t: Tensor, y: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
             with torch.enable_grad():
                 x = y[0].detach().requires_grad_(True)
@@ -138,7 +138,7 @@ class ProbabilityFlow:
                 div = autograd_trace(v, x)
             return v.detach(), div.detach()
 
-        tt = torch.tensor([self.process.t_min, 1.0], dtype=z.dtype, device=z.device)
+        tt = torch.tensor([self.process.t_min if t0 is None else t0, 1.0], dtype=z.dtype, device=z.device)
         zero = torch.zeros(len(z), dtype=z.dtype, device=z.device)
         x1, integral = odesolve(func, (z, zero), tt, solver=self.solver, steps=self.steps, atol=self.atol,
                                 rtol=self.rtol)

@@ -59,18 +59,19 @@ class DiffusionTrainer:
         self.gen = torch.Generator().manual_seed(self.seed)
         self._rng = np.random.default_rng(self.seed)
         self._refill()
-        self.config = model_config(kind, density, options, self._pool_x.numpy())
+        self.config = model_config(kind, density, options, self._pool_x)
         self.model = build_model(kind, self.config, device=device)
         self.net: EpsNet = self.model.net
         self.process: NoiseProcess = self.model.process
         self.net.train()
         self.ema = copy.deepcopy(self.net).eval()
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=float(options["lr"]))
+        self._ema_params, self._net_params = list(self.ema.parameters()), list(self.net.parameters())
+        self.opt = _adam(self.net, float(options["lr"]))
         self.classifier: NoisyClassifier | None = self.model.classifier
         self.clf_opt = None
         if self.classifier is not None:
             self.classifier.train()
-            self.clf_opt = torch.optim.Adam(self.classifier.parameters(), lr=float(options["lr"]))
+            self.clf_opt = _adam(self.classifier, float(options["lr"]))
         self.base_lr = float(options["lr"])
         self._pending_lr: float | None = None
         self._heldout = self._make_heldout()
@@ -86,19 +87,20 @@ class DiffusionTrainer:
     # -- data ------------------------------------------------------------------------
     def _refill(self) -> None:
         smp = self.density.sample(POOL, seed=self._rng)
-        self._pool_x = torch.from_numpy(smp.x)
-        self._pool_y = None if smp.labels is None else torch.from_numpy(smp.labels)
+        self._pool_x = smp.x
+        self._pool_y = None if smp.labels is None else torch.from_numpy(smp.labels).to(self.device)
+        self._pool_z: torch.Tensor | None = None  # normalised once the model (and its shift, scale) exists
         self._pool_used = 0
 
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         b = int(self.opts["batch"])
         if self._pool_used + b > POOL:
             self._refill()
-        idx = torch.randint(0, POOL, (b,), generator=self.gen)
+        if self._pool_z is None:
+            self._pool_z = self.model.to_z(self._pool_x)
+        idx = torch.randint(0, POOL, (b,), generator=self.gen).to(self.device)
         self._pool_used += b
-        x = self.model.to_z(self._pool_x[idx].numpy())
-        y = None if self._pool_y is None else self._pool_y[idx].to(self.device)
-        return x, y
+        return self._pool_z[idx], None if self._pool_y is None else self._pool_y[idx]
 
     def _make_heldout(self) -> dict[str, torch.Tensor | None]:
         smp = self.density.sample(4096, seed=self.seed + 1)
@@ -124,7 +126,7 @@ class DiffusionTrainer:
                 for group in o.param_groups:
                     group["lr"] = lr
         x0, y = self._batch()
-        t = torch.randint(1, self.process.num_levels + 1, (len(x0),), generator=self.gen)
+        t = self._levels(len(x0))
         noise = torch.randn(x0.shape, generator=self.gen).to(self.device)
         x_t = self.process.add_noise(x0, noise, t)
         tau = self.process.level_time(t).float().to(self.device)
@@ -141,6 +143,16 @@ class DiffusionTrainer:
         self._update_ema()
         return float(loss.detach())
 
+    def _levels(self, n: int) -> torch.Tensor:
+        """Training levels (n,): uniform (L_simple), or half of them drawn ∝ g²/s², the likelihood weighting."""
+        if self.opts.get("t_sampling", "uniform") == "uniform":
+            return torch.randint(1, self.process.num_levels + 1, (n,), generator=self.gen)
+        if not hasattr(self, "_level_probs"):
+            tau = self.process.times
+            w = self.process.g2(tau) / self.process.noise(tau) ** 2
+            self._level_probs = (0.5 / len(tau) + 0.5 * w / w.sum()).float()
+        return torch.multinomial(self._level_probs, n, replacement=True, generator=self.gen) + 1
+
     def _drop_labels(self, y: torch.Tensor | None) -> torch.Tensor | None:
         if y is None or not self.net.num_classes:
             return None
@@ -150,8 +162,7 @@ class DiffusionTrainer:
     @torch.no_grad()
     def _update_ema(self) -> None:
         decay = min(float(self.opts["ema"]), (1 + self.step) / (10 + self.step))
-        for pe, p in zip(self.ema.parameters(), self.net.parameters()):
-            pe.lerp_(p, 1 - decay)
+        torch._foreach_lerp_(self._ema_params, self._net_params, 1 - decay)  # one call for all tensors
 
     # -- monitoring ----------------------------------------------------------------------
     @torch.no_grad()
@@ -238,3 +249,11 @@ class DiffusionTrainer:
             heldout_nll=nll if math.isfinite(nll) else None, metric_name="histogram TV", metric=metric,
             best_step=self.best_step, samples=samples,
         )
+
+
+def _adam(module: torch.nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam with its fused kernel where this torch has one (a third of a small model's step otherwise)."""
+    try:
+        return torch.optim.Adam(module.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(module.parameters(), lr=lr)
