@@ -15,6 +15,8 @@ from widgets.density_view import DensityView
 from widgets.train_panel import TrainPanel
 
 from .density_controller import DensityState, builtin_entries, load_density_state, thumbnail_grid
+from .lab_tabs import LabTabs
+from .labs.context import LabContext
 from .model_preview import preview_frames
 from .option_specs import MODELS, option_specs
 from .settings import Settings
@@ -55,12 +57,15 @@ class MainWindow(QtWidgets.QMainWindow):
         views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         views.addWidget(self.view)
         views.addWidget(self.model_view)
-        central = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        central.addWidget(views)
-        central.addWidget(self.curves)
-        central.setStretchFactor(0, 4)
-        central.setStretchFactor(1, 1)
-        self.setCentralWidget(central)
+        page = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        page.addWidget(views)
+        page.addWidget(self.curves)
+        page.setStretchFactor(0, 4)
+        page.setStretchFactor(1, 1)
+        self.ctx = LabContext(self)
+        self.lab_tabs = LabTabs(self.ctx, page)
+        self.lab_tabs.install_shortcuts(self)
+        self.setCentralWidget(self.lab_tabs)
         devices = [("auto", f"Auto ({describe_devices()[-1][1]})")] + describe_devices()
         self.panel = TrainPanel(MODELS, {k: option_specs(k) for k, _, _ in MODELS}, devices)
         self.training = TrainingController(self.panel, self.curves, self.model_view, self)
@@ -156,6 +161,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state = state
         self._stop_preview()
         self.training.set_density(state.density, spec)
+        self.ctx.set_model(None)
+        self.ctx.set_density(state.density, spec)
         self.view.set_density(state.grid, state.density.box)
         self.view.set_points(state.points, state.labels)
         self.view.set_title(state.density.name if ":" not in state.spec else os.path.basename(state.spec))
@@ -231,6 +238,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_model_ready(self, tm: object) -> None:
         """Draw a finished model's samples and density without blocking the window."""
         self._stop_preview()
+        self.ctx.set_model(tm)  # type: ignore[arg-type]
         box = self.state.density.box if self.state else (-4.0, 4.0, -4.0, 4.0)
         self._preview = GeneratorWorker(lambda: preview_frames(tm, box), min_interval=0.0)  # type: ignore[arg-type]
         self._preview.yielded.connect(self._on_preview)
@@ -284,6 +292,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.training.shutdown()
+        self.lab_tabs.shutdown()
         close_standby()
         self._stop_preview()
         self.settings.set("model", self.panel.model())

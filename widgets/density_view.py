@@ -63,6 +63,19 @@ class DensityView(QtWidgets.QWidget):
         x0, x1, y0, y1 = box
         self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
 
+    def set_map(self, grid: np.ndarray, box: Box, levels: tuple[float, float], label: str) -> None:
+        """Show any scalar map (e.g. a signed divergence) with fixed colour levels and a colour-bar label."""
+        self._grid = None
+        if box != self._box or not self._fitted:
+            self._box = box
+            self.fit()
+        self.image.setVisible(True)
+        self.image.setImage(np.ascontiguousarray(np.nan_to_num(grid), np.float32), autoLevels=False, levels=levels)
+        self.colorbar.setLevels(levels)
+        self.colorbar.setLabel("left", label)
+        x0, x1, y0, y1 = box
+        self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
+
     def set_points(self, x: np.ndarray | None, labels: np.ndarray | None = None) -> None:
         """Show particles (n, 2); coloured by class when ``labels`` are given."""
         self.points.set_data(x, labels)

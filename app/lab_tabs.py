@@ -1,0 +1,87 @@
+"""The central area: the training page and one tab per lab, above the shared time bar."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from widgets.time_bar import TimeBar
+
+from .labs.base import Lab
+from .labs.context import LabContext
+from .labs.registry import LABS, available_labs, make_lab
+
+__all__ = ["LabTabs"]
+
+TAB_TITLES = {"path": "Probability path", "trajectories": "Trajectories", "field": "Vector field",
+              "langevin": "Langevin", "kfp": "Fokker–Planck", "guidance": "Guidance", "trace": "Trace",
+              "adjoint": "Adjoint"}
+
+
+class LabTabs(QtWidgets.QWidget):
+    """Tabs over a time bar. Labs are built the first time their tab is opened, and only the
+    visible lab is active (animating, computing)."""
+
+    def __init__(self, ctx: LabContext, training_page: QtWidgets.QWidget,
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(training_page, "Training")
+        self.names: list[str] = []
+        self.labs: dict[str, Lab] = {}
+        for name in available_labs():
+            holder = QtWidgets.QWidget()
+            QtWidgets.QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
+            self.tabs.addTab(holder, TAB_TITLES.get(name, name))
+            self.names.append(name)
+        self.time_bar = TimeBar()
+        self.time_bar.set_time(ctx.t)
+        self.time_bar.time_changed.connect(ctx.set_time)
+        ctx.time_changed.connect(self.time_bar.set_time)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.tabs, 1)
+        lay.addWidget(self.time_bar)
+        self._current: Lab | None = None
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+
+    def lab(self, name: str) -> Lab:
+        """The lab ``name``, built on first use."""
+        if name not in self.labs:
+            lab = make_lab(name, self.ctx)
+            holder = self.tabs.widget(1 + self.names.index(name))
+            holder.layout().addWidget(lab)
+            self.labs[name] = lab
+        return self.labs[name]
+
+    def show_lab(self, name: str) -> None:
+        self.tabs.setCurrentIndex(1 + self.names.index(name))
+
+    def current_name(self) -> str:
+        i = self.tabs.currentIndex()
+        return "training" if i == 0 else self.names[i - 1]
+
+    def install_shortcuts(self, window: QtWidgets.QWidget) -> None:
+        """Space plays/pauses the time bar, the arrows step it (not while typing in a field)."""
+        for key, slot in (("Space", self.time_bar.toggle), ("Left", lambda: self.time_bar.step(-1)),
+                          ("Right", lambda: self.time_bar.step(1))):
+            sc = QtGui.QShortcut(QtGui.QKeySequence(key), window)
+            sc.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(slot)
+
+    def shutdown(self) -> None:
+        self.time_bar.play(False)
+        for lab in self.labs.values():
+            lab.shutdown()
+
+    def _on_tab_changed(self, index: int) -> None:
+        if self._current is not None:
+            self._current.deactivate()
+            self._current = None
+        if index > 0:
+            self._current = self.lab(self.names[index - 1])
+            self._current.activate()
+
+
+assert set(TAB_TITLES) == set(LABS)
