@@ -1,0 +1,134 @@
+"""The Langevin lab's controls: score, method, start, step size η, steps per frame, particles."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6 import QtCore, QtWidgets
+
+__all__ = ["LangevinControls", "eta_of", "tick_of"]
+
+SOURCES = [("true", "true score ∇log p"), ("learned", "learned score s_θ")]
+METHODS = [("plain", "plain Langevin"), ("annealed", "annealed (NCSN)"), ("mala", "MALA (Metropolis)")]
+STARTS = [("noise", "from noise (uniform)"), ("p", "from p (stationary)")]
+PARTICLES = [1_000, 5_000, 20_000, 50_000]
+ETA_TICKS = 80  # η = 10^(−4 + tick/20): 1e-4 … 1, 20 ticks a decade
+
+
+def eta_of(tick: int) -> float:
+    return 10 ** (-4 + tick / 20)
+
+
+def tick_of(eta: float) -> int:
+    return max(0, min(ETA_TICKS, round(20 * (math.log10(eta) + 4))))
+
+
+def _combo(items: list[tuple[object, str]]) -> QtWidgets.QComboBox:
+    box = QtWidgets.QComboBox()
+    for key, text in items:
+        box.addItem(text, key)
+    return box
+
+
+class LangevinControls(QtWidgets.QWidget):
+    """``settings_changed(name)`` names what the user changed (source, method, start, eta, every,
+    particles); read the values from the properties. ``reset_requested`` and
+    ``pause_requested(paused)`` are intents."""
+
+    settings_changed = QtCore.Signal(str)
+    reset_requested = QtCore.Signal()
+    pause_requested = QtCore.Signal(bool)
+
+    def __init__(self, eta: float = 0.01, every: int = 5, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.source_box = _combo(SOURCES)  # type: ignore[arg-type]
+        self.method_box = _combo(METHODS)  # type: ignore[arg-type]
+        self.start_box = _combo(STARTS)  # type: ignore[arg-type]
+        self.particles_box = _combo([(n, f"{n:,}".replace(",", " ")) for n in PARTICLES])
+        self.particles_box.setCurrentIndex(PARTICLES.index(20_000))
+        self.eta_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.eta_slider.setRange(0, ETA_TICKS)
+        self.eta_slider.setValue(tick_of(eta))
+        self.eta_slider.setToolTip("Step size η (log scale). Large η: fast but biased; too large: particles fly off")
+        self.every_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.every_slider.setRange(1, 50)
+        self.every_slider.setValue(every)
+        self.every_slider.setToolTip("Langevin steps between two drawn frames")
+        self.eta_label, self.every_label = QtWidgets.QLabel(), QtWidgets.QLabel()
+        self.reset_button = QtWidgets.QPushButton("Reset")
+        self.reset_button.setToolTip("Start the particles again")
+        self.pause_button = QtWidgets.QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self._layout()
+        self._on_eta_moved(self.eta_slider.value())
+        self._on_every_moved(self.every_slider.value())
+        self._connect()
+
+    def _layout(self) -> None:
+        form = QtWidgets.QFormLayout()
+        form.addRow("score", self.source_box)
+        form.addRow("method", self.method_box)
+        form.addRow("start", self.start_box)
+        form.addRow("particles", self.particles_box)
+        form.addRow(self.eta_label, self.eta_slider)
+        form.addRow(self.every_label, self.every_slider)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.reset_button)
+        buttons.addWidget(self.pause_button)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(form)
+        lay.addLayout(buttons)
+
+    def _connect(self) -> None:
+        for name, box in (("source", self.source_box), ("method", self.method_box), ("start", self.start_box),
+                          ("particles", self.particles_box)):
+            box.currentIndexChanged.connect(lambda _, n=name: self.settings_changed.emit(n))
+        self.eta_slider.valueChanged.connect(self._on_eta_moved)
+        self.every_slider.valueChanged.connect(self._on_every_moved)
+        self.reset_button.clicked.connect(self.reset_requested)
+        self.pause_button.toggled.connect(self._on_pause_toggled)
+
+    # -- values -------------------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        return str(self.source_box.currentData())
+
+    @property
+    def method(self) -> str:
+        return str(self.method_box.currentData())
+
+    @property
+    def start(self) -> str:
+        return str(self.start_box.currentData())
+
+    @property
+    def particles(self) -> int:
+        return int(self.particles_box.currentData())
+
+    @property
+    def eta(self) -> float:
+        return eta_of(self.eta_slider.value())
+
+    @property
+    def every(self) -> int:
+        return int(self.every_slider.value())
+
+    def set_source(self, key: str) -> None:
+        """Select a score source without emitting (the lab decided it)."""
+        self.source_box.blockSignals(True)
+        self.source_box.setCurrentIndex(max(0, self.source_box.findData(key)))
+        self.source_box.blockSignals(False)
+
+    # -- slots --------------------------------------------------------------------------
+    def _on_eta_moved(self, tick: int) -> None:
+        self.eta_label.setText(f"η = {eta_of(tick):.4g}")
+        self.settings_changed.emit("eta")
+
+    def _on_every_moved(self, value: int) -> None:
+        self.every_label.setText(f"steps/frame {value}")
+        self.settings_changed.emit("every")
+
+    def _on_pause_toggled(self, paused: bool) -> None:
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_requested.emit(paused)
