@@ -17,12 +17,33 @@ def create_application(argv: list[str] | None = None):  # type: ignore[no-untype
     from .settings import Settings
     from .theme import apply_theme
 
+    _quiet_known_qt_noise()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(argv or sys.argv[:1])
     app.setApplicationName("flowscope")
     app.setOrganizationName("flowscope")
     s = Settings()
     apply_theme(app, str(s.get("theme", "dark")), int(s.get("font_pt", 11)))
     return app
+
+
+_NOISE = ("propagateSizeHints",)
+
+
+def _quiet_known_qt_noise() -> None:
+    """Drop Qt messages that say nothing to a user (the offscreen platform's size hints)."""
+    from PySide6 import QtCore
+
+    previous = None
+
+    def handler(mode, context, message):  # type: ignore[no-untyped-def]
+        if any(n in message for n in _NOISE):
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            sys.stderr.write(message + "\n")
+
+    previous = QtCore.qInstallMessageHandler(handler)
 
 
 def run_gui(args: argparse.Namespace) -> int:

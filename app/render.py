@@ -1,0 +1,56 @@
+"""Rendering a lab offscreen: the same widgets as the window, frame by frame."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["render_view"]
+
+
+def render_view(checkpoint: str | None, view: str, size: tuple[int, int], count: int, *, density: str | None = None,
+                options: dict[str, Any] | None = None,
+                progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+    """Frames (h, w, 3) uint8 of lab ``view`` for the model in ``checkpoint``."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from app.commands.render import grab_rgb
+    from app.gui import create_application
+    from app.labs.context import LabContext
+    from app.labs.registry import LABS, available_labs, make_lab
+    from engine.checkpoint import load_trained
+    from engine.densities import get_density
+    from engine.device import configure_threads
+    from engine.errors import InputError
+
+    present = available_labs()
+    if view not in present:
+        raise InputError(f"--view {view}: not available; choose one of {', '.join(n for n in LABS if n in present)}")
+    configure_threads()
+    app = create_application()
+    tm = load_trained(checkpoint) if checkpoint else None
+    spec = density or (str(tm.density.get("spec")) if tm is not None else "8gaussians")
+    ctx = LabContext()
+    ctx.set_density(get_density(spec), spec)
+    ctx.set_model(tm)
+    lab = make_lab(view, ctx)
+    configure = getattr(lab, "configure", None)
+    if callable(configure):
+        configure(**{k: v for k, v in (options or {}).items() if v is not None})
+    lab.resize(*size)
+    lab.show()
+    app.processEvents()
+    frames = []
+    try:
+        for k in lab.render_frames(count):
+            app.processEvents()
+            frames.append(grab_rgb(lab))
+            if progress:
+                progress(k, count)
+    finally:
+        lab.shutdown()
+        lab.close()
+    return frames

@@ -1,0 +1,41 @@
+"""``flowscope render``: GIF, MP4 and PNG files of a view, and clean refusals."""
+
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+
+from app.cli import main
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
+    path = str(tmp_path_factory.mktemp("render") / "cnf.pt")
+    assert main(["train", "--model", "cnf", "--density", "8gaussians", "--steps", "5", "--width", "16",
+                 "--batch", "64", "--out", path, "--quiet"]) == 0
+    return path
+
+
+def test_gif_has_the_requested_frames_and_size(ckpt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = str(tmp_path / "path.gif")
+    assert main(["render", ckpt, "--view", "path", "--frames", "3", "--size", "320x240", "--out", out, "--quiet"]) == 0
+    frames = imageio.mimread(out)
+    assert len(frames) == 3 and frames[0].shape[:2] == (240, 320)
+    assert not np.array_equal(frames[0], frames[-1])  # the time bar moved: t = 0 is noise, t = 1 data
+
+
+def test_mp4_and_png(ckpt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    mp4, png = str(tmp_path / "f.mp4"), str(tmp_path / "f.png")
+    assert main(["render", ckpt, "--view", "field", "--frames", "2", "--size", "321x240", "--out", mp4, "--quiet"]) == 0
+    with imageio.get_reader(mp4) as r:
+        assert r.get_meta_data()["size"] == (320, 240)  # even sizes for the encoder
+        assert sum(1 for _ in r) == 2
+    assert main(["render", ckpt, "--view", "trajectories", "--frames", "1", "--out", png, "--quiet"]) == 0
+    assert imageio.imread(png).shape[2] in (3, 4)
+
+
+def test_bad_requests_exit_2_with_one_line(ckpt, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["render", ckpt, "--out", str(tmp_path / "x.avi")]) == 2
+    assert main(["render", ckpt, "--size", "big", "--out", str(tmp_path / "x.gif")]) == 2
+    assert main(["render", ckpt, "--view", "nope", "--out", str(tmp_path / "x.gif")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all("error" in line for line in err)
