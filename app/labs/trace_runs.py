@@ -1,0 +1,145 @@
+r"""What the trace lab computes: divergence maps, the estimator's variance, and FFJORD's cost argument.
+
+Hutchinson's estimator (one probe v with E[v] = 0, cov(v) = I) is vᵀ(∂f/∂z)v; with K probes it
+is their mean, so its variance is Var₁/K. For a 2×2 Jacobian J with symmetric part S,
+Var₁ = 2‖S‖²_F for Gaussian probes and 2(‖S‖²_F − Σ S_ii²) for Rademacher ones (v_i² = 1 removes
+the diagonal's noise): in 2D only (J₁₂ + J₂₁)² is left.
+
+The cost sweep times, for a random MLP field R^m → R^m, the exact trace (m backward passes)
+against one Hutchinson vector-Jacobian product, as m grows.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.cnf import TraceEstimator, VectorField
+from engine.cnf.divergence import autograd_hutchinson, autograd_trace, sample_probes
+from engine.densities import Box, grid_points
+
+__all__ = ["PROBE_COUNTS", "COST_DIMS", "DivergenceMaps", "CostPoint", "divergence_maps", "jacobians",
+           "probe_variance", "theory_variance", "cost_sweep"]
+
+PROBE_COUNTS = (1, 2, 4, 8, 16, 32, 64)
+COST_DIMS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+@dataclass(frozen=True)
+class DivergenceMaps:
+    """tr(∂f/∂z) exactly and as one K-probe estimate, (n, n) float32 each, at time t."""
+
+    t: float
+    exact: np.ndarray
+    estimate: np.ndarray
+    probe: str
+    k: int
+
+
+def _grid(box: Box, n: int, field: VectorField) -> torch.Tensor:
+    p = next(field.parameters())
+    return torch.from_numpy(grid_points(box, n)[2]).to(device=p.device, dtype=p.dtype)
+
+
+def divergence_maps(field: VectorField, box: Box, t: float, probe: str, k: int, seed: int,
+                    n: int = 48) -> DivergenceMaps:
+    """Exact trace from the d basis tangents; the estimate from k fresh probes per point, both via f's JVP."""
+    x = _grid(box, n, field)
+    basis = TraceEstimator().tangents(len(x), 2, x.device, x.dtype)
+    v = sample_probes(probe, k, len(x), 2, generator=torch.Generator().manual_seed(seed)).to(x)
+    with torch.no_grad():
+        exact = TraceEstimator().trace(basis, field.jvp(t, x, basis)[1])
+        est = TraceEstimator(exact=False, probe=probe, k=k).trace(v, field.jvp(t, x, v)[1])
+    as_map = lambda a: np.ascontiguousarray(a.float().cpu().numpy().reshape(n, n))  # noqa: E731
+    return DivergenceMaps(float(t), as_map(exact), as_map(est), probe, k)
+
+
+def jacobians(field: VectorField, box: Box, t: float, n: int = 16) -> np.ndarray:
+    """∂f/∂z at the n x n grid points, (n*n, 2, 2) float64, J[p, i, j] = ∂f_i/∂z_j."""
+    x = _grid(box, n, field)
+    basis = TraceEstimator().tangents(len(x), 2, x.device, x.dtype)
+    with torch.no_grad():
+        jv = field.jvp(t, x, basis)[1]  # jv[j, p, i] = ∂f_i/∂z_j
+    return jv.permute(1, 2, 0).double().cpu().numpy()
+
+
+def probe_variance(jac: np.ndarray, probe: str, counts: Sequence[int] = PROBE_COUNTS, draws: int = 1024,
+                   seed: int = 0) -> np.ndarray:
+    """Measured variance of the K-probe estimate for each K, averaged over the points, (len(counts),).
+
+    A pool of ``draws`` single-probe estimates vᵀJv per point is split into groups of K; the
+    variance of the group means is measured directly (no 1/K assumed).
+    """
+    v = sample_probes(probe, draws, len(jac), 2, generator=torch.Generator().manual_seed(seed)).double().numpy()
+    single = np.einsum("kpi,pij,kpj->kp", v, jac, v)  # (draws, points)
+    out = []
+    for k in counts:
+        groups = single[: (draws // k) * k].reshape(draws // k, k, -1).mean(1)
+        out.append(groups.var(0, ddof=1).mean())
+    return np.asarray(out)
+
+
+def theory_variance(jac: np.ndarray, probe: str, counts: Sequence[int] = PROBE_COUNTS) -> np.ndarray:
+    """Var of the K-probe estimate in closed form, averaged over the points, (len(counts),)."""
+    s = 0.5 * (jac + jac.transpose(0, 2, 1))
+    fro = (s**2).sum((1, 2))
+    one = 2 * fro if probe == "gaussian" else 2 * (fro - (np.diagonal(s, axis1=1, axis2=2) ** 2).sum(1))
+    return float(one.mean()) / np.asarray(counts, np.float64)
+
+
+@dataclass(frozen=True)
+class CostPoint:
+    """Seconds for one batch at dimension m: forward + exact trace, and forward + one Hutchinson VJP."""
+
+    m: int
+    exact_s: float
+    hutchinson_s: float
+
+
+def _mlp(m: int, width: int, gen: torch.Generator) -> nn.Module:
+    net = nn.Sequential(nn.Linear(m, width), nn.Tanh(), nn.Linear(width, width), nn.Tanh(), nn.Linear(width, m))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) / max(p.shape[-1], 1) ** 0.5)
+    return net
+
+
+def _timed(fn: Callable[[], object], budget: float = 0.25, most: int = 5) -> float:
+    """Best of a few runs (fewer when a run is slow): the least disturbed by the machine's other work."""
+    fn()  # warm-up: the first call pays for allocations and lazy set-up
+    best, spent, runs = float("inf"), 0.0, 0
+    while runs < most and (runs == 0 or spent < budget):
+        start = time.perf_counter()
+        fn()
+        took = time.perf_counter() - start
+        best, spent, runs = min(best, took), spent + took, runs + 1
+    return best
+
+
+def _exact(net: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    zz = z.clone().requires_grad_(True)
+    return autograd_trace(net(zz), zz)
+
+
+def _hutchinson(net: nn.Module, z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    zz = z.clone().requires_grad_(True)
+    return autograd_hutchinson(net(zz), zz, v)
+
+
+def cost_sweep(dims: Sequence[int] = COST_DIMS, batch: int = 32, width: int = 128,
+               seed: int = 0) -> Iterator[CostPoint]:
+    """One point per dimension m: the exact trace grows like m², Hutchinson's like m (f itself costs O(m))."""
+    gen = torch.Generator().manual_seed(seed)
+    for m in dims:
+        net = _mlp(int(m), width, gen)
+        z = torch.randn(batch, int(m), generator=gen)
+        v = sample_probes("rademacher", 1, batch, int(m), generator=gen)
+        exact = _timed(functools.partial(_exact, net, z))
+        hutch = _timed(functools.partial(_hutchinson, net, z, v))
+        yield CostPoint(int(m), exact, hutch)

@@ -1,0 +1,135 @@
+"""The guidance lab follows its model and controls: panels, slider re-sampling, class map, tilted target."""
+
+import numpy as np
+import pytest
+import torch
+
+from app.labs.context import LabContext
+from app.labs.guidance import GuidanceLab
+from app.labs.guidance_runs import PARTICLES
+from engine.api import make_trainer
+from engine.checkpoint import TrainedModel, density_record
+from engine.cnf import CNF, VectorField
+from engine.densities import get_density
+
+TINY = {"conditional": True, "width": 32, "depth": 2, "emb_dim": 16, "batch": 256, "timesteps": 100}
+
+
+@pytest.fixture(scope="module")
+def trained() -> TrainedModel:
+    density = get_density("8gaussians")
+    trainer = make_trainer("ddpm", density, TINY, torch.device("cpu"), 0)
+    for _ in trainer.run(steps=150):
+        pass
+    return TrainedModel(trainer.best_model(), density_record(density), {})
+
+
+def make_lab(qtbot, trained):  # type: ignore[no-untyped-def]
+    ctx = LabContext()
+    ctx.set_density(get_density("8gaussians"), "8gaussians")
+    ctx.set_model(trained)
+    lab = GuidanceLab(ctx)
+    qtbot.addWidget(lab)
+    lab.resize(1200, 500)
+    return lab
+
+
+@pytest.fixture
+def lab(qtbot, trained):  # type: ignore[no-untyped-def]
+    lab = make_lab(qtbot, trained)
+    yield lab
+    lab.shutdown()
+
+
+def settled(lab: GuidanceLab, gamma: float) -> bool:
+    """All three panels sampled, the guided one at γ, and no job left."""
+    s = lab.samples
+    return len(s) == 3 and s["guided"].request.guidance == gamma and not lab._job and not lab._pending
+
+
+def not_blank(widget) -> bool:  # type: ignore[no-untyped-def]
+    img = widget.grab().toImage()
+    colours = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
+    return len(colours) > 20
+
+
+def test_gamma_zero_reproduces_the_unconditional_panel(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
+    lab.activate()
+    lab.set_guidance(0.0)
+    qtbot.waitUntil(lambda: settled(lab, 0.0), timeout=20_000)
+    guided, uncond = lab.samples["guided"].xs[-1], lab.samples["unconditional"].xs[-1]
+    assert guided.shape == (PARTICLES, 2)
+    np.testing.assert_array_equal(guided, uncond)
+    assert not np.array_equal(lab.samples["conditional"].xs[-1], uncond)
+    views = lab.panels.views
+    assert views["guided"].points.boundingRect() == views["unconditional"].points.boundingRect()
+    assert views["guided"].points.count == views["unconditional"].points.count > 0
+
+
+def test_slider_resamples_in_the_background_and_reports_latency(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
+    lab.activate()
+    gamma0 = lab.controls.guidance
+    qtbot.waitUntil(lambda: settled(lab, gamma0), timeout=20_000)
+    before = lab.samples["guided"].xs[-1].copy()
+    lab.controls.slider.setValue(60)  # as a user drags it: γ = 6
+    assert lab._job or lab._pending  # nothing sampled on the GUI thread
+    qtbot.waitUntil(lambda: settled(lab, 6.0), timeout=10_000)
+    assert not np.array_equal(lab.samples["guided"].xs[-1], before)
+    assert lab.latency_ms is not None and 0 < lab.latency_ms < 5_000
+    assert f"{lab.latency_ms:.0f} ms" in lab.header.status.text()
+    print(f"guidance slider: re-sampled and drawn {lab.latency_ms:.0f} ms after the request")
+    assert "γ = 6" in lab.panels.views["guided"].plot.getPlotItem().titleLabel.text
+
+
+def test_class_map_is_a_distribution_and_follows_time_and_class(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
+    lab.activate()
+    lab.ctx.set_time(0.3)
+    cm = lab.class_map
+    assert cm is not None and cm.tau == pytest.approx(0.7)
+    np.testing.assert_allclose(cm.probs.sum(0), 1.0, atol=1e-5)
+    assert lab.panels.class_view.levels == (0.0, 1.0)
+    lab.controls.label_box.setCurrentIndex(3)
+    assert "y = 3" in lab.panels.class_view.plot.getPlotItem().titleLabel.text
+    qtbot.waitUntil(lambda: lab.samples.get("conditional") is not None
+                    and lab.samples["conditional"].request.label == 3 and not lab._job, timeout=20_000)
+
+
+def test_tilted_target_is_exact_and_normalised_for_a_mixture(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.activate()
+    target = lab.target
+    assert target is not None and target.exact and "exact" in lab.note.text()
+    x0, x1, y0, y1 = lab.ctx.box
+    for gamma in (-2.0, 0.0, 1.0, 10.0):
+        p = target.density(2, gamma)
+        assert np.isfinite(p).all()
+        assert p.sum() * (x1 - x0) * (y1 - y0) / p.size == pytest.approx(1.0, rel=1e-4)
+    # γ = 0 is p(x) itself, whatever the class; γ = 10 keeps class 2's mode only
+    np.testing.assert_allclose(target.density(2, 0.0), target.density(5, 0.0))
+    xs = np.linspace(x0, x1, 129)[:-1] + (x1 - x0) / 256
+    gx, gy = np.meshgrid(xs, xs)
+    near = np.hypot(gx - lab.ctx.density.means[2][0], gy - lab.ctx.density.means[2][1]) < 1.5
+    share = lambda p: p[near].sum() / p.sum()  # noqa: E731
+    assert share(target.density(2, 0.0)) == pytest.approx(1 / 8, abs=0.02)
+    assert share(target.density(2, 10.0)) > 0.99
+
+
+def test_render_frames_sweeps_gamma(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.show()
+    assert list(lab.render_frames(3)) == [0, 1, 2]
+    assert lab.controls.guidance == 10.0 and lab.samples["guided"].request.guidance == 10.0
+    assert not_blank(lab)
+
+
+def test_without_a_conditional_model_the_lab_says_what_to_do(qtbot) -> None:  # type: ignore[no-untyped-def]
+    ctx = LabContext()
+    ctx.set_density(get_density("8gaussians"), "8gaussians")
+    lab = GuidanceLab(ctx)
+    qtbot.addWidget(lab)
+    lab.activate()
+    assert lab.pages.currentIndex() == 0 and "class-conditional diffusion model" in lab.message.text()
+    ctx.set_model(TrainedModel(CNF(VectorField(width=8, depth=1)), density_record(ctx.density), {}))
+    assert "CNF" in lab.message.text()
+    lab.set_guidance(4.0)  # the controls do nothing without a model, and nothing breaks
+    assert list(lab.render_frames(2)) == [0, 1]
+    assert lab.samples == {}
+    lab.shutdown()

@@ -1,0 +1,95 @@
+"""The trace lab: exact divergence map, Hutchinson's estimate and its variance, the live cost chart."""
+
+import numpy as np
+import pytest
+import torch
+
+from app.labs.cnf_field import random_field
+from app.labs.context import LabContext
+from app.labs.trace import TraceLab
+from engine.checkpoint import TrainedModel, density_record
+from engine.cnf import CNF
+from engine.cnf.divergence import autograd_trace
+from engine.densities import get_density, grid_points
+
+
+@pytest.fixture
+def lab(qtbot):  # type: ignore[no-untyped-def]
+    ctx = LabContext()
+    ctx.set_density(get_density("8gaussians"), "8gaussians")
+    lab = TraceLab(ctx)
+    lab.cost_dims = (2, 8, 32)
+    qtbot.addWidget(lab)
+    lab.resize(1000, 700)
+    yield lab
+    lab.shutdown()
+
+
+def not_blank(widget) -> bool:  # type: ignore[no-untyped-def]
+    img = widget.grab().toImage()
+    colours = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
+    return len(colours) > 20
+
+
+def autograd_divergence(field, box, t: float, n: int = 48) -> np.ndarray:  # type: ignore[no-untyped-def]
+    x = torch.from_numpy(grid_points(box, n)[2]).requires_grad_(True)
+    return autograd_trace(field(t, x), x).detach().numpy().reshape(n, n)
+
+
+@pytest.mark.parametrize("trained", [False, True])
+def test_exact_map_is_the_divergence_by_autograd(lab, trained: bool) -> None:  # type: ignore[no-untyped-def]
+    field = random_field(seed=3, width=16, depth=2)
+    if trained:
+        lab.ctx.set_model(TrainedModel(CNF(field), density_record(lab.ctx.density), {}))
+    lab.ctx.set_time(0.3)
+    lab.refresh_now()
+    expected = autograd_divergence(field if trained else random_field(), lab.ctx.box, 0.3)
+    np.testing.assert_allclose(lab.maps.exact, expected, rtol=1e-4, atol=1e-5)
+    assert lab.maps.t == pytest.approx(0.3)
+    lo, hi = lab.exact_view.levels
+    assert lo == -hi and hi == pytest.approx(np.abs(expected).max(), rel=1e-4)
+    assert lab.estimate_view.levels == (lo, hi)  # one colour scale for both maps
+    assert ("trained CNF" in lab.exact_view.plot.getPlotItem().titleLabel.text) == trained
+
+
+def test_estimate_follows_the_probes_and_its_variance_falls_as_1_over_k(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.refresh_now()
+    one = lab.maps.estimate.copy()
+    lab.controls.set_k(16)
+    sixteen = lab.maps
+    assert sixteen.k == 16
+    err = lambda m: np.sqrt(np.mean((m.estimate - m.exact) ** 2))  # noqa: E731
+    assert err(sixteen) < 0.5 * np.sqrt(np.mean((one - sixteen.exact) ** 2))
+    lab.controls.set_probe("rademacher")
+    assert lab.maps.probe == "rademacher"
+    for probe in ("gaussian", "rademacher"):
+        var = lab.variance[probe]
+        assert np.all(np.diff(var) < 0) and var[-1] < var[0] / 30  # K from 1 to 64
+        assert len(lab.variance_chart.points(probe)) == len(var)
+    assert lab.variance["rademacher"][0] < lab.variance["gaussian"][0]  # in 2D only the off-diagonal is noisy
+
+
+def test_cost_is_measured_in_the_background_and_charted(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
+    lab.activate()
+    assert lab.busy
+    qtbot.waitUntil(lambda: len(lab.costs) == 3, timeout=20_000)
+    assert [p.m for p in lab.costs] == [2, 8, 32]
+    assert len(lab.cost_chart.points("exact")) == len(lab.cost_chart.points("hutchinson")) == 3
+    assert all(p.exact_s > 0 and p.hutchinson_s > 0 for p in lab.costs)
+    assert "m = 32" in lab.header.status.text()
+
+
+def test_time_bar_redraws_the_maps(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.activate()
+    lab.ctx.set_time(0.8)
+    assert lab.maps.t == pytest.approx(0.8)
+    assert "t = 0.80" in lab.exact_view.plot.getPlotItem().titleLabel.text
+
+
+def test_render_frames_grows_the_cost_chart(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.show()
+    counts = []
+    for _ in lab.render_frames(3):
+        counts.append(len(lab.cost_chart.points("exact")))
+    assert counts == [1, 2, 3]
+    assert not_blank(lab)

@@ -1,0 +1,126 @@
+"""The guidance lab's controls: class, kind of guidance, and the guidance scale γ."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from .palette import CLASS_COLORS
+
+__all__ = ["GuidanceControls", "GAMMA_RANGE"]
+
+GAMMA_RANGE = (-2.0, 10.0)
+_TICKS_PER_UNIT = 10  # the slider moves γ in steps of 0.1
+KIND_NAMES = {"cfg": "classifier-free", "classifier": "classifier"}
+
+
+class GuidanceControls(QtWidgets.QWidget):
+    """Class picker (swatches in the particles' class colours), guidance kind and a γ slider.
+
+    Signals carry the user's intent; ``set_*`` methods change the controls silently.
+    """
+
+    label_changed = QtCore.Signal(int)
+    kind_changed = QtCore.Signal(str)
+    guidance_changed = QtCore.Signal(float)
+    reseed_requested = QtCore.Signal()
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label_box = QtWidgets.QComboBox()
+        self.label_box.setToolTip("The class y that guidance steers towards")
+        self.kind_box = QtWidgets.QComboBox()
+        self.kind_box.setToolTip("Classifier-free: one model, conditional and unconditional ε mixed.\n"
+                                 "Classifier: the unconditional ε pushed along ∇ log p(y | x_t) of a noisy classifier.")
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        lo, hi = (int(round(v * _TICKS_PER_UNIT)) for v in GAMMA_RANGE)
+        self.slider.setRange(lo, hi)
+        self.slider.setTickPosition(QtWidgets.QSlider.TickPosition.TicksBelow)
+        self.slider.setTickInterval(_TICKS_PER_UNIT)
+        self.slider.setToolTip("γ = 0: unconditional, γ = 1: conditional, γ > 1: sharper, γ < 0: away from y")
+        self.value = QtWidgets.QLabel()
+        self.value.setMinimumWidth(90)
+        self.reseed = QtWidgets.QPushButton("New noise")
+        self.reseed.setToolTip("Start every panel from a new draw of x_T")
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(6, 0, 6, 0)
+        for text, w in (("class y", self.label_box), ("guidance", self.kind_box)):
+            lay.addWidget(QtWidgets.QLabel(text))
+            lay.addWidget(w)
+        lay.addWidget(self.value)
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.reseed)
+        self._bigger_font()
+        self.label_box.currentIndexChanged.connect(self._on_label_changed)
+        self.kind_box.currentIndexChanged.connect(self._on_kind_changed)
+        self.slider.valueChanged.connect(self._on_slider_changed)
+        self.reseed.clicked.connect(self.reseed_requested)
+        self.set_guidance(3.0)
+
+    # -- state ---------------------------------------------------------------------
+    @property
+    def label(self) -> int:
+        return max(self.label_box.currentIndex(), 0)
+
+    @property
+    def kind(self) -> str:
+        return str(self.kind_box.currentData() or "cfg")
+
+    @property
+    def guidance(self) -> float:
+        return self.slider.value() / _TICKS_PER_UNIT
+
+    # -- silent setters ------------------------------------------------------------
+    def set_classes(self, count: int) -> None:
+        with QtCore.QSignalBlocker(self.label_box):
+            keep = self.label
+            self.label_box.clear()
+            for k in range(count):
+                self.label_box.addItem(_swatch(CLASS_COLORS[k % len(CLASS_COLORS)]), f"class {k}")
+            self.label_box.setCurrentIndex(min(keep, count - 1) if count else -1)
+
+    def set_label(self, label: int) -> None:
+        with QtCore.QSignalBlocker(self.label_box):
+            self.label_box.setCurrentIndex(int(label))
+
+    def set_kinds(self, kinds: list[str]) -> None:
+        with QtCore.QSignalBlocker(self.kind_box):
+            keep = self.kind
+            self.kind_box.clear()
+            for k in kinds:
+                self.kind_box.addItem(KIND_NAMES.get(k, k), k)
+            self.kind_box.setCurrentIndex(max(kinds.index(keep) if keep in kinds else 0, 0))
+
+    def set_kind(self, kind: str) -> None:
+        with QtCore.QSignalBlocker(self.kind_box):
+            self.kind_box.setCurrentIndex(max(self.kind_box.findData(kind), 0))
+
+    def set_guidance(self, gamma: float) -> None:
+        with QtCore.QSignalBlocker(self.slider):
+            self.slider.setValue(int(round(gamma * _TICKS_PER_UNIT)))
+        self._show_value()
+
+    # -- relays --------------------------------------------------------------------
+    def _on_label_changed(self, index: int) -> None:
+        if index >= 0:
+            self.label_changed.emit(index)
+
+    def _on_kind_changed(self, _index: int) -> None:
+        self.kind_changed.emit(self.kind)
+
+    def _on_slider_changed(self, _value: int) -> None:
+        self._show_value()
+        self.guidance_changed.emit(self.guidance)
+
+    def _show_value(self) -> None:
+        self.value.setText(f"γ = {self.guidance:+.1f}")
+
+    def _bigger_font(self) -> None:
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        self.setFont(font)
+
+
+def _swatch(color: str) -> QtGui.QIcon:
+    pix = QtGui.QPixmap(14, 14)
+    pix.fill(QtGui.QColor(color))
+    return QtGui.QIcon(pix)

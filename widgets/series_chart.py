@@ -1,0 +1,87 @@
+"""A chart of a few named series that grow point by point (measurements arriving live)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+__all__ = ["SeriesChart"]
+
+
+class SeriesChart(QtWidgets.QWidget):
+    """Named series on one plot, linear or log-log, with a legend.
+
+    ``add_series(key, name, color)`` declares a series (measured points, or a dashed guide
+    line); ``append(key, x, y)`` adds a point; ``set_series(key, xs, ys)`` replaces them all.
+    Each series is one long-lived curve item updated in place. Points that a log axis cannot
+    show (zero, negative, not finite) are kept but not drawn.
+    """
+
+    def __init__(self, title: str = "", x_label: str = "", y_label: str = "", log_x: bool = False,
+                 log_y: bool = False, legend: str = "top-left", parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.setTitle(title, size="13pt")
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        font = QtGui.QFont()
+        font.setPointSizeF(11)
+        for side, text in (("bottom", x_label), ("left", y_label)):
+            axis = self.plot.getAxis(side)
+            axis.setStyle(tickFont=font)
+            axis.label.setFont(font)
+            self.plot.setLabel(side, text)
+        self.plot.setLogMode(x=log_x, y=log_y)
+        if log_y:  # label the decades only: "9·10¹" between them is clutter on a projector
+            self.plot.getAxis("left").setStyle(maxTextLevel=0)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        offset = (-8, 8) if legend == "top-right" else (8, 8)  # negative: measured from the right edge
+        self.legend = self.plot.addLegend(offset=offset, labelTextSize="11pt")
+        self._log = (log_x, log_y)
+        self._items: dict[str, pg.PlotDataItem] = {}
+        self._data: dict[str, list[tuple[float, float]]] = {}
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot)
+
+    def add_series(self, key: str, name: str, color: str, *, dashed: bool = False, symbol: str | None = "o") -> None:
+        style = QtCore.Qt.PenStyle.DashLine if dashed else QtCore.Qt.PenStyle.SolidLine
+        pen = pg.mkPen(color, width=2, style=style)
+        kwargs = {} if dashed or symbol is None else {"symbol": symbol, "symbolSize": 9, "symbolBrush": color,
+                                                      "symbolPen": pg.mkPen("#000000", width=1)}
+        self._items[key] = self.plot.plot(name=name, pen=pen, **kwargs)
+        self._data[key] = []
+
+    def append(self, key: str, x: float, y: float) -> None:
+        self._data[key].append((float(x), float(y)))
+        self._redraw(key)
+
+    def set_series(self, key: str, xs: np.ndarray, ys: np.ndarray) -> None:
+        self._data[key] = [(float(a), float(b)) for a, b in zip(np.ravel(xs), np.ravel(ys))]
+        self._redraw(key)
+
+    def clear(self) -> None:
+        for key in self._items:
+            self._data[key] = []
+            self._redraw(key)
+
+    def points(self, key: str) -> list[tuple[float, float]]:
+        return list(self._data[key])
+
+    def set_x_ticks(self, values: list[float]) -> None:
+        """Label the x axis at exactly these values (log-log charts: the measured ones, not 3·10¹ …)."""
+        pos = [np.log10(v) if self._log[0] else v for v in values]
+        self.plot.getAxis("bottom").setTicks([[(p, f"{v:g}") for p, v in zip(pos, values)], []])
+
+    def set_title(self, text: str) -> None:
+        self.plot.setTitle(text, size="13pt")
+
+    def _redraw(self, key: str) -> None:
+        pts = np.asarray(self._data[key], np.float64).reshape(-1, 2)
+        keep = np.isfinite(pts).all(1)
+        for axis, log in enumerate(self._log):
+            if log:
+                keep &= pts[:, axis] > 0
+        pts = pts[keep]
+        self._items[key].setData(pts[:, 0], pts[:, 1])
