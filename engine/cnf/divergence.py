@@ -67,12 +67,13 @@ class TraceEstimator:
 
     def trace(self, v: Tensor, jv: Tensor) -> Tensor:
         """tr(∂f/∂z), (n,), from tangents v and products jv = (∂f/∂z) v, (k, n, d)."""
-        quad = (v * jv).sum(-1)
-        return quad.sum(0) if self.exact else quad.mean(0)
+        if self.exact:  # v is the basis: the diagonal entries of the Jacobian
+            return jv.diagonal(dim1=0, dim2=2).sum(-1)
+        return (v * jv).sum(-1).mean(0)
 
     def frobenius(self, jv: Tensor) -> Tensor:
         """‖∂f/∂z‖²_F, (n,), exactly or as Hutchinson's estimate E‖J v‖²."""
-        sq = (jv * jv).sum(-1)
+        sq = jv.square().sum(-1)
         return sq.sum(0) if self.exact else sq.mean(0)
 
 

@@ -59,7 +59,7 @@ class ConcatSquash(nn.Module):
         self.gate = nn.Linear(1, n_out)
         self.shift = nn.Linear(1, n_out, bias=False)
 
-    def at_time(self, t: Tensor) -> tuple[Tensor, Tensor]:
+    def at_time(self, t: Tensor | float) -> tuple[Tensor, Tensor]:
         """The layer at a scalar time t as a plain affine map: weight (n_out, n_in), bias (n_out,).
 
         Folding the gate into the weights costs O(n_out n_in) once per evaluation instead of
@@ -68,7 +68,7 @@ class ConcatSquash(nn.Module):
         gate = torch.sigmoid(self.gate.weight[:, 0] * t + self.gate.bias)
         return self.linear.weight * gate[:, None], self.linear.bias * gate + self.shift.weight[:, 0] * t
 
-    def forward(self, t: Tensor, x: Tensor) -> Tensor:
+    def forward(self, t: Tensor | float, x: Tensor) -> Tensor:
         w, b = self.at_time(t)
         return torch.addmm(b, x, w.T)
 
@@ -104,7 +104,7 @@ class VectorField(nn.Module):
 
     def forward(self, t: Tensor | float, z: Tensor) -> Tensor:
         """Velocity f_θ(z, t), (n, d), at a scalar time t in [0, 1]."""
-        s = torch.as_tensor(t, dtype=z.dtype, device=z.device) * self.end_time
+        s = t * self.end_time
         h = z
         for i, layer in enumerate(self.layers):
             h = layer(s, h)
@@ -124,7 +124,7 @@ class VectorField(nn.Module):
             f_θ(z, t), (n, d), and (∂f/∂z) v for each tangent, (k, n, d). With the d basis
             vectors as tangents, entry [i, :, j] is ∂f_j/∂z_i, the whole Jacobian.
         """
-        s = torch.as_tensor(t, dtype=z.dtype, device=z.device) * self.end_time
+        s = t * self.end_time
         h, dh = z, v
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
