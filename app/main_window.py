@@ -72,6 +72,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.training.error.connect(self._on_training_error)
         self.training.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
         self.training.model_ready.connect(self._on_model_ready)
+        self.training.live_model.connect(self._on_live_model)
         self.panel.train_requested.connect(self._stop_preview)
         train_dock = QtWidgets.QDockWidget("Training", self)
         train_dock.setObjectName("training_dock")
@@ -238,6 +239,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_model_ready(self, tm: object) -> None:
         """Draw a finished model's samples and density without blocking the window."""
         self._stop_preview()
+        self.ctx.training = False
         self.ctx.set_model(tm)  # type: ignore[arg-type]
         box = self.state.density.box if self.state else (-4.0, 4.0, -4.0, 4.0)
         self._preview = GeneratorWorker(lambda: preview_frames(tm, box), min_interval=0.0)  # type: ignore[arg-type]
@@ -258,6 +260,10 @@ class MainWindow(QtWidgets.QMainWindow):
         if p.grid is not None and self.state is not None:  # type: ignore[attr-defined]
             self.model_view.set_density(p.grid, self.state.density.box)  # type: ignore[attr-defined]
         self.model_view.set_title(f"{self.training.trained.kind if self.training.trained else 'model'} samples")
+
+    def _on_live_model(self, tm: object) -> None:
+        self.ctx.training = self.training.running
+        self.ctx.set_model(tm)  # type: ignore[arg-type]
 
     def _on_training_error(self, text: str) -> None:
         QtWidgets.QMessageBox.warning(self, "Training", text)

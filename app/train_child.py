@@ -10,6 +10,7 @@ from typing import Any
 __all__ = ["child_main"]
 
 SEND_INTERVAL = 0.03
+MODEL_INTERVAL = 5.0  # seconds between live copies of the model for the views
 
 
 def _checkpoint(trainer: Any) -> bytes | None:
@@ -64,9 +65,13 @@ def _run_job(job: dict[str, Any], ctrl: Connection, data: Connection) -> None:
                                module=job["family"])
         c = _Controls(ctrl, trainer)
         last, pending = 0.0, None
+        next_model = time.monotonic() + MODEL_INTERVAL
         for snap in trainer.run(steps=job["steps"], seconds=job["seconds"]):
             c.poll()
             now = time.monotonic()
+            if now >= next_model:
+                data.send(("model", _checkpoint(trainer)))
+                next_model = now + MODEL_INTERVAL
             if snap.samples is not None or snap.density is not None or now - last >= SEND_INTERVAL:
                 data.send(("snapshot", snap))
                 last, pending = now, None

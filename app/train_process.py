@@ -114,6 +114,7 @@ class ProcessWorker(QtCore.QObject):
     yielded = QtCore.Signal(object)
     finished = QtCore.Signal(str)
     failed = QtCore.Signal(str)
+    model_updated = QtCore.Signal(object)  # a checkpoint dict of the model so far, every few seconds
 
     def __init__(self, job: dict[str, Any]) -> None:
         super().__init__()
@@ -167,6 +168,10 @@ class ProcessWorker(QtCore.QObject):
         kind = msg[0]
         if kind == "snapshot":
             self.yielded.emit(msg[1])
+        elif kind == "model":
+            ckpt = _read_checkpoint(msg[1])
+            if ckpt is not None:
+                self.model_updated.emit(ckpt)
         elif kind == "finished":
             self._done, self.checkpoint = True, _read_checkpoint(msg[2])
             self.finished.emit(msg[1])

@@ -58,6 +58,7 @@ class TrainingController(QtCore.QObject):
     """
 
     model_ready = QtCore.Signal(object)
+    live_model = QtCore.Signal(object)  # a TrainedModel of the run so far, every few seconds
     message = QtCore.Signal(str)
     error = QtCore.Signal(str)
     run_finished = QtCore.Signal(str)
@@ -135,6 +136,7 @@ class TrainingController(QtCore.QObject):
             self.worker = ProcessWorker({"family": api.FAMILIES[kind], "kind": kind, "density": self.density,
                                          "options": self.panel.options(), "device": str(device),
                                          "seed": self.panel.seed.value(), "steps": steps, "seconds": seconds})
+            self.worker.model_updated.connect(self._on_model_updated)
         self.worker.yielded.connect(self._on_snapshot)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
@@ -200,6 +202,12 @@ class TrainingController(QtCore.QObject):
         if s.density is not None:
             self._grid = s.density
         self._dirty = True
+
+    def _on_model_updated(self, ckpt: dict[str, Any]) -> None:
+        if self.worker is None or self.density is None:
+            return
+        model = api.family(self._kind).load_model(ckpt, resolve_device("cpu"))
+        self.live_model.emit(TrainedModel(model, density_record(self.density, self.density_spec), {}))
 
     def _on_finished(self, how: str) -> None:
         worker = self._end_run()

@@ -34,6 +34,9 @@ class Lab(QtWidgets.QWidget):
     title = "lab"
     equation = ""
     explanation = ""
+    # While a model trains it is replaced every few seconds: a lab whose computation takes
+    # longer than that sets this, so it finishes what it started and then redraws the newest.
+    defer_updates = False
 
     def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -41,6 +44,7 @@ class Lab(QtWidgets.QWidget):
         self.active = False
         self._worker: GeneratorWorker | None = None
         self._orphans: list[GeneratorWorker] = []
+        self._stale = False
         self.header = EquationLabel(self.equation, self.explanation)
         self.body = QtWidgets.QWidget()
         lay = QtWidgets.QVBoxLayout(self)
@@ -93,6 +97,7 @@ class Lab(QtWidgets.QWidget):
         w.failed.connect(self._on_failed)
         if on_done is not None:
             w.finished.connect(on_done)
+        w.finished.connect(self._on_background_finished)
         self._worker = w
         w.start()
         return w
@@ -112,7 +117,16 @@ class Lab(QtWidgets.QWidget):
 
     # -- context signals -------------------------------------------------------------------
     def _on_context_changed(self) -> None:
-        if self.active:
+        if not self.active:
+            return
+        if self.defer_updates and self.busy and self.ctx.training:
+            self._stale = True
+            return
+        self.refresh()
+
+    def _on_background_finished(self, how: str) -> None:
+        if self._stale and self.active and how == "done":
+            self._stale = False
             self.refresh()
 
     def _on_time_changed(self, t: float) -> None:

@@ -35,6 +35,7 @@ class PathLab(Lab):
     title = "Probability path"
     equation = CNF_EQUATION
     explanation = EXPLANATION
+    defer_updates = True
 
     def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)

@@ -38,6 +38,7 @@ class TrajectoriesLab(Lab):
     title = "Trajectories"
     equation = EQUATION
     explanation = EXPLANATION
+    defer_updates = True
 
     def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)
