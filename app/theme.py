@@ -10,7 +10,8 @@ __all__ = ["apply_theme", "THEMES", "DEFAULT_FONT_PT"]
 DEFAULT_FONT_PT = 11
 
 THEMES: dict[str, dict[str, str]] = {
-    "dark": {"window": "#202124", "base": "#17181a", "text": "#e8eaed", "button": "#2d2f33",
+    # inputs (base) lighter than the window, so check boxes and fields stand out on a projector
+    "dark": {"window": "#202124", "base": "#33363b", "text": "#e8eaed", "button": "#3a3d42",
              "highlight": "#4f8cc9", "plot_bg": "#111214", "plot_fg": "#d0d3d8"},
     "light": {"window": "#f4f4f4", "base": "#ffffff", "text": "#101010", "button": "#e4e4e4",
               "highlight": "#1a5fb4", "plot_bg": "#ffffff", "plot_fg": "#101010"},

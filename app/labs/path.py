@@ -121,7 +121,7 @@ class PathLab(Lab):
         p = _nearest(self.particles, t)
         if p is not None:
             self.view.set_points(p.x)
-        self.view.set_title(f"p_t at t = {t:.2f}")
+        self.view.set_title(f"p_t at t = {t:.2f}" if self.ctx.trained is not None else "data density p_1")
         self._draw_contours(grid.density if grid is not None else None)
 
     def _draw_contours(self, g: np.ndarray | None) -> None:
