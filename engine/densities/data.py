@@ -18,7 +18,10 @@ import torch
 from ..errors import InputError
 from .base import DataMap, Density, histogram_density
 
-__all__ = ["PointData", "ImageDensity", "load_points", "load_image", "MAX_POINTS", "MAX_IMAGE_PIXELS"]
+__all__ = [
+    "PointData", "ImageDensity", "load_points", "load_image", "read_points", "points_density", "image_from_bytes",
+    "darkness_density", "MAX_POINTS", "MAX_IMAGE_PIXELS",
+]
 
 MAX_POINTS = 2_000_000
 MAX_FILE_BYTES = 1 << 30
@@ -184,12 +187,18 @@ def load_points(path: str, max_points: int = MAX_POINTS) -> PointData:
         idx = np.random.default_rng(0).choice(len(x), max_points, replace=False)
         notice = f"{os.path.basename(path)}: using a random subset of {max_points:,} of {len(x):,} points"
         x, labels = x[idx], (None if labels is None else labels[idx])
+    d = points_density(x, labels, f"file:{path}", f"{len(x):,} points from {os.path.basename(path)}")
+    d.notice = notice
+    return d
+
+
+def points_density(x: np.ndarray, labels: np.ndarray | None, name: str, description: str = "") -> PointData:
+    """A density from validated points (N, 2) in the user's coordinates, mapped into the view box."""
     scale = TARGET_STD / float(x.std(0).max())
     dmap = DataMap((float(x[:, 0].mean()), float(x[:, 1].mean())), scale)
     classes = 0 if labels is None else int(labels.max()) + 1
-    name = f"file:{path}"
-    return PointData(name, f"{len(x):,} points from {os.path.basename(path)}", num_classes=classes,
-                     data_map=dmap, notice=notice, points=dmap.to_model(x), labels=labels)
+    return PointData(name, description or f"{len(x):,} points", num_classes=classes, data_map=dmap,
+                     points=dmap.to_model(x), labels=labels)
 
 
 @dataclass
@@ -239,9 +248,15 @@ class ImageDensity(Density):
 
 def load_image(path: str, side: int = IMAGE_SIDE) -> ImageDensity:
     """A picture as a density: darker pixels carry more mass; downscaled to at most ``side`` pixels."""
+
+    return image_from_bytes(_read_bytes(path), path, f"image:{path}", side)
+
+
+def image_from_bytes(raw: bytes, label: str, name: str, side: int = IMAGE_SIDE) -> ImageDensity:
+    """A picture (encoded bytes) as a density; ``label`` names it in messages."""
     from PIL import Image, UnidentifiedImageError
 
-    raw = _read_bytes(path)
+    path = label
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
         with Image.open(io.BytesIO(raw)) as im:
@@ -262,11 +277,15 @@ def load_image(path: str, side: int = IMAGE_SIDE) -> ImageDensity:
     dark = 1.0 - arr[..., 0] if arr.ndim == 3 else 1.0 - arr
     if arr.ndim == 3:
         dark = dark * arr[..., 1]  # transparent pixels carry no mass
-    dark[dark < 0.02] = 0.0
+    return darkness_density(dark, name, f"picture {os.path.basename(path)}", path)
+
+
+def darkness_density(dark: np.ndarray, name: str, description: str, label: str = "the picture") -> ImageDensity:
+    """A density from a (H, W) array of mass per pixel (>= 0; row 0 at the top)."""
+    dark = np.where(np.isfinite(dark), np.clip(dark, 0.0, None), 0.0)
+    dark[dark < 0.02 * max(float(dark.max()), 1e-300)] = 0.0
     if dark.sum() <= 0:
-        raise _fail(path, "image is blank: no dark pixels to use as density")
+        raise _fail(label, "image is blank: no dark pixels to use as density")
     h, w = dark.shape
-    scale = 7.0 / max(h, w)
-    dmap = DataMap((w / 2.0, h / 2.0), scale)
-    return ImageDensity(f"image:{path}", f"picture {os.path.basename(path)} ({w} x {h})", data_map=dmap,
-                        weights=dark / dark.sum())
+    dmap = DataMap((w / 2.0, h / 2.0), 7.0 / max(h, w))
+    return ImageDensity(name, f"{description} ({w} x {h})", data_map=dmap, weights=dark / dark.sum())

@@ -1,0 +1,217 @@
+"""Scenes: plain JSON files that reproduce a demo (density, model, view, seeds, locked controls).
+
+A scene is validated against the schema below before anything is used: unknown keys and
+bad values are refused with one sentence naming them. Paths inside a scene (a pretrained
+checkpoint) are relative to the scene file and must stay inside its folder, or inside the
+scenes and pretrained folders shipped in assets/.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import InputError
+
+__all__ = ["Scene", "load_scene", "save_scene", "ASSETS", "SCENES_DIR", "PRETRAINED_DIR", "HIDEABLE", "LOCKABLE"]
+
+ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
+SCENES_DIR = os.path.join(ASSETS, "scenes")
+PRETRAINED_DIR = os.path.join(ASSETS, "pretrained")
+FORMAT = 1
+MAX_SCENE_BYTES = 20 << 20
+HIDEABLE = ("densities", "training", "time_bar", "tabs")
+LOCKABLE = ("density", "model", "view")
+VIEWS = ("training", "path", "trajectories", "field", "langevin", "kfp", "guidance", "trace", "adjoint")
+TOP_KEYS = {"flowscope_scene", "title", "description", "density", "model", "view", "seed", "controls",
+            "theme", "font_pt"}
+
+
+@dataclass
+class Scene:
+    """A validated scene. ``density`` is a SPEC string, or embedded data: {"points": [[x, y], ...],
+    "labels": [...]} or {"image_png": base64 PNG} (a drawing)."""
+
+    title: str = ""
+    description: str = ""
+    density: str | dict[str, Any] = "8gaussians"
+    model: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    checkpoint: str | None = None  # absolute, checked path
+    view: str = "training"
+    t: float = 1.0
+    playing: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    hidden: list[str] = field(default_factory=list)
+    locked: list[str] = field(default_factory=list)
+    theme: str | None = None
+    font_pt: int | None = None
+    path: str = ""
+
+
+def _fail(path: str, problem: str) -> InputError:
+    return InputError(f"{path}: {problem}")
+
+
+def _check_keys(path: str, where: str, d: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise _fail(path, f"unknown key '{unknown[0]}' in {where}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _typed(path: str, where: str, value: Any, kind: type | tuple[type, ...]) -> Any:
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise _fail(path, f"{where} must be a number, not true/false")
+    if not isinstance(value, kind):
+        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise _fail(path, f"{where} must be {name}, not {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(path, f"{where} must be a finite number")
+    return value
+
+
+def _inside(child: str, parent: str) -> bool:
+    child, parent = os.path.realpath(child), os.path.realpath(parent)
+    return os.path.commonpath([child, parent]) == parent
+
+
+def _checkpoint_path(path: str, ref: str) -> str:
+    """A checkpoint named in a scene: relative to it, and inside its folder or the shipped assets."""
+    if os.path.isabs(ref):
+        raise _fail(path, f"checkpoint '{ref}' must be a path relative to the scene file")
+    full = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(path)), ref))
+    if not (_inside(full, os.path.dirname(os.path.abspath(path))) or _inside(full, PRETRAINED_DIR)):
+        raise _fail(path, f"checkpoint '{ref}' points outside the scene's folder")
+    if not os.path.isfile(full):
+        raise _fail(path, f"checkpoint '{ref}' does not exist")
+    return full
+
+
+def _density(path: str, value: Any) -> str | dict[str, Any]:
+    if isinstance(value, str):
+        if value.startswith(("file:", "image:")):
+            raise _fail(path, "a scene embeds its data ({\"points\": ...} or {\"image_png\": ...}) instead of "
+                        "naming a file")
+        return value
+    d = _typed(path, "density", value, dict)
+    _check_keys(path, "density", d, {"points", "labels", "image_png"})
+    if "image_png" in d:
+        _typed(path, "density.image_png", d["image_png"], str)
+    elif "points" in d:
+        pts = _typed(path, "density.points", d["points"], list)
+        if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                             for v in p) for p in pts):
+            raise _fail(path, "density.points must be a list of [x, y] number pairs")
+    else:
+        raise _fail(path, "density must be a name, {\"points\": ...} or {\"image_png\": ...}")
+    return d
+
+
+def parse_scene(path: str, raw: dict[str, Any]) -> Scene:
+    """Validate a decoded scene (see the module docstring)."""
+    _typed(path, "the scene", raw, dict)
+    _check_keys(path, "the scene", raw, TOP_KEYS)
+    if raw.get("flowscope_scene") != FORMAT:
+        raise _fail(path, f"not a flowscope scene (expected \"flowscope_scene\": {FORMAT})")
+    s = Scene(path=os.path.abspath(path))
+    s.title = str(_typed(path, "title", raw.get("title", ""), str))
+    s.description = str(_typed(path, "description", raw.get("description", ""), str))
+    s.density = _density(path, raw.get("density", "8gaussians"))
+    s.seed = int(_typed(path, "seed", raw.get("seed", 0), int))
+    model = _typed(path, "model", raw.get("model", {}), dict)
+    _check_keys(path, "model", model, {"kind", "options", "checkpoint"})
+    if model:
+        s.model = _typed(path, "model.kind", model.get("kind", "cnf"), str)
+        if s.model not in ("cnf", "ddpm", "ncsn"):
+            raise _fail(path, f"model.kind '{s.model}' is not one of cnf, ddpm, ncsn")
+        s.options = dict(_typed(path, "model.options", model.get("options", {}), dict))
+        if "checkpoint" in model:
+            s.checkpoint = _checkpoint_path(path, _typed(path, "model.checkpoint", model["checkpoint"], str))
+    view = _typed(path, "view", raw.get("view", {}), dict)
+    _check_keys(path, "view", view, {"name", "t", "playing", "settings"})
+    s.view = _typed(path, "view.name", view.get("name", "training"), str)
+    if s.view not in VIEWS:
+        raise _fail(path, f"view.name '{s.view}' is not one of {', '.join(VIEWS)}")
+    s.t = float(_typed(path, "view.t", view.get("t", 1.0), (int, float)))
+    if not 0.0 <= s.t <= 1.0:
+        raise _fail(path, "view.t must be between 0 and 1")
+    s.playing = bool(_typed(path, "view.playing", view.get("playing", False), bool))
+    s.settings = dict(_typed(path, "view.settings", view.get("settings", {}), dict))
+    controls = _typed(path, "controls", raw.get("controls", {}), dict)
+    _check_keys(path, "controls", controls, {"hidden", "locked"})
+    s.hidden = _names(path, "controls.hidden", controls.get("hidden", []), HIDEABLE)
+    s.locked = _names(path, "controls.locked", controls.get("locked", []), LOCKABLE)
+    if "theme" in raw:
+        s.theme = _typed(path, "theme", raw["theme"], str)
+        if s.theme not in ("dark", "light"):
+            raise _fail(path, "theme must be dark or light")
+    if "font_pt" in raw:
+        s.font_pt = int(_typed(path, "font_pt", raw["font_pt"], int))
+        if not 6 <= s.font_pt <= 40:
+            raise _fail(path, "font_pt must be between 6 and 40")
+    return s
+
+
+def _names(path: str, where: str, value: Any, allowed: tuple[str, ...]) -> list[str]:
+    names = _typed(path, where, value, list)
+    for n in names:
+        if n not in allowed:
+            raise _fail(path, f"{where}: '{n}' is not one of {', '.join(allowed)}")
+    return list(names)
+
+
+def load_scene(path: str) -> Scene:
+    """Read and validate a scene file."""
+    if not os.path.isfile(path):
+        raise _fail(path, "no such scene file")
+    if os.path.getsize(path) > MAX_SCENE_BYTES:
+        raise _fail(path, "scene file is too large (over 20 MB)")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = json.load(fh)
+    except UnicodeDecodeError:
+        raise _fail(path, "not a text file") from None
+    except json.JSONDecodeError as e:
+        raise _fail(path, f"not valid JSON (line {e.lineno}: {e.msg})") from None
+    except OSError as e:
+        raise _fail(path, f"cannot be read ({e.strerror or e})") from None
+    return parse_scene(path, raw)
+
+
+def scene_to_dict(s: Scene, checkpoint_ref: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"flowscope_scene": FORMAT, "title": s.title, "description": s.description,
+                           "density": s.density, "seed": s.seed,
+                           "view": {"name": s.view, "t": round(s.t, 4), "playing": s.playing, "settings": s.settings},
+                           "controls": {"hidden": s.hidden, "locked": s.locked}}
+    if s.model:
+        out["model"] = {"kind": s.model, "options": s.options}
+        if checkpoint_ref:
+            out["model"]["checkpoint"] = checkpoint_ref
+    if s.theme:
+        out["theme"] = s.theme
+    if s.font_pt:
+        out["font_pt"] = s.font_pt
+    return out
+
+
+def save_scene(path: str, data: dict[str, Any]) -> None:
+    parse_scene(path, json.loads(json.dumps(data)))  # never write a scene that would not load
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1)
+    except OSError as e:
+        raise _fail(path, f"cannot write ({e.strerror or e})") from None
+
+
+def png_to_base64(rgba_or_gray: Any) -> str:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgba_or_gray).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
