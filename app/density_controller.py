@@ -8,7 +8,7 @@ import numpy as np
 
 from engine.densities import DENSITIES, Density, builtin_density, get_density, histogram_density
 
-__all__ = ["DensityState", "load_density_state", "thumbnail_grid", "builtin_entries"]
+__all__ = ["DensityState", "density_state", "load_density_state", "thumbnail_grid", "builtin_entries"]
 
 VIEW_GRID = 256
 VIEW_PARTICLES = 2000
@@ -38,7 +38,10 @@ class DensityState:
 
 def load_density_state(spec: str, seed: int = 0, particles: int = VIEW_PARTICLES) -> DensityState:
     """Load ``spec`` (raises engine.errors.InputError on bad input) and prepare its pictures."""
-    d = get_density(spec)
+    return density_state(get_density(spec), spec, seed, particles)
+
+
+def density_state(d: Density, spec: str, seed: int = 0, particles: int = VIEW_PARTICLES) -> DensityState:
     s = d.sample(particles, seed=seed)
     return DensityState(spec, d, d.density_grid(VIEW_GRID), s.x, s.labels)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
 
 __all__ = ["run_gui", "create_application"]
@@ -53,10 +52,13 @@ def run_gui(args: argparse.Namespace) -> int:
 
     if args.density:
         get_density(args.density)  # bad input: exit 2 on the command line before any window
-    if args.scene and not os.path.isfile(args.scene):
-        from engine.errors import InputError
+    scene = None
+    if args.scene:
+        from .scene_controller import scene_density
+        from .scenes import load_scene
 
-        raise InputError(f"{args.scene}: no such scene file")
+        scene = load_scene(args.scene)  # a bad scene: exit 2 with one line, before any window
+        scene_density(scene)
     configure_threads()
     app = create_application()
     from PySide6 import QtCore
@@ -65,6 +67,8 @@ def run_gui(args: argparse.Namespace) -> int:
 
     win = MainWindow(density=args.density, model=args.model)
     win.show()
+    if scene is not None:
+        win.scenes.apply(scene)
     if args.train:
         QtCore.QTimer.singleShot(300, win.training.start)
     # Full collections over torch's ~200k objects stall the GUI for ~200 ms; freeze them once.

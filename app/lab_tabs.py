@@ -58,6 +58,16 @@ class LabTabs(QtWidgets.QWidget):
     def show_lab(self, name: str) -> None:
         self.tabs.setCurrentIndex(1 + self.names.index(name))
 
+    def show_view(self, name: str) -> None:
+        """A lab by name, or "training" for the training page."""
+        if name == "training" or name not in self.names:
+            self.tabs.setCurrentIndex(0)
+        else:
+            self.show_lab(name)
+
+    def current_lab(self) -> Lab | None:
+        return self._current
+
     def current_name(self) -> str:
         i = self.tabs.currentIndex()
         return "training" if i == 0 else self.names[i - 1]

@@ -6,19 +6,25 @@ import os
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engine.densities import builtin_density
+from engine.densities import Density, builtin_density
+from engine.densities.data import darkness_density
 from engine.device import describe_devices
 from engine.errors import InputError
 from widgets.curves_view import CurvesView
 from widgets.density_picker import DensityPicker
 from widgets.density_view import DensityView
+from widgets.draw_canvas import DrawDialog
 from widgets.train_panel import TrainPanel
 
-from .density_controller import DensityState, builtin_entries, load_density_state, thumbnail_grid
+from .density_controller import DensityState, builtin_entries, density_state, load_density_state, thumbnail_grid
+from .export import ExportMixin
 from .lab_tabs import LabTabs
 from .labs.context import LabContext
-from .model_preview import preview_frames
+from .menus import SHORTCUTS, build_menus
+from .model_files import ModelFilesMixin
 from .option_specs import MODELS, option_specs
+from .presentation import PresentationMixin
+from .scene_controller import SceneController
 from .settings import Settings
 from .train_process import close_standby, prewarm
 from .training_controller import TrainingController
@@ -26,18 +32,12 @@ from .worker import GeneratorWorker
 
 __all__ = ["MainWindow"]
 
-MODEL_FILTER = "flowscope models (*.pt);;All files (*)"
+SCENE_FILTER = "flowscope scenes (*.json);;All files (*)"
 DATA_FILTER = "Point data (*.npy *.npz *.csv *.txt *.tsv);;All files (*)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
-SHORTCUTS = [
-    ("Ctrl+Enter", "train / pause / resume"), ("Esc", "stop training"), ("Ctrl+S", "save the model"),
-    ("Ctrl+O", "open a model"), ("Ctrl+Shift+O", "open a data file"), ("Ctrl+I", "open an image"),
-    ("R", "draw new particles"),
-    ("L", "log colour scale"), ("P", "show or hide particles"), ("F1", "this list"), ("Ctrl+Q", "quit"),
-]
 
 
-class MainWindow(QtWidgets.QMainWindow):
+class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMainWindow):
     """flowscope's window. ``density_changed(spec)`` is emitted after a density is shown."""
 
     density_changed = QtCore.Signal(str)
@@ -50,6 +50,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._seed = 0
         self._preview: GeneratorWorker | None = None
         self._orphans: list[GeneratorWorker] = []
+        self._drawings = 0
         self.setWindowTitle("flowscope")
         self.view = DensityView(title="")
         self.model_view = DensityView(title="model: not trained yet")
@@ -74,21 +75,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self.training.model_ready.connect(self._on_model_ready)
         self.training.live_model.connect(self._on_live_model)
         self.panel.train_requested.connect(self._stop_preview)
-        train_dock = QtWidgets.QDockWidget("Training", self)
+        self.training_dock = train_dock = QtWidgets.QDockWidget("Training", self)
         train_dock.setObjectName("training_dock")
         train_dock.setWidget(self.panel)
         train_dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, train_dock)
         self.panel.set_model(model or str(self.settings.get("model", "cnf")))
         self.picker = DensityPicker(builtin_entries())
-        dock = QtWidgets.QDockWidget("Density", self)
+        self.density_dock = dock = QtWidgets.QDockWidget("Density", self)
         dock.setObjectName("density_dock")
         dock.setWidget(self.picker)
         dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.status_label = QtWidgets.QLabel()
         self.statusBar().addWidget(self.status_label, 1)
-        self._build_menus()
+        build_menus(self)
+        self.scenes = SceneController(self)
         self.picker.density_requested.connect(self._on_density_requested)
         self.picker.open_file_requested.connect(self.open_data_file)
         self.picker.open_image_requested.connect(self.open_image)
@@ -102,48 +104,15 @@ class MainWindow(QtWidgets.QMainWindow):
         QtCore.QTimer.singleShot(1500, prewarm)
 
     # -- menus -------------------------------------------------------------------
-    def _action(self, menu: QtWidgets.QMenu, text: str, slot: object, shortcut: str | None = None,
-                checkable: bool = False) -> QtGui.QAction:
-        act = QtGui.QAction(text, self)
-        if shortcut:
-            act.setShortcut(QtGui.QKeySequence(shortcut))
-        act.setCheckable(checkable)
-        (act.toggled if checkable else act.triggered).connect(slot)  # type: ignore[attr-defined]
-        menu.addAction(act)
-        return act
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        f = bar.addMenu("&File")
-        self._action(f, "&Open model…", self.open_model, "Ctrl+O")
-        self._action(f, "&Save model…", self.save_model, "Ctrl+S")
-        f.addSeparator()
-        self._action(f, "Open &data file…", self.open_data_file, "Ctrl+Shift+O")
-        self._action(f, "Open &image…", self.open_image, "Ctrl+I")
-        f.addSeparator()
-        self._action(f, "&Quit", self.close, "Ctrl+Q")
-        t = bar.addMenu("&Train")
-        toggle = self._action(t, "&Train / pause / resume", self.training.toggle, "Ctrl+Return")
-        toggle.setShortcuts([QtGui.QKeySequence("Ctrl+Return"), QtGui.QKeySequence("Ctrl+Enter")])
-        self._action(t, "&Stop", self.training.stop, "Esc")
-        self._action(t, "&Reset", self.training.reset)
-        v = bar.addMenu("&View")
-        self._action(v, "&New particles", self.resample, "R")
-        self.log_action = self._action(v, "&Log colour scale", self.view.set_log_scale, "L", checkable=True)
-        self.points_action = self._action(v, "Show &particles", self.view.set_points_visible, "P", checkable=True)
-        self.points_action.setChecked(True)
-        h = bar.addMenu("&Help")
-        self._action(h, "&Keyboard shortcuts", self.show_shortcuts, "F1")
-        self._action(h, "&About flowscope", self.show_about)
-
     # -- density -----------------------------------------------------------------
     def set_density(self, spec: str, quiet: bool = False) -> bool:
         """Show ``spec``; on bad input show one clear message and keep the current density."""
+        if self._refuse_while_training():
+            return False
         QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
         try:
             state = load_density_state(spec, seed=self._seed)
         except InputError as e:
-            QtWidgets.QApplication.restoreOverrideCursor()
             if quiet:
                 self.statusBar().showMessage(f"Could not reopen the last density: {e}", 10_000)
             else:
@@ -151,14 +120,26 @@ class MainWindow(QtWidgets.QMainWindow):
             if self.state is not None:
                 self.picker.set_current(self.state.spec)
             return False
-        QtWidgets.QApplication.restoreOverrideCursor()
-        if self.training.running:
+        finally:
             QtWidgets.QApplication.restoreOverrideCursor()
-            QtWidgets.QMessageBox.information(self, "Training is running",
-                                              "Stop training before changing the density.")
-            if self.state is not None:
-                self.picker.set_current(self.state.spec)
+        return self._show_state(state)
+
+    def show_density(self, density: Density, spec: str) -> bool:
+        """Show a density made here (a drawing, a scene's embedded data)."""
+        if self._refuse_while_training():
             return False
+        return self._show_state(density_state(density, spec, self._seed))
+
+    def _refuse_while_training(self) -> bool:
+        if not self.training.running:
+            return False
+        QtWidgets.QMessageBox.information(self, "Training is running", "Stop training before changing the density.")
+        if self.state is not None:
+            self.picker.set_current(self.state.spec)
+        return True
+
+    def _show_state(self, state: DensityState) -> bool:
+        spec = state.spec
         self.state = state
         self._stop_preview()
         self.training.set_density(state.density, spec)
@@ -170,7 +151,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.view.fit()
         self.picker.set_current(spec)
         self.status_label.setText(state.status_text())
-        self.settings.set("density", spec)
+        if not spec.startswith("scene:"):
+            self.settings.set("density", spec)
         self.density_changed.emit(spec)
         return True
 
@@ -207,72 +189,47 @@ class MainWindow(QtWidgets.QMainWindow):
         name = self._thumbs.pop(0)
         self.picker.set_thumbnail(name, thumbnail_grid(builtin_density(name)))
 
-    # -- models ------------------------------------------------------------------
-    def save_model(self) -> None:
-        if self.training.trained is None:
-            QtWidgets.QMessageBox.information(self, "Nothing to save", "Train or open a model first.")
-            return
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save model", self._last_dir(), MODEL_FILTER)
+    SHORTCUTS = SHORTCUTS
+
+    def open_scene(self, path: str | None = None) -> bool:
+        if not path:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open scene", self._scene_dir(), SCENE_FILTER)
+        return bool(path) and self.scenes.open(path)
+
+    def save_scene(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save scene", self._last_dir(), SCENE_FILTER)
         if path:
-            path = path if path.endswith(".pt") else path + ".pt"
+            path = path if path.endswith(".json") else path + ".json"
             try:
-                self.training.save(path)
+                self.scenes.save(path)
+                self.statusBar().showMessage(f"Saved the scene to {path}", 5000)
             except InputError as e:
-                QtWidgets.QMessageBox.warning(self, "Cannot save", str(e))
+                QtWidgets.QMessageBox.warning(self, "Cannot save the scene", str(e))
 
-    def open_model(self, path: str | None = None) -> bool:
-        if not path:
-            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open model", self._last_dir(), MODEL_FILTER)
-        if not path:
-            return False
+    def draw_density(self, mass: object = None) -> bool:
+        """Paint a density (or use ``mass``, an (H, W) array); any model can then train on it."""
+        if mass is None:
+            dialog = DrawDialog(self)
+            if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+                return False
+            mass = dialog.canvas.array()
+        self._drawings += 1
         try:
-            tm = self.training.load(path)
-            spec = str(tm.density.get("spec", ""))
-            if self.state is None or spec != self.state.spec:
-                self.set_density(spec, quiet=True)
-            self.training.adopt(tm)
+            d = darkness_density(mass, f"drawn:{self._drawings}", "your drawing")  # type: ignore[arg-type]
         except InputError as e:
-            QtWidgets.QMessageBox.warning(self, "Cannot open this model", str(e))
+            QtWidgets.QMessageBox.warning(self, "Cannot use this drawing", str(e))
             return False
-        return True
+        return self.show_density(d, d.name)
 
-    def _on_model_ready(self, tm: object) -> None:
-        """Draw a finished model's samples and density without blocking the window."""
-        self._stop_preview()
-        self.ctx.training = False
-        self.ctx.set_model(tm)  # type: ignore[arg-type]
-        box = self.state.density.box if self.state else (-4.0, 4.0, -4.0, 4.0)
-        self._preview = GeneratorWorker(lambda: preview_frames(tm, box), min_interval=0.0)  # type: ignore[arg-type]
-        self._preview.yielded.connect(self._on_preview)
-        self._preview.failed.connect(lambda m: self.statusBar().showMessage(f"Could not draw the model: {m}", 8000))
-        self._preview.start()
+    def _scene_dir(self) -> str:
+        from .scenes import SCENES_DIR
 
-    def _stop_preview(self) -> None:
-        if self._preview is not None:
-            if not self._preview.shutdown(10_000):
-                self._orphans.append(self._preview)  # never destroy a running QThread
-            self._preview = None
-
-    def _on_preview(self, p: object) -> None:
-        if self._preview is None or self.training.running:
-            return  # a late frame of a preview that was stopped
-        self.model_view.set_points(p.samples)  # type: ignore[attr-defined]
-        if p.grid is not None and self.state is not None:  # type: ignore[attr-defined]
-            self.model_view.set_density(p.grid, self.state.density.box)  # type: ignore[attr-defined]
-        self.model_view.set_title(f"{self.training.trained.kind if self.training.trained else 'model'} samples")
-
-    def _on_live_model(self, tm: object) -> None:
-        self.ctx.training = self.training.running
-        self.ctx.set_model(tm)  # type: ignore[arg-type]
+        return SCENES_DIR if os.path.isdir(SCENES_DIR) else self._last_dir()
 
     def _on_training_error(self, text: str) -> None:
         QtWidgets.QMessageBox.warning(self, "Training", text)
 
     # -- help --------------------------------------------------------------------
-    def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
-        QtWidgets.QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
-
     def show_about(self) -> None:
         from engine import __version__
 

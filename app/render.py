@@ -12,7 +12,7 @@ __all__ = ["render_view"]
 
 
 def render_view(checkpoint: str | None, view: str, size: tuple[int, int], count: int, *, density: str | None = None,
-                options: dict[str, Any] | None = None,
+                options: dict[str, Any] | None = None, scene: Any = None,
                 progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
     """Frames (h, w, 3) uint8 of lab ``view`` for the model in ``checkpoint``."""
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
@@ -31,10 +31,17 @@ def render_view(checkpoint: str | None, view: str, size: tuple[int, int], count:
         raise InputError(f"--view {view}: not available; choose one of {', '.join(n for n in LABS if n in present)}")
     configure_threads()
     app = create_application()
-    tm = load_trained(checkpoint) if checkpoint else None
-    spec = density or (str(tm.density.get("spec")) if tm is not None else "8gaussians")
+    ckpt = checkpoint or (scene.checkpoint if scene is not None else None)
+    tm = load_trained(ckpt) if ckpt else None
     ctx = LabContext()
-    ctx.set_density(get_density(spec), spec)
+    if scene is not None and not density:
+        from app.scene_controller import scene_density
+
+        d, spec = scene_density(scene)
+    else:
+        spec = density or (str(tm.density.get("spec")) if tm is not None else "8gaussians")
+        d = get_density(spec)
+    ctx.set_density(d, spec)
     ctx.set_model(tm)
     lab = make_lab(view, ctx)
     configure = getattr(lab, "configure", None)

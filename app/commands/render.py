@@ -19,7 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        "The time bar sweeps from noise (t = 0) to data (t = 1) over the frames; a PNG is the "
                        "last frame.")
     p.add_argument("checkpoint", metavar="CKPT", nargs="?", help="trained model (.pt)")
-    p.add_argument("--view", choices=VIEWS, default="path", help="which view (default path)")
+    p.add_argument("--scene", metavar="FILE", help="render a scene (its density, model, view and settings)")
+    p.add_argument("--view", choices=VIEWS, default=None, help="which view (default path, or the scene's)")
     p.add_argument("--density", metavar="SPEC", help="density to show (default: the model's own)")
     p.add_argument("--frames", type=int, default=30, help="number of frames (default 30)")
     p.add_argument("--fps", type=float, default=15.0, help="frames per second of the animation (default 15)")
@@ -82,12 +83,22 @@ def run(args: argparse.Namespace) -> int:
     size = parse_size(args.size)
     if args.frames < 1:
         raise InputError("--frames must be at least 1")
-    if not args.checkpoint:
-        raise InputError("render needs a checkpoint (CKPT)")
     from app.render import render_view
 
-    frames = render_view(args.checkpoint, args.view, size, args.frames, density=args.density,
-                         options={"label": args.label, "guidance": args.guidance},
+    options = {"label": args.label, "guidance": args.guidance}
+    scene = None
+    if args.scene:
+        from app.scenes import load_scene
+
+        scene = load_scene(args.scene)
+        if args.checkpoint:
+            raise InputError("give either a checkpoint or --scene, not both")
+        options = {**scene.settings, **{k: v for k, v in options.items() if v is not None}}
+    elif not args.checkpoint:
+        raise InputError("render needs a checkpoint (CKPT) or --scene FILE")
+    view = args.view or (scene.view if scene is not None and scene.view != "training" else "path")
+    frames = render_view(args.checkpoint, view, size, args.frames, density=args.density, scene=scene,
+                         options=options,
                          progress=None if args.quiet else lambda k, n: print(f"frame {k + 1}/{n}", file=sys.stderr))
     write_frames(args.out, ext, frames, args.fps)
     if not args.quiet:

@@ -64,6 +64,13 @@ class FieldLab(Lab):
         lay.addWidget(self.view, 1)
         self._pending = False
 
+    def settings(self) -> dict[str, object]:
+        return {"same_length": self.normalize.isChecked()}
+
+    def configure(self, same_length: bool | None = None, **_: object) -> None:
+        if same_length is not None:
+            self.normalize.setChecked(bool(same_length))
+
     def refresh(self) -> None:
         tm = self.ctx.trained
         if tm is None or self.ctx.density is None:

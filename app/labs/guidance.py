@@ -15,17 +15,15 @@ from widgets.guidance_panels import PANELS, GuidancePanels
 
 from .base import Lab
 from .guidance_runs import (
-    PARTICLES,
-    SLIDER_SAMPLER,
-    SLIDER_STEPS,
     PanelSamples,
     Request,
     TiltedTarget,
+    particle_classes,
     sample_panel,
     sample_panels,
     tilted_target,
 )
-from .guidance_text import EQUATIONS, EXPLANATION, TARGET, missing_model_message
+from .guidance_text import EQUATIONS, EXPLANATION, TARGET, latency_text, missing_model_message
 
 __all__ = ["GuidanceLab"]
 
@@ -59,6 +57,7 @@ class GuidanceLab(Lab):
         self.target: TiltedTarget | None = None
         self.class_map: ClassMap | None = None
         self.latency_ms: float | None = None
+        self.sweep = GAMMA_RANGE  # γ from … to over the frames of a rendering
         self._pending: dict[str, Request] = {}
         self._job = False
         self.controls.guidance_changed.connect(self._on_guidance_changed)
@@ -88,10 +87,18 @@ class GuidanceLab(Lab):
             for panel in self.samples:
                 self._draw_panel(panel)
 
+    def configure(self, label: int | None = None, guidance: float | None = None) -> None:
+        """Options of ``flowscope render``: the class, and a γ to sweep up to from 0 (default: the slider's range)."""
+        if label is not None:
+            self.controls.set_label(label)
+        if guidance is not None:
+            self.sweep = (0.0, float(guidance))
+
     def render_frames(self, count: int) -> Iterator[int]:
-        """Sweep γ over the slider's range, re-sampling the guided panel synchronously each frame."""
+        """Sweep γ over ``self.sweep`` (the last frame at its end), re-sampling the guided panel each frame."""
         self.refresh_now()
-        for k, gamma in enumerate(np.linspace(*GAMMA_RANGE, count)):
+        gammas = np.linspace(*self.sweep, count) if count > 1 else [self.sweep[1]]
+        for k, gamma in enumerate(gammas):
             self.controls.set_guidance(float(gamma))
             if self.model() is not None:
                 self._draw_targets()
@@ -179,10 +186,7 @@ class GuidanceLab(Lab):
         self._draw_panel(ps.request.panel)
         if ps.request.panel == "guided":
             self.latency_ms = 1000 * (time.perf_counter() - ps.request.asked)
-            self.header.set_status(
-                f"Slider samples: {PARTICLES:,} particles, {SLIDER_SAMPLER.upper()} with {SLIDER_STEPS} steps, "
-                f"one seed for all panels; last re-sample drawn {self.latency_ms:.0f} ms after the request "
-                f"(sampling {1000 * ps.seconds:.0f} ms).")
+            self.header.set_status(latency_text(self.latency_ms, 1000 * ps.seconds))
 
     # -- drawing -------------------------------------------------------------------------------
     def _draw_panel(self, panel: str) -> None:
@@ -213,10 +217,5 @@ class GuidanceLab(Lab):
         self.panels.set_class_map(self.class_map.probs[y], self.ctx.box, f"p(y = {y} | x<sub>τ</sub>), τ = {tau:.2f}")
 
     def _classes_of(self, x: np.ndarray) -> np.ndarray | None:
-        """Class of each particle: the density's posterior when exact, else the classifier's at small τ."""
-        model, density = self.model(), self.ctx.density
-        if self.target is not None and self.target.exact and density is not None:
-            return density.classify(x)
-        if model is not None and model.classifier is not None:
-            return model.class_probs(x, float(model.process.t_min)).argmax(1)
-        return None
+        exact = self.target is not None and self.target.exact
+        return particle_classes(self.model(), self.ctx.density if exact else None, x)

@@ -19,7 +19,7 @@ from engine.diffusion.model import DiffusionModel
 from engine.diffusion.views import sampling_frames
 
 __all__ = ["SLIDER_SAMPLER", "SLIDER_STEPS", "PARTICLES", "Request", "PanelSamples", "TiltedTarget",
-           "sample_panel", "sample_panels", "tilted_target"]
+           "particle_classes", "sample_panel", "sample_panels", "tilted_target"]
 
 # DDIM is deterministic (a particle moves smoothly as γ moves) and fast with few steps:
 # 12 steps of 2,000 particles take ~60 ms (classifier-free) to ~100 ms (classifier) on one
@@ -118,6 +118,15 @@ def tilted_target(model: DiffusionModel, density: Density | None, box: Box, n: i
         lp = np.log(px)
     return TiltedTarget(lp, _floor(lpy), box, f"estimated: p(x) from a {where}, p(y | x) from the noisy "
                         f"classifier at τ = {tau:.3f}", False)
+
+
+def particle_classes(model: DiffusionModel | None, density: Density | None, x: np.ndarray) -> np.ndarray | None:
+    """Class of each point (n,): by the density's exact posterior when given, else the classifier's at small τ."""
+    if density is not None:
+        return density.classify(x)
+    if model is not None and model.classifier is not None:
+        return model.class_probs(x, float(model.process.t_min)).argmax(1)
+    return None
 
 
 def _floor(log_py: np.ndarray) -> np.ndarray:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from engine.checkpoint import TrainedModel
 from engine.densities import Density
 
-__all__ = ["EQUATIONS", "EXPLANATION", "TARGET", "missing_model_message"]
+from .guidance_runs import PARTICLES, SLIDER_SAMPLER, SLIDER_STEPS
+
+__all__ = ["EQUATIONS", "EXPLANATION", "TARGET", "latency_text", "missing_model_message"]
 
 _TILT = ("∇ log p<sub>γ</sub>(x<sub>t</sub> | y) = ∇ log p(x<sub>t</sub>) + γ ∇ log p(y | x<sub>t</sub>)")
 
@@ -52,3 +54,10 @@ def missing_model_message(trained: TrainedModel | None, density: Density | None)
     if trained.kind == "cnf":
         return f"A CNF models one unconditional density, so there is nothing to guide.\n\n{how}"
     return f"This {trained.kind.upper()} was trained without classes, so it cannot be guided.\n\n{how}"
+
+
+def latency_text(latency_ms: float, sampling_ms: float) -> str:
+    """The status line after a re-sample: what the slider runs, and how long the user waited."""
+    return (f"Slider samples: {PARTICLES:,} particles, {SLIDER_SAMPLER.upper()} with {SLIDER_STEPS} steps, one seed "
+            f"for all panels; last re-sample drawn {latency_ms:.0f} ms after the request "
+            f"(sampling {sampling_ms:.0f} ms).")

@@ -63,6 +63,17 @@ class PathLab(Lab):
         self.densities: list[PathFrame] = []
         self.particles: list[ParticlesFrame] = []
 
+    # -- scenes --------------------------------------------------------------------
+    def settings(self) -> dict[str, object]:
+        return {"log_scale": self.log_scale.isChecked(), "contours": self.contours.isChecked(),
+                "particles": self.show_points.isChecked()}
+
+    def configure(self, log_scale: bool | None = None, contours: bool | None = None, particles: bool | None = None,
+                  **_: object) -> None:
+        for box, value in ((self.log_scale, log_scale), (self.contours, contours), (self.show_points, particles)):
+            if value is not None:
+                box.setChecked(bool(value))
+
     # -- computing -----------------------------------------------------------------
     def _jobs(self) -> Iterator[PathFrame | ParticlesFrame]:
         tm, d = self.ctx.trained, self.ctx.density

@@ -89,6 +89,24 @@ class TrajectoriesLab(Lab):
         self.times = np.zeros(0)
         self.paths = {"main": [], "reference": []}
 
+    def settings(self) -> dict[str, object]:
+        return {"solver": self.solver.currentText(), "steps": self.steps.value(), "particles": self.count.value(),
+                "sampler": SAMPLERS[self.sampler.currentText()], "reference": self.compare.isChecked()}
+
+    def configure(self, solver: str | None = None, steps: int | None = None, particles: int | None = None,
+                  sampler: str | None = None, reference: bool | None = None, **_: object) -> None:
+        if solver in SOLVERS:
+            self.solver.setCurrentText(solver)
+        if steps is not None:
+            self.steps.setValue(int(steps))
+        if particles is not None:
+            self.count.setValue(int(particles))
+        names = {v: k for k, v in SAMPLERS.items()}
+        if sampler in names:
+            self.sampler.setCurrentText(names[sampler])
+        if reference is not None:
+            self.compare.setChecked(bool(reference))
+
     def _cnf(self) -> bool:
         return self.ctx.trained is not None and self.ctx.trained.kind == "cnf"
 

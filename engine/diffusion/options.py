@@ -19,13 +19,13 @@ from .schedules import SCHEDULES
 __all__ = ["OPTIONS", "check_options", "model_config"]
 
 _COMMON: dict[str, Any] = {
-    "lr": 2e-3,
+    "lr": 5e-3,
     "batch": 512,
     "width": 64,
     "depth": 3,
     "fourier": 3.0,  # std of the sin first layer's weights (normalised units); 0: plain SiLU
     "emb_dim": 32,
-    "film": False,  # time modulates each layer by a gain as well as a shift
+    "film": True,  # time modulates each layer by a gain as well as a shift (FiLM)
     "conditional": False,
     "label_dropout": 0.15,  # CFG: how often the label is replaced by ∅ in training
     "ema": 0.999,

@@ -1,0 +1,152 @@
+"""Export from the window: the current view as PNG or SVG, its animation as GIF or MP4, its data as NPZ or CSV."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
+
+from engine.errors import InputError
+from widgets.density_view import DensityView
+
+from .commands.render import grab_rgb, write_frames
+
+__all__ = ["ExportMixin", "export_svg", "view_data"]
+
+ANIMATION_FRAMES = 48
+
+
+def export_svg(widget: QtWidgets.QWidget, path: str) -> None:
+    """The widget drawn into an SVG (vector axes and text; heatmaps as embedded pictures)."""
+    gen = QtSvg.QSvgGenerator()
+    gen.setFileName(path)
+    gen.setSize(widget.size())
+    gen.setViewBox(QtCore.QRect(QtCore.QPoint(0, 0), widget.size()))
+    gen.setTitle("flowscope")
+    painter = QtGui.QPainter(gen)
+    widget.render(painter)
+    painter.end()
+
+
+def view_data(widget: QtWidgets.QWidget) -> dict[str, np.ndarray]:
+    """Particles and grids shown by the density views inside ``widget`` (model coordinates)."""
+    out: dict[str, np.ndarray] = {}
+    for k, view in enumerate(widget.findChildren(DensityView)):
+        tag = "" if k == 0 else f"_{k}"
+        if view.points.count:
+            out[f"particles{tag}"] = view.points._xy.astype(np.float32)
+        img = view.image.image
+        if img is not None and view.image.isVisible():
+            out[f"grid{tag}"] = np.asarray(img, np.float32)
+            out[f"extent{tag}"] = np.asarray(view._box, np.float64)
+    return out
+
+
+class ExportMixin:
+    """For MainWindow: expects ``lab_tabs``, ``state``, ``settings`` and ``_last_dir``."""
+
+    lab_tabs: Any
+    state: Any
+
+    def _current_widget(self) -> QtWidgets.QWidget:
+        lab = self.lab_tabs.current_lab()
+        return lab if lab is not None else self.lab_tabs.tabs.currentWidget()
+
+    def _ask(self, title: str, filters: str) -> str:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, title, self._last_dir(), filters)  # type: ignore[attr-defined]
+        return path
+
+    def export_image(self, path: str | None = None) -> bool:
+        path = path or self._ask("Export view", "PNG picture (*.png);;SVG drawing (*.svg)")
+        if not path:
+            return False
+        widget = self._current_widget()
+        ext = os.path.splitext(path)[1].lower()
+        try:
+            if ext == ".svg":
+                export_svg(widget, path)
+            elif ext == ".png":
+                if not widget.grab().save(path):
+                    raise InputError(f"{path}: cannot write the picture")
+            else:
+                raise InputError(f"{path}: choose a .png or .svg file name")
+        except InputError as e:
+            QtWidgets.QMessageBox.warning(self, "Export", str(e))  # type: ignore[call-overload]
+            return False
+        self.statusBar().showMessage(f"Exported {path}", 5000)  # type: ignore[attr-defined]
+        return True
+
+    def export_animation(self, path: str | None = None, frames: int = ANIMATION_FRAMES) -> bool:
+        lab = self.lab_tabs.current_lab()
+        if lab is None:
+            QtWidgets.QMessageBox.information(self, "Export animation", "Open one of the views (a tab) first.")  # type: ignore[call-overload]
+            return False
+        path = path or self._ask("Export animation", "Animated GIF (*.gif);;MP4 video (*.mp4)")
+        if not path:
+            return False
+        ext = os.path.splitext(path)[1].lower()
+        if ext not in (".gif", ".mp4"):
+            QtWidgets.QMessageBox.warning(self, "Export animation", f"{path}: choose a .gif or .mp4 file name")  # type: ignore[call-overload]
+            return False
+        return self._record(lab, path, ext, frames)
+
+    def _record(self, lab: Any, path: str, ext: str, count: int) -> bool:
+        """Draw the frames with a progress dialog; the event loop runs between frames."""
+        progress = QtWidgets.QProgressDialog("Drawing frames…", "Cancel", 0, count, self)  # type: ignore[call-overload]
+        progress.setWindowTitle("Export animation")
+        progress.setMinimumDuration(300)
+        playing = self.lab_tabs.time_bar.playing
+        self.lab_tabs.time_bar.play(False)
+        t0 = lab.ctx.t
+        images = []
+        size = lab.size()
+        lab.resize(size.width() - size.width() % 2, size.height() - size.height() % 2)
+        try:
+            for k in lab.render_frames(count):
+                QtWidgets.QApplication.processEvents()
+                if progress.wasCanceled():
+                    return False
+                images.append(grab_rgb(lab))
+                progress.setValue(k + 1)
+            progress.setLabelText("Encoding…")
+            write_frames(path, ext, images, fps=15.0)
+        except InputError as e:
+            QtWidgets.QMessageBox.warning(self, "Export animation", str(e))  # type: ignore[call-overload]
+            return False
+        finally:
+            progress.close()
+            lab.ctx.set_time(t0)
+            self.lab_tabs.time_bar.play(playing)
+        self.statusBar().showMessage(f"Exported {len(images)} frames to {path}", 5000)  # type: ignore[attr-defined]
+        return True
+
+    def export_data(self, path: str | None = None) -> bool:
+        data = view_data(self._current_widget())
+        if not data:
+            QtWidgets.QMessageBox.information(self, "Export data", "This view shows no particles or grids.")  # type: ignore[call-overload]
+            return False
+        path = path or self._ask("Export particles and grids", "NumPy archive (*.npz);;Particles as CSV (*.csv)")
+        if not path:
+            return False
+        dmap = self.state.density.data_map if self.state is not None else None
+        try:
+            if path.lower().endswith(".csv"):
+                pts = data.get("particles")
+                if pts is None:
+                    raise InputError("this view shows no particles to write as CSV")
+                pts = dmap.to_user(pts) if dmap is not None else pts
+                np.savetxt(path, pts, delimiter=",", header="x,y", comments="", fmt="%.7g")
+            else:
+                if dmap is not None:
+                    data.update({k.replace("particles", "particles_user"): dmap.to_user(v)
+                                 for k, v in list(data.items()) if k.startswith("particles")})
+                    data["data_map_shift"] = np.asarray(dmap.shift)
+                    data["data_map_scale"] = np.asarray(dmap.scale)
+                np.savez(path if path.lower().endswith(".npz") else path + ".npz", **data)
+        except (InputError, OSError) as e:
+            QtWidgets.QMessageBox.warning(self, "Export data", str(e))  # type: ignore[call-overload]
+            return False
+        self.statusBar().showMessage(f"Exported {', '.join(sorted(data))} to {path}", 5000)  # type: ignore[attr-defined]
+        return True

@@ -1,0 +1,268 @@
+"""KFP lab: a density under an SDE two ways — the Fokker–Planck equation on a grid and a cloud of
+Euler–Maruyama particles — side by side, with their difference, total variation and mass.
+
+The solve runs in the background and hands over frames at 101 times from 0 to T; a timer redraws
+the frame the time bar points at (at most ~40 times a second), or the newest one while it is
+still being computed. Time mapping: the SDE's own time s = t·T, so t = 0 is the start p₀.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Iterator
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from engine.errors import InputError
+from engine.sde import KfpFrame
+from engine.sde.kfp import TV_BINS
+from widgets.density_view import DensityView
+from widgets.kfp_controls import KfpControls
+from widgets.tv_plot import TvPlot
+
+from .base import Lab
+from .context import LabContext
+from .kfp_problems import CHOICES, Problem, Setup, make_problem, solve
+
+__all__ = ["KfpLab", "block_sum"]
+
+FRAMES = 101
+HIST_CELLS = 64  # the particle histogram is shown on at most 64 x 64 blocks: finer is mostly noise
+REDRAW_MS = 25
+DOTS = 600  # particles drawn on the grid solution: enough to see them move, few enough to see p
+DIVERGING = "CET-D4"  # blue – black – red: zero is the dark background
+KFP = "∂p/∂t = −∇·(f p) + ½ g² Δp"
+EXPLANATION = (
+    "For dx = f(x, t) dt + g(t) dw, the density of x obeys the Kolmogorov–Fokker–Planck equation. "
+    "<b>Left</b>: that equation solved on a grid (finite volumes: mass only moves between neighbouring "
+    "cells, so it is conserved). <b>Middle</b>: the histogram of particles moved by Euler–Maruyama steps "
+    "x += f dt + g √dt ε, all started from samples of p₀. <b>Right</b>: grid minus particles on 32 × 32 "
+    "blocks; the total variation ½ Σ |difference| is plotted below against the same figure for an exact "
+    "sample of as many points from the grid density: when the two curves agree, the two computations "
+    "agree up to sampling noise. Time: s = t·T, the SDE's own time over its duration T. The learned "
+    "reverse process runs the model's reverse-time SDE from its prior, with its score tabulated on a "
+    "lattice (particles and grid use the same table).")
+
+
+def nice_ceiling(v: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k at or above v (v > 0): colour scales
+    rounded so that they do not change, and redraw their axes, on every frame."""
+    k = math.floor(math.log10(v))
+    return next(m * 10.0**k for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * 10.0**k >= v * (1 - 1e-12))
+
+
+def block_sum(a: np.ndarray, m: int) -> np.ndarray:
+    """Sum an (n, n) array over m x m equal blocks (n a multiple of m), float64."""
+    n = a.shape[0]
+    return np.asarray(a, np.float64).reshape(m, n // m, m, n // m).sum((1, 3))
+
+
+class KfpLab(Lab):
+    title = "Fokker–Planck"
+    equation = KFP
+    explanation = EXPLANATION
+
+    def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.pde_view = DensityView()
+        self.pde_view.plot.setTitle("Fokker–Planck on the grid", size="15pt")
+        self.hist_view = DensityView()
+        self.hist_view.plot.setTitle("histogram of the particles", size="15pt")
+        self.diff_view = DensityView()
+        self.diff_view.plot.setTitle("grid − particles", size="15pt")
+        self.diff_view.set_colormap(DIVERGING)
+        self.tv_plot = TvPlot()
+        self.controls = KfpControls(CHOICES)
+        self.problem: Problem | None = None
+        self.setup: Setup | None = None
+        self.frames: list[KfpFrame] = []
+        self.shown = -1
+        self.runs = 0  # the seed of the next run: "Run again" draws new particles
+        self.particles = 0  # particles in the current run
+        self._seen: tuple[object, object] = (None, None)
+        self._stamps: deque[float] = deque(maxlen=30)
+        self._dirty = False
+        self._status_at = 0.0
+        self._status_due: KfpFrame | None = None
+        self._scales: dict[int, tuple[object, ...]] = {}  # view -> (box, levels, label) it shows
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self._on_redraw_due)
+        self._layout()
+        self.controls.run_requested.connect(self.start)
+        self.controls.points_requested.connect(self.pde_view.set_points_visible)
+
+    def _layout(self) -> None:
+        maps = QtWidgets.QHBoxLayout()
+        for w in (self.pde_view, self.hist_view, self.diff_view):
+            maps.addWidget(w, 1)
+        bottom = QtWidgets.QHBoxLayout()
+        bottom.addWidget(self.tv_plot, 1)
+        panel = QtWidgets.QWidget()
+        panel.setLayout(QtWidgets.QVBoxLayout())
+        panel.layout().setContentsMargins(0, 0, 0, 0)
+        panel.layout().addWidget(self.controls)
+        panel.setFixedWidth(380)
+        bottom.addWidget(panel)
+        lay = QtWidgets.QVBoxLayout(self.body)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(maps, 3)
+        lay.addLayout(bottom, 1)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def activate(self) -> None:
+        super().activate()
+        self.timer.start()
+
+    def deactivate(self) -> None:
+        self.timer.stop()
+        super().deactivate()
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        super().shutdown()
+
+    def refresh(self) -> None:
+        density, model = self.ctx.density, self.ctx.trained
+        diffusion = model is not None and model.kind in ("ddpm", "ncsn")
+        self.controls.set_enabled_choice("reverse", diffusion, "needs a trained DDPM or NCSN model")
+        changed = density is not self._seen[0] or (model is not self._seen[1] and self.controls.sde == "reverse"
+                                                     and not self.ctx.training)
+        self._seen = (density, model)
+        if changed or not self.complete:
+            self.start()
+
+    def on_time(self, t: float) -> None:
+        self._dirty = True
+
+    @property
+    def complete(self) -> bool:
+        return self.setup is not None and len(self.frames) == len(self.setup.times)
+
+    # -- the run -------------------------------------------------------------------------------
+    def _problem(self) -> Problem | None:
+        if self.ctx.density is None:
+            self.header.set_status("no density")
+            return None
+        try:
+            return make_problem(self.controls.sde, self.ctx.density, self.ctx.trained, self.controls.formulas)
+        except InputError as e:
+            self.header.set_status(f"⚠ {e}")
+            return None
+
+    def _begin(self, problem: Problem | None) -> bool:
+        self.stop_background()
+        self.frames, self.setup, self.shown, self.problem = [], None, -1, problem
+        self.particles = self.controls.particles
+        self.tv_plot.set_series(np.zeros(0), np.zeros(0), np.zeros(0))
+        if problem is None:
+            return False
+        self.header.set_equation(f"{KFP} &nbsp;&nbsp; for &nbsp; {problem.equation}")
+        self.header.set_status(f"solving {dict(CHOICES)[problem.key]} …")
+        return True
+
+    def start(self) -> None:
+        """Solve the chosen SDE in the background (a new seed each time: 'Run again')."""
+        problem = self._problem()
+        if self._begin(problem) and self.active:
+            assert problem is not None
+            grid, particles, seed = self.controls.grid, self.particles, self.runs
+            self.runs += 1
+            self.run_in_background(lambda: solve(problem, grid, particles, FRAMES, seed), self._on_item)
+
+    def render_frames(self, count: int) -> Iterator[int]:
+        problem = self._problem()
+        if not self._begin(problem):
+            return
+        assert problem is not None
+        for item in solve(problem, self.controls.grid, self.particles, max(count, 2), 0):
+            self._take(item)
+            if isinstance(item, KfpFrame) and len(self.frames) <= count:
+                self._draw(len(self.frames) - 1, force_status=True)
+                yield len(self.frames) - 1
+
+    def _on_item(self, item: Setup | KfpFrame) -> None:
+        self._take(item)
+        self._dirty = True
+
+    def _take(self, item: Setup | KfpFrame) -> None:
+        if isinstance(item, Setup):
+            self.setup = item
+            return
+        self.frames.append(item)
+        t = np.asarray([f.t for f in self.frames]) / max(self.problem.t_end, 1e-12)  # type: ignore[union-attr]
+        self.tv_plot.set_series(t, np.asarray([f.tv for f in self.frames]),
+                                np.asarray([f.tv_floor for f in self.frames]))
+
+    # -- drawing -------------------------------------------------------------------------------
+    def wanted(self) -> int:
+        """The frame for the time bar's t (the newest computed one if that is not there yet)."""
+        if not self.frames or self.setup is None:
+            return -1
+        k = round(self.ctx.t * (len(self.setup.times) - 1))
+        return min(k, len(self.frames) - 1)
+
+    def _on_redraw_due(self) -> None:
+        k = self.wanted()
+        if self._dirty and k >= 0 and (k != self.shown or not self.complete):
+            self._draw(k)
+        self._dirty = False
+        if time.monotonic() - self._status_at > 0.25:  # relaying out the label every frame costs
+            self._update_status()
+
+    def _draw(self, k: int, force_status: bool = False) -> None:
+        assert self.setup is not None and self.problem is not None
+        f, grid, n = self.frames[k], self.setup.grid, self.particles
+        m = min(grid.n, HIST_CELLS)
+        hist = block_sum(f.hist, m) / n / (grid.cell_area * (grid.n // m) ** 2)
+        top = (0.0, nice_ceiling(max(float(f.pde.max()), 1e-12)))  # one colour scale for both maps
+        self._show_map(self.pde_view, f.pde, grid.box, top, "p(x)")
+        self._show_map(self.hist_view, hist.astype(np.float32), grid.box, top, "p(x)")
+        self.pde_view.set_points(f.particles[:DOTS])
+        mass = block_sum(f.pde, TV_BINS) * grid.cell_area
+        diff = 100 * (mass / mass.sum() - block_sum(f.hist, TV_BINS) / n)
+        # at least ~3 sampling standard deviations of the largest block, so noise does not look like error
+        limit = nice_ceiling(max(float(np.abs(diff).max()), 300 * np.sqrt(mass.max() / n)))
+        self._show_map(self.diff_view, diff.astype(np.float32), grid.box, (-limit, limit), "% of the mass per block")
+        self.tv_plot.set_cursor(f.t / max(self.problem.t_end, 1e-12))
+        self.shown = k
+        self._stamps.append(time.monotonic())
+        self._status_due = f
+        if force_status:
+            self._update_status()
+
+    def _update_status(self) -> None:
+        if self._status_due is not None:
+            self._status_at = time.monotonic()
+            self.header.set_status(self._status(self._status_due))
+            self._status_due = None
+
+    def _show_map(self, view: DensityView, values: np.ndarray, box: tuple[float, float, float, float],
+                  levels: tuple[float, float], label: str) -> None:
+        """Like ``view.set_map``, but only the image changes when the scale and box stay: redrawing a
+        colour bar's axis and label costs more than the image itself."""
+        key = (box, levels, label)
+        if self._scales.get(id(view)) == key:
+            view.image.setImage(np.ascontiguousarray(values, np.float32), autoLevels=False, levels=levels)
+        else:
+            view.set_map(values, box, levels, label)
+            self._scales[id(view)] = key
+
+    def frames_per_second(self) -> float:
+        s = self._stamps
+        return (len(s) - 1) / (s[-1] - s[0]) if len(s) > 1 and s[-1] > s[0] else 0.0
+
+    def _status(self, f: KfpFrame) -> str:
+        assert self.problem is not None and self.setup is not None
+        t_end = self.problem.t_end
+        parts = [f"s = t·T = {f.t:.3g} (T = {t_end:.3g})", f"mass 1 ± {f.mass_error:.1e}",
+                 f"TV {f.tv:.3f} (noise floor {f.tv_floor:.3f})", f"{f.steps:,} grid steps".replace(",", " ")]
+        if not self.complete:
+            parts.append(f"solving: {len(self.frames)}/{len(self.setup.times)} frames")
+        fps = self.frames_per_second()
+        if fps:
+            parts.append(f"{fps:.0f} frames/s")
+        return " · ".join(parts)

@@ -1,0 +1,56 @@
+"""Total variation between two densities over time, with its sampling-noise floor and a time cursor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+__all__ = ["TvPlot"]
+
+
+class TvPlot(QtWidgets.QWidget):
+    """``set_series(t, tv, floor)`` draws both curves over t in [0, 1]; ``set_cursor(t)`` moves the line."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        font = QtGui.QFont()
+        font.setPointSize(11)
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).setStyle(tickFont=font)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.plot.setLabel("bottom", "t", **{"font-size": "12pt"})
+        self.plot.setTitle("total variation: grid vs particles", size="13pt")
+        legend = self.plot.addLegend(offset=(-10, -10), labelTextSize="11pt")
+        self.tv = self.plot.plot(pen=pg.mkPen("#E69F00", width=3), name="TV")
+        dashed = pg.mkPen("#BBBBBB", width=2, style=QtCore.Qt.PenStyle.DashLine)
+        self.floor = self.plot.plot(pen=dashed, name="noise floor")
+        legend.setParentItem(self.plot.getPlotItem().vb)
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#56B4E9", width=2))
+        self.plot.addItem(self.cursor)
+        self.plot.setXRange(0.0, 1.0, padding=0.02)
+        self._top = 0.05
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot)
+
+    def set_series(self, t: np.ndarray, tv: np.ndarray, floor: np.ndarray) -> None:
+        self.tv.setData(t, tv)
+        self.floor.setData(t, floor)
+        top = max(float(np.max(tv)) if len(tv) else 0.0, float(np.max(floor)) if len(floor) else 0.0, 0.04)
+        if not len(tv) or top > self._top or top < 0.5 * self._top:  # rescale rarely: axes are slow to redraw
+            self._top = 1.25 * top
+            self.plot.setYRange(0.0, self._top, padding=0)
+
+    def set_cursor(self, t: float) -> None:
+        self.cursor.setValue(t)
+
+    def series(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (t, TV) points drawn now."""
+        t, tv = self.tv.getData()
+        return (np.zeros(0), np.zeros(0)) if t is None else (t, tv)
