@@ -26,7 +26,7 @@ def export_svg(widget: QtWidgets.QWidget, path: str) -> None:
     gen.setViewBox(QtCore.QRect(QtCore.QPoint(0, 0), widget.size()))
     gen.setTitle("flowscope")
     painter = QtGui.QPainter(gen)
-    widget.render(painter)
+    widget.render(painter, QtCore.QPoint(0, 0))
     painter.end()
 
 

@@ -1,0 +1,80 @@
+"""Scene files: the schema refuses what it does not know, paths stay where the user put them."""
+
+import json
+import os
+
+import pytest
+
+from app.cli import main
+from app.scenes import SCENES_DIR, load_scene, parse_scene
+from engine.errors import InputError
+
+
+def scene(**over):  # type: ignore[no-untyped-def]
+    base = {"flowscope_scene": 1, "title": "t", "density": "moons", "view": {"name": "path", "t": 0.5}}
+    base.update(over)
+    return base
+
+
+def refuse(tmp_path, data, *fragments):  # type: ignore[no-untyped-def]
+    path = tmp_path / "s.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    with pytest.raises(InputError) as info:
+        load_scene(str(path))
+    msg = str(info.value)
+    assert "\n" not in msg and "s.json" in msg
+    for f in fragments:
+        assert f in msg, msg
+
+
+def test_a_minimal_scene_loads(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    s = parse_scene(str(tmp_path / "a.json"), scene())
+    assert (s.density, s.view, s.t, s.model) == ("moons", "path", 0.5, None)
+
+
+def test_unknown_keys_and_bad_values(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    refuse(tmp_path, scene(colour="red"), "unknown key 'colour'")
+    refuse(tmp_path, scene(view={"name": "path", "zoom": 2}), "unknown key 'zoom' in view")
+    refuse(tmp_path, scene(view={"name": "holograms"}), "view.name 'holograms'")
+    refuse(tmp_path, scene(view={"name": "path", "t": 3}), "view.t")
+    refuse(tmp_path, scene(view={"name": "path", "t": "soon"}), "view.t must be")
+    refuse(tmp_path, scene(seed=True), "seed must be a number")
+    refuse(tmp_path, scene(model={"kind": "gan"}), "model.kind 'gan'")
+    refuse(tmp_path, scene(controls={"hidden": ["everything"]}), "controls.hidden")
+    refuse(tmp_path, scene(theme="neon"), "theme")
+    refuse(tmp_path, {"title": "no marker"}, "not a flowscope scene")
+    refuse(tmp_path, "{not json", "not valid JSON")
+    refuse(tmp_path, "[1, 2]", "the scene must be dict")
+
+
+def test_scenes_embed_data_instead_of_naming_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    refuse(tmp_path, scene(density="file:/etc/passwd"), "embeds its data")
+    refuse(tmp_path, scene(density={"points": [[0, 1], "x"]}), "number pairs")
+
+
+def test_checkpoint_paths_cannot_leave_the_scene_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    outside = tmp_path.parent / "elsewhere.pt"
+    outside.write_bytes(b"x")
+    try:
+        refuse(tmp_path, scene(model={"kind": "cnf", "checkpoint": "../elsewhere.pt"}), "outside the scene's folder")
+        refuse(tmp_path, scene(model={"kind": "cnf", "checkpoint": str(outside)}), "relative to the scene file")
+        refuse(tmp_path, scene(model={"kind": "cnf", "checkpoint": "missing.pt"}), "does not exist")
+    finally:
+        os.remove(outside)
+
+
+def test_every_shipped_scene_is_valid() -> None:
+    names = sorted(n for n in os.listdir(SCENES_DIR) if n.endswith(".json"))
+    assert len(names) >= 8
+    for n in names:
+        s = load_scene(os.path.join(SCENES_DIR, n))
+        assert s.title and s.description
+
+
+def test_bad_scene_on_the_command_line_exits_2(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(scene(extra=1)))
+    assert main(["--scene", str(bad)]) == 2
+    assert main(["render", "--scene", str(bad), "--out", str(tmp_path / "x.gif")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("unknown key 'extra'" in line for line in err)
