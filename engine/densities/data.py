@@ -25,6 +25,7 @@ __all__ = [
 
 MAX_POINTS = 2_000_000
 MAX_FILE_BYTES = 1 << 30
+MAX_CSV_BYTES = 200 << 20  # parsing text is slow: beyond this, ask for .npy
 MAX_IMAGE_PIXELS = 40_000_000
 IMAGE_SIDE = 256
 TARGET_STD = 1.6
@@ -34,19 +35,42 @@ def _fail(path: str, problem: str) -> InputError:
     return InputError(f"{path}: {problem}")
 
 
-def _read_bytes(path: str) -> bytes:
+def _check_file(path: str, limit: int = MAX_FILE_BYTES) -> None:
     if not os.path.exists(path):
         raise _fail(path, "no such file")
     if os.path.isdir(path):
         raise _fail(path, "is a folder, not a file")
+    size = os.path.getsize(path)
+    if size > limit:
+        raise _fail(path, f"file is too large ({size / 2**20:,.0f} MB; the limit for this kind is "
+                    f"{limit / 2**20:,.0f} MB)")
+
+
+def _read_bytes(path: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    _check_file(path, limit)
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise _fail(path, f"file is too large ({size / 2**30:.1f} GiB; the limit is 1 GiB)")
         with open(path, "rb") as fh:
             return fh.read()
     except OSError as e:
         raise _fail(path, f"cannot be read ({e.strerror or e})") from None
+
+
+def _load_npy(path: str, max_points: int) -> tuple[np.ndarray, str | None]:
+    """A .npy through a memory map, so a huge file is subsampled without being read whole."""
+    _check_file(path)
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as e:
+        if "pickle" in str(e).lower() or "object" in str(e).lower():
+            raise _fail(path, "holds Python objects (pickled data), which are refused") from None
+        raise _fail(path, f"is not a readable NumPy file ({e})") from None
+    except (OSError, EOFError) as e:
+        raise _fail(path, f"is not a readable NumPy file ({type(e).__name__})") from None
+    if arr.ndim == 2 and len(arr) > max_points:
+        idx = np.sort(np.random.default_rng(0).choice(len(arr), max_points, replace=False))
+        note = f"{os.path.basename(path)}: using a random subset of {max_points:,} of {len(arr):,} points"
+        return np.asarray(arr[idx]), note
+    return np.array(arr), None
 
 
 def _is_number(tok: str) -> bool:
@@ -98,10 +122,8 @@ def _parse_csv(path: str, raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
     return arr[:, :2], labels
 
 
-def _parse_numpy(path: str, raw: bytes, npz: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def _parse_npz(path: str, raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
     try:
-        if not npz:
-            return np.load(io.BytesIO(raw), allow_pickle=False), None
         with np.load(io.BytesIO(raw), allow_pickle=False) as z:
             if "x" not in z.files:
                 raise _fail(path, f"has no array named 'x' (found: {', '.join(z.files) or 'none'})")
@@ -163,17 +185,23 @@ class PointData(Density):
         return self.points[idx], (None if self.labels is None else self.labels[idx])
 
 
-def read_points(path: str, spread: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+def read_points(path: str, spread: bool = True, max_points: int | None = None,
+                notes: list[str] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Read and validate (N, 2) float64 points and optional labels from .npy, .npz or .csv.
 
     ``spread=False`` accepts any non-empty set of finite points (for evaluating a model at them).
+    A .npy larger than ``max_points`` rows is subsampled while reading (a note is appended to ``notes``).
     """
-    raw = _read_bytes(path)
     ext = os.path.splitext(path)[1].lower()
-    if ext in (".npy", ".npz"):
-        x, labels = _parse_numpy(path, raw, ext == ".npz")
+    labels = None
+    if ext == ".npy":
+        x, note = _load_npy(path, max_points or 2**62)
+        if note and notes is not None:
+            notes.append(note)
+    elif ext == ".npz":
+        x, labels = _parse_npz(path, _read_bytes(path))
     elif ext in (".csv", ".txt", ".tsv", ""):
-        x, labels = _parse_csv(path, raw)
+        x, labels = _parse_csv(path, _read_bytes(path, MAX_CSV_BYTES))
     else:
         raise _fail(path, f"unknown data file type '{ext}'; use .npy, .npz or .csv")
     return _check_points(path, np.asarray(x), labels, spread)
@@ -181,8 +209,9 @@ def read_points(path: str, spread: bool = True) -> tuple[np.ndarray, np.ndarray 
 
 def load_points(path: str, max_points: int = MAX_POINTS) -> PointData:
     """Load ``.npy`` (N, 2), ``.npz`` (``x``, optional ``labels``) or ``.csv`` points as a density."""
-    x, labels = read_points(path)
-    notice = None
+    notes: list[str] = []
+    x, labels = read_points(path, max_points=max_points, notes=notes)
+    notice = notes[0] if notes else None
     if len(x) > max_points:
         idx = np.random.default_rng(0).choice(len(x), max_points, replace=False)
         notice = f"{os.path.basename(path)}: using a random subset of {max_points:,} of {len(x):,} points"
