@@ -8,6 +8,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 __all__ = ["TvPlot"]
 
+TV_COLOUR = "#E69F00"
+FLOOR_COLOUR = "#BBBBBB"
+
 
 class TvPlot(QtWidgets.QWidget):
     """``set_series(t, tv, floor)`` draws both curves over t in [0, 1]; ``set_cursor(t)`` moves the line."""
@@ -25,12 +28,11 @@ class TvPlot(QtWidgets.QWidget):
             self.plot.getAxis(axis).setStyle(tickFont=font)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.setLabel("bottom", "t", **{"font-size": "12pt"})
-        self.plot.setTitle("total variation: grid vs particles", size="13pt")
-        legend = self.plot.addLegend(offset=(-10, -10), labelTextSize="11pt")
-        self.tv = self.plot.plot(pen=pg.mkPen("#E69F00", width=3), name="TV")
-        dashed = pg.mkPen("#BBBBBB", width=2, style=QtCore.Qt.PenStyle.DashLine)
-        self.floor = self.plot.plot(pen=dashed, name="noise floor")
-        legend.setParentItem(self.plot.getPlotItem().vb)
+        # the title is the legend: a legend box inside the plot would hide the curves somewhere
+        self.plot.setTitle(f"total variation grid vs particles <span style='color:{TV_COLOUR}'>━ TV</span>"
+                           f" &nbsp; <span style='color:{FLOOR_COLOUR}'>╌ noise floor</span>", size="13pt")
+        self.tv = self.plot.plot(pen=pg.mkPen(TV_COLOUR, width=3))
+        self.floor = self.plot.plot(pen=pg.mkPen(FLOOR_COLOUR, width=2, style=QtCore.Qt.PenStyle.DashLine))
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#56B4E9", width=2))
         self.plot.addItem(self.cursor)
         self.plot.setXRange(0.0, 1.0, padding=0.02)

@@ -9,6 +9,7 @@ and grid follow the same tabulated drift, so their comparison stays exact.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ CHOICES: list[tuple[str, str]] = [
 STOP_NOISE = 0.05  # the reverse process stops at this noise (normalised units): the score is steep below
 TABLE_POINTS = 129  # lattice of the tabulated score, per side
 TABLE_TIMES = 48
+GREEK = {"theta": "θ", "sigma": "σ", "beta_min": "β<sub>min</sub>", "beta_max": "β<sub>max</sub>",
+         "sigma_min": "σ<sub>min</sub>", "sigma_max": "σ<sub>max</sub>"}
 KEEP = 2000  # particle positions each frame carries, for the dots
 
 
@@ -103,7 +106,7 @@ class ScoreTable:
         self._span = torch.tensor([box[1] - box[0], box[3] - box[2]], dtype=torch.float32)
         # the grid solver asks at its two fixed sets of cell faces, both at each step's time
         self._field: tuple[float, torch.Tensor] | None = None
-        self._where: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._where: list[tuple[torch.Tensor, int, torch.Tensor]] = []
 
     def _at_time(self, tau: float) -> torch.Tensor:
         if self._field is None or self._field[0] != tau:
@@ -114,12 +117,12 @@ class ScoreTable:
 
     def _lattice_coords(self, x: torch.Tensor) -> torch.Tensor:
         """x in grid_sample's −1 … 1 (lattice points are cell centres: align_corners), (1, 1, n, 2)."""
-        for known, u in self._where:
-            if known is x:
+        for known, version, u in self._where:
+            if known is x and version == x._version:  # the same points, not changed in place since
                 return u
         n = self.table.shape[-1]
         u = (((x.float() - self._lo) / self._span * n - 0.5) / (n - 1) * 2 - 1)[None, None]
-        self._where = [*self._where[-1:], (x, u)]
+        self._where = [*self._where[-1:], (x, x._version, u)]
         return u
 
     def __call__(self, x: torch.Tensor, tau: float) -> torch.Tensor:
@@ -163,10 +166,20 @@ def make_problem(key: str, density: Density, model: TrainedModel | None = None,
         sde = make_sde("custom", **(formulas or {}))
     else:
         sde = make_sde(key)
-    equation = sde.equation.replace("  (your formulas)", "")
     if key == "custom" and formulas:
         equation = f"f = ({formulas['drift_x']}, {formulas['drift_y']}), g = {formulas['diffusion']}"
+    else:
+        equation = f"{sde.equation}{_parameters(sde)}"
     return Problem(key, sde, density, float(sde.default_t_end()), equation)
+
+
+def _parameters(sde: SDE) -> str:
+    """ "  (θ = 1, σ = 1)": the numbers an SDE was built with, for the equation line."""
+    if not dataclasses.is_dataclass(sde):
+        return ""
+    values = [(f.name, getattr(sde, f.name)) for f in dataclasses.fields(sde)]
+    text = ", ".join(f"{GREEK.get(k, k)} = {v:g}" for k, v in values if isinstance(v, (int, float)))
+    return f" &nbsp; ({text})" if text else ""
 
 
 def solve(problem: Problem, n: int, particles: int, frames: int, seed: int = 0) -> Iterator[Setup | KfpFrame]:

@@ -9,10 +9,13 @@ from app.labs.fast_mixture import FastMixture
 from app.labs.langevin import LangevinLab
 from engine.checkpoint import TrainedModel, density_record
 from engine.densities import get_density
+from engine.device import configure_threads
 from engine.diffusion.analytic import exact_model
 from engine.diffusion.schedules import VPSchedule
 from engine.sde import Grid, mode_shares
 from engine.sde.kfp import total_variation
+
+configure_threads()  # one torch thread: two spinning threads collapse on a shared 2-core machine
 
 TRUE_WEIGHTS = np.array([0.2, 0.8])
 

@@ -1,0 +1,140 @@
+"""KFP lab: the grid solution, the particle histogram, their difference and TV follow the solve and the time bar."""
+
+import numpy as np
+import pytest
+import torch
+
+from app.labs.context import LabContext
+from app.labs.kfp import KfpLab, block_sum, nice_ceiling
+from app.labs.kfp_problems import ScoreTable
+from engine.checkpoint import TrainedModel, density_record
+from engine.densities import get_density
+from engine.device import configure_threads
+from engine.diffusion.analytic import exact_model
+from engine.diffusion.schedules import VPSchedule
+
+configure_threads()  # one torch thread: two spinning threads collapse on a shared 2-core machine
+
+
+def context(name: str = "8gaussians", trained: TrainedModel | None = None) -> LabContext:
+    ctx = LabContext()
+    ctx.set_density(get_density(name), name)
+    ctx.set_model(trained)
+    return ctx
+
+
+@pytest.fixture
+def make_lab(qtbot):  # type: ignore[no-untyped-def]
+    made: list[KfpLab] = []
+
+    def make(ctx: LabContext, sde: str = "ou") -> KfpLab:
+        lab = KfpLab(ctx)
+        qtbot.addWidget(lab)
+        lab.resize(1200, 800)
+        c = lab.controls
+        for box in (c.sde_box, c.grid_box, c.particles_box):
+            box.blockSignals(True)
+        c.select(sde)
+        c.grid_box.setCurrentIndex(c.grid_box.findData(64))
+        c.particles_box.setCurrentIndex(c.particles_box.findData(5000))
+        for box in (c.sde_box, c.grid_box, c.particles_box):
+            box.blockSignals(False)
+        c._on_sde_changed()
+        made.append(lab)
+        return lab
+
+    yield make
+    for lab in made:
+        lab.shutdown()
+        assert not lab.busy
+
+
+def test_background_solve_fills_the_views_and_follows_the_time_bar(make_lab, qtbot) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab(context())
+    lab.activate()
+    qtbot.waitUntil(lambda: lab.complete, timeout=60000)
+    assert len(lab.frames) == 101 and lab.frames[-1].t == pytest.approx(2.0)  # OU: T = 2/θ
+    lab.ctx.set_time(0.3)
+    qtbot.waitUntil(lambda: lab.shown == 30, timeout=5000)
+    f = lab.frames[30]
+    assert np.array_equal(lab.pde_view.image.image, f.pde)
+    assert lab.pde_view.points.count == min(len(f.particles), 600)
+    t, tv = lab.tv_plot.series()
+    np.testing.assert_allclose(tv, [g.tv for g in lab.frames])
+    assert t[30] == pytest.approx(0.3) and lab.tv_plot.cursor.value() == pytest.approx(0.3)
+    qtbot.waitUntil(lambda: "s = t·T = 0.6" in lab.header.status.text(), timeout=5000)
+    assert all(g.tv < g.tv_floor + 0.03 for g in lab.frames)  # grid and particles agree up to noise
+
+
+def test_views_show_density_histogram_and_difference_of_one_frame(make_lab) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab(context())
+    assert list(lab.render_frames(3)) == [0, 1, 2]
+    f, grid = lab.frames[-1], lab.setup.grid
+    hist = lab.hist_view.image.image
+    assert hist.shape == (64, 64) and hist.sum() * grid.cell_area == pytest.approx(f.hist.sum() / 5000, rel=1e-5)
+    lo, hi = lab.pde_view.image.getLevels()
+    assert (lo, hi) == tuple(lab.hist_view.image.getLevels()) and hi == nice_ceiling(float(f.pde.max()))
+    mass = block_sum(f.pde, 32) * grid.cell_area
+    diff = 100 * (mass / mass.sum() - block_sum(f.hist, 32) / 5000)
+    np.testing.assert_allclose(lab.diff_view.image.image, diff, atol=1e-4)
+    assert "mass 1 ±" in lab.header.status.text() and "TV" in lab.header.status.text()
+
+
+def test_the_langevin_sde_keeps_p_in_place(make_lab) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab(context("twomodes"), sde="langevin")
+    list(lab.render_frames(4))
+    first, last = lab.frames[0], lab.frames[-1]
+    assert np.abs(last.pde - first.pde).sum() * lab.setup.grid.cell_area < 0.05
+    assert all(f.mass_error < 1e-5 and f.tv < f.tv_floor + 0.03 for f in lab.frames)
+
+
+def test_a_bad_formula_is_reported_and_the_lab_stays_usable(make_lab, qtbot) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab(context(), sde="custom")
+    lab.activate()
+    lab.controls.drift_x.setText("x +* 2")
+    lab.controls.drift_x.returnPressed.emit()
+    assert lab.problem is None and lab.header.status.text().startswith("⚠") and not lab.busy
+    lab.controls.drift_x.setText("log(x)")  # parses, but is not finite left of the y axis
+    lab.controls.drift_x.returnPressed.emit()
+    qtbot.waitUntil(lambda: "infinity" in lab.header.status.text() and not lab.busy, timeout=30000)
+    assert lab.header.status.text().startswith("⚠")
+    lab.controls.drift_x.setText("-y")
+    assert list(lab.render_frames(3)) == [0, 1, 2] and "⚠" not in lab.header.status.text()
+    assert "-y" in lab.header.equation.text()
+
+
+def test_the_learned_reverse_process_needs_a_diffusion_model(make_lab) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab(context("twomodes"), sde="reverse")
+    lab.refresh()
+    item = lab.controls.sde_box.model().item(lab.controls.sde_box.findData("reverse"))
+    assert not item.isEnabled() and "diffusion model" in lab.header.status.text()
+    d = get_density("twomodes")
+    model = TrainedModel(exact_model(d, VPSchedule(100), shift=(1.2, 1.2), scale=1.7), density_record(d), {})
+    lab.ctx.set_model(model)
+    lab.refresh()
+    assert item.isEnabled()
+    assert list(lab.render_frames(2)) == [0, 1]
+    last = lab.frames[-1]
+    assert last.tv < last.tv_floor + 0.05 and "τ = 1 − s" in lab.header.equation.text()
+
+
+def test_render_frames_draws_something(make_lab) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab(context(), sde="double-well")
+    assert list(lab.render_frames(3)) == [0, 1, 2]
+    img = lab.grab().toImage()
+    colours = {img.pixelColor(x, y).name() for x in range(0, img.width(), 29) for y in range(0, img.height(), 29)}
+    assert len(colours) > 8
+
+
+def test_the_tabulated_score_matches_the_model() -> None:
+    d = get_density("twomodes")
+    model = TrainedModel(exact_model(d, VPSchedule(100), shift=(0.0, 0.0), scale=2.0), density_record(d), {})
+    table = ScoreTable(model, (-5.0, 5.0, -5.0, 5.0), np.linspace(0.05, 1.0, 24))
+    x = torch.from_numpy(d.sample(500, seed=0).x)
+    for tau in (0.05, 0.3337, 1.0):
+        exact = torch.from_numpy(model.model.score(x.numpy(), tau))
+        err = (table(x, tau) - exact).norm(dim=1).mean() / exact.norm(dim=1).mean()
+        assert err < 0.02
+    x.add_(1.0)  # moved in place, as Euler–Maruyama does: the table must not reuse old coordinates
+    exact = torch.from_numpy(model.model.score(x.numpy(), 0.5))
+    assert (table(x, 0.5) - exact).norm(dim=1).mean() / exact.norm(dim=1).mean() < 0.02
