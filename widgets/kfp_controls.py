@@ -95,6 +95,26 @@ class KfpControls(QtWidgets.QWidget):
     def particles(self) -> int:
         return int(self.particles_box.currentData())
 
+    def values(self) -> dict[str, object]:
+        return {"sde": self.sde, "grid": self.grid, "particles": self.particles, **self.formulas,
+                "dots": self.points_check.isChecked()}
+
+    def apply(self, sde: str | None = None, grid: int | None = None, particles: int | None = None,
+              drift_x: str | None = None, drift_y: str | None = None, diffusion: str | None = None,
+              dots: bool | None = None) -> None:
+        """Set several values at once without emitting run_requested (a scene was opened)."""
+        for box, key in ((self.sde_box, sde), (self.grid_box, grid), (self.particles_box, particles)):
+            if key is not None and box.findData(key) >= 0:
+                box.blockSignals(True)
+                box.setCurrentIndex(box.findData(key))
+                box.blockSignals(False)
+        for edit, text in ((self.drift_x, drift_x), (self.drift_y, drift_y), (self.diffusion, diffusion)):
+            if text is not None:
+                edit.setText(str(text))
+        if dots is not None:
+            self.points_check.setChecked(bool(dots))
+        self._on_sde_changed()
+
     def select(self, key: str) -> None:
         """Choose an SDE (emits run_requested like a person's choice)."""
         self.sde_box.setCurrentIndex(self.sde_box.findData(key))

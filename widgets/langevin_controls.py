@@ -116,9 +116,29 @@ class LangevinControls(QtWidgets.QWidget):
 
     def set_source(self, key: str) -> None:
         """Select a score source without emitting (the lab decided it)."""
-        self.source_box.blockSignals(True)
-        self.source_box.setCurrentIndex(max(0, self.source_box.findData(key)))
-        self.source_box.blockSignals(False)
+        self.apply(source=key)
+
+    def values(self) -> dict[str, object]:
+        return {"source": self.source, "method": self.method, "start": self.start, "eta": self.eta,
+                "every": self.every, "particles": self.particles}
+
+    def apply(self, source: str | None = None, method: str | None = None, start: str | None = None,
+              eta: float | None = None, every: int | None = None, particles: int | None = None) -> None:
+        """Set several values at once without emitting (a scene was opened); unknown ones are ignored."""
+        for box, key in ((self.source_box, source), (self.method_box, method), (self.start_box, start),
+                         (self.particles_box, particles)):
+            if key is not None and box.findData(key) >= 0:
+                box.blockSignals(True)
+                box.setCurrentIndex(box.findData(key))
+                box.blockSignals(False)
+        for slider, value in ((self.eta_slider, None if eta is None else tick_of(float(eta))),
+                              (self.every_slider, every)):
+            if value is not None:
+                slider.blockSignals(True)
+                slider.setValue(int(value))
+                slider.blockSignals(False)
+        self.eta_label.setText(f"η = {self.eta:.4g}")
+        self.every_label.setText(f"steps/frame {self.every}")
 
     # -- slots --------------------------------------------------------------------------
     def _on_eta_moved(self, tick: int) -> None:

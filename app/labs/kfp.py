@@ -8,7 +8,6 @@ still being computed. Time mapping: the SDE's own time s = t·T, so t = 0 is the
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -18,19 +17,18 @@ from PySide6 import QtCore, QtWidgets
 
 from engine.errors import InputError
 from engine.sde import KfpFrame
-from engine.sde.kfp import TV_BINS
 from widgets.density_view import DensityView
 from widgets.kfp_controls import KfpControls
 from widgets.tv_plot import TvPlot
 
 from .base import Lab
 from .context import LabContext
+from .kfp_display import images, status_text
 from .kfp_problems import CHOICES, Problem, Setup, make_problem, solve
 
-__all__ = ["KfpLab", "block_sum"]
+__all__ = ["KfpLab"]
 
 FRAMES = 101
-HIST_CELLS = 64  # the particle histogram is shown on at most 64 x 64 blocks: finer is mostly noise
 REDRAW_MS = 25
 DOTS = 600  # particles drawn on the grid solution: enough to see them move, few enough to see p
 DIVERGING = "CET-D4"  # blue – black – red: zero is the dark background
@@ -45,19 +43,6 @@ EXPLANATION = (
     "agree up to sampling noise. Time: s = t·T, the SDE's own time over its duration T. The learned "
     "reverse process runs the model's reverse-time SDE from its prior, with its score tabulated on a "
     "lattice (particles and grid use the same table).")
-
-
-def nice_ceiling(v: float) -> float:
-    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k at or above v (v > 0): colour scales
-    rounded so that they do not change, and redraw their axes, on every frame."""
-    k = math.floor(math.log10(v))
-    return next(m * 10.0**k for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * 10.0**k >= v * (1 - 1e-12))
-
-
-def block_sum(a: np.ndarray, m: int) -> np.ndarray:
-    """Sum an (n, n) array over m x m equal blocks (n a multiple of m), float64."""
-    n = a.shape[0]
-    return np.asarray(a, np.float64).reshape(m, n // m, m, n // m).sum((1, 3))
 
 
 class KfpLab(Lab):
@@ -133,6 +118,16 @@ class KfpLab(Lab):
                                                      and not self.ctx.training)
         self._seen = (density, model)
         if changed or not self.complete:
+            self.start()
+
+    # -- scenes ------------------------------------------------------------------------------
+    def settings(self) -> dict[str, object]:
+        return self.controls.values()
+
+    def configure(self, **values: object) -> None:
+        known = {k: v for k, v in values.items() if k in self.controls.values() and v is not None}
+        self.controls.apply(**known)  # type: ignore[arg-type]
+        if known and self.active:
             self.start()
 
     def on_time(self, t: float) -> None:
@@ -215,18 +210,12 @@ class KfpLab(Lab):
 
     def _draw(self, k: int, force_status: bool = False) -> None:
         assert self.setup is not None and self.problem is not None
-        f, grid, n = self.frames[k], self.setup.grid, self.particles
-        m = min(grid.n, HIST_CELLS)
-        hist = block_sum(f.hist, m) / n / (grid.cell_area * (grid.n // m) ** 2)
-        top = (0.0, nice_ceiling(max(float(f.pde.max()), 1e-12)))  # one colour scale for both maps
-        self._show_map(self.pde_view, f.pde, grid.box, top, "p(x)")
-        self._show_map(self.hist_view, hist.astype(np.float32), grid.box, top, "p(x)")
+        f, grid = self.frames[k], self.setup.grid
+        im = images(f, grid, self.particles)
+        self._show_map(self.pde_view, im.pde, grid.box, (0.0, im.top), "p(x)")  # one scale for both
+        self._show_map(self.hist_view, im.hist, grid.box, (0.0, im.top), "p(x)")
+        self._show_map(self.diff_view, im.diff, grid.box, (-im.limit, im.limit), "% of the mass per block")
         self.pde_view.set_points(f.particles[:DOTS])
-        mass = block_sum(f.pde, TV_BINS) * grid.cell_area
-        diff = 100 * (mass / mass.sum() - block_sum(f.hist, TV_BINS) / n)
-        # at least ~3 sampling standard deviations of the largest block, so noise does not look like error
-        limit = nice_ceiling(max(float(np.abs(diff).max()), 300 * np.sqrt(mass.max() / n)))
-        self._show_map(self.diff_view, diff.astype(np.float32), grid.box, (-limit, limit), "% of the mass per block")
         self.tv_plot.set_cursor(f.t / max(self.problem.t_end, 1e-12))
         self.shown = k
         self._stamps.append(time.monotonic())
@@ -257,12 +246,4 @@ class KfpLab(Lab):
 
     def _status(self, f: KfpFrame) -> str:
         assert self.problem is not None and self.setup is not None
-        t_end = self.problem.t_end
-        parts = [f"s = t·T = {f.t:.3g} (T = {t_end:.3g})", f"mass 1 ± {f.mass_error:.1e}",
-                 f"TV {f.tv:.3f} (noise floor {f.tv_floor:.3f})", f"{f.steps:,} grid steps".replace(",", " ")]
-        if not self.complete:
-            parts.append(f"solving: {len(self.frames)}/{len(self.setup.times)} frames")
-        fps = self.frames_per_second()
-        if fps:
-            parts.append(f"{fps:.0f} frames/s")
-        return " · ".join(parts)
+        return status_text(f, self.problem.t_end, len(self.frames), len(self.setup.times), self.frames_per_second())

@@ -29,8 +29,8 @@ from widgets.mode_bars import ModeBars
 from .base import Lab
 from .context import LabContext
 from .fast_mixture import FastMixture
-from .langevin_run import LangevinRun, Settings
-from .langevin_targets import LEVELS, Target, learned_target, true_target
+from .langevin_run import LangevinRun, Settings, describe
+from .langevin_targets import Target, learned_target, true_target
 
 __all__ = ["LangevinLab"]
 
@@ -108,6 +108,17 @@ class LangevinLab(Lab):
         self._seen = (density, model)
         self._sync_timer()
 
+    # -- scenes -----------------------------------------------------------------------------
+    def settings(self) -> dict[str, object]:
+        return self.controls.values()
+
+    def configure(self, **values: object) -> None:
+        known = {k: v for k, v in values.items() if k in self.controls.values() and v is not None}
+        self.controls.apply(**known)  # type: ignore[arg-type]
+        if known:
+            self.rebuild()
+            self._sync_timer()
+
     def render_frames(self, count: int) -> Iterator[int]:
         if self.run is None or self.ctx.density is not self._seen[0]:
             self.refresh()
@@ -180,31 +191,11 @@ class LangevinLab(Lab):
         now = time.monotonic()
         if force_status or now - self._status_at > 0.25:  # relaying out a label per frame costs
             self._status_at = now
-            self.header.set_status(self._status_text(frame))
+            self.header.set_status(describe(self.run, frame, self.frames_per_second()))  # type: ignore[arg-type]
 
     def frames_per_second(self) -> float:
         s = self._stamps
         return (len(s) - 1) / (s[-1] - s[0]) if len(s) > 1 and s[-1] > s[0] else 0.0
-
-    def _status_text(self, frame: LangevinFrame) -> str:
-        run = self.run
-        assert run is not None
-        if run.annealing:
-            what = (f"annealed: level {run.level + 1}/{LEVELS}, σ = {frame.sigma:.3g}, "
-                    f"η<sub>i</sub> = {frame.eta:.3g}")
-        else:
-            what = {"plain": "plain Langevin", "annealed": "annealed: done, now plain Langevin on p",
-                    "mala": "MALA"}[run.settings.method]
-        parts = [what, run.target.label, f"step {run.steps:,}".replace(",", " ")]
-        if frame.acceptance is not None:
-            parts.append(f"acceptance {100 * frame.acceptance:.0f}%")
-        lost = int((~np.isfinite(frame.x).all(1)).sum())
-        if lost:
-            parts.append(f"⚠ {lost} particles flew off: η is too large")
-        fps = self.frames_per_second()
-        if fps:
-            parts.append(f"{fps:.0f} frames/s")
-        return " · ".join(parts)
 
     def _sync_timer(self) -> None:
         if self.active and not self.paused and self.run is not None:

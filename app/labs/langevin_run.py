@@ -16,9 +16,9 @@ from engine.densities import Density
 from engine.errors import InputError
 from engine.sde import LangevinFrame, Level, run_levels
 
-from .langevin_targets import Target, ladder
+from .langevin_targets import LEVELS, Target, ladder
 
-__all__ = ["METHODS", "STARTS", "Settings", "LangevinRun"]
+__all__ = ["METHODS", "STARTS", "Settings", "LangevinRun", "describe"]
 
 METHODS = ("plain", "annealed", "mala")
 STARTS = ("p", "noise")
@@ -124,3 +124,21 @@ class LangevinRun:
             raise InputError("MALA needs log p(x); the new score comes without it")
         self.target = target
         self._restart_here()
+
+
+def describe(run: LangevinRun, frame: LangevinFrame, fps: float = 0.0) -> str:
+    """The lab's status line: method and level, which score, steps, acceptance, lost particles, speed."""
+    if run.annealing:
+        what = f"annealed: level {run.level + 1}/{LEVELS}, σ = {frame.sigma:.3g}, η<sub>i</sub> = {frame.eta:.3g}"
+    else:
+        what = {"plain": "plain Langevin", "annealed": "annealed: done, now plain Langevin on p",
+                "mala": "MALA"}[run.settings.method]
+    parts = [what, run.target.label, f"step {run.steps:,}".replace(",", " ")]
+    if frame.acceptance is not None:
+        parts.append(f"acceptance {100 * frame.acceptance:.0f}%")
+    lost = int((~np.isfinite(frame.x).all(1)).sum())
+    if lost:
+        parts.append(f"⚠ {lost} particles flew off: η is too large")
+    if fps:
+        parts.append(f"{fps:.0f} frames/s")
+    return " · ".join(parts)

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from app.labs.context import LabContext
-from app.labs.kfp import KfpLab, block_sum, nice_ceiling
+from app.labs.kfp import KfpLab
+from app.labs.kfp_display import block_sum, nice_ceiling
 from app.labs.kfp_problems import ScoreTable
 from engine.checkpoint import TrainedModel, density_record
 from engine.densities import get_density
@@ -138,3 +139,11 @@ def test_the_tabulated_score_matches_the_model() -> None:
     x.add_(1.0)  # moved in place, as Euler–Maruyama does: the table must not reuse old coordinates
     exact = torch.from_numpy(model.model.score(x.numpy(), 0.5))
     assert (table(x, 0.5) - exact).norm(dim=1).mean() / exact.norm(dim=1).mean() < 0.02
+
+
+def test_settings_round_trip_for_scenes(make_lab) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab(context())
+    lab.configure(sde="custom", drift_x="-x", drift_y="-2*y", diffusion="0.5", grid=64, dots=False)
+    assert lab.settings() == {"sde": "custom", "grid": 64, "particles": 5000, "drift_x": "-x", "drift_y": "-2*y",
+                              "diffusion": "0.5", "dots": False}
+    assert lab.controls._formulas.isVisibleTo(lab) and not lab.pde_view.points.isVisible()

@@ -151,3 +151,12 @@ def test_render_frames_draws_synchronously(make_lab) -> None:  # type: ignore[no
     img = lab.grab().toImage()
     colours = {img.pixelColor(x, y).name() for x in range(0, img.width(), 29) for y in range(0, img.height(), 29)}
     assert len(colours) > 5
+
+
+def test_settings_round_trip_for_scenes(make_lab) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab(context())
+    lab.configure(method="annealed", start="p", eta=0.001, every=7, particles=1000, unknown="ignored")
+    assert lab.settings() == {"source": "true", "method": "annealed", "start": "p", "eta": pytest.approx(0.001),
+                              "every": 7, "particles": 1000}
+    assert lab.run.settings.method == "annealed" and len(lab.run.x) == 1000
+    assert lab.controls.eta_label.text() == "η = 0.001"
