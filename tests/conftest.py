@@ -4,3 +4,18 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("FLOWSCOPE_THREADS", "1")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _gradients_stay_on():  # type: ignore[no-untyped-def]
+    """A generator suspended inside torch.no_grad() switches gradients off for the whole thread:
+    fail the test that leaves them off, not the unrelated one after it."""
+    import torch
+
+    yield
+    on = torch.is_grad_enabled()
+    torch.set_grad_enabled(True)
+    assert on, "this test left torch's gradients switched off"

@@ -123,15 +123,15 @@ def run_levels(levels: Sequence[Level], x0: np.ndarray | Tensor, seed: int = 0, 
     step = 0
     first = levels[0] if levels else Level(lambda z: z, 1.0, 0)
     yield LangevinFrame(0, 0, first.sigma, first.eta, x.cpu().numpy().copy())
-    with torch.no_grad():
-        for i, lv in enumerate(levels):
-            done = 0
-            while done < lv.steps:
-                count = min(every, lv.steps - done)
+    for i, lv in enumerate(levels):
+        done = 0
+        while done < lv.steps:
+            count = min(every, lv.steps - done)
+            with torch.no_grad():  # never yield inside it (see engine/sde/simulate.py)
                 x, acc = _level_steps(lv, x, gen, count)
-                done, step = done + count, step + count
-                rate = acc / (count * len(x)) if lv.log_prob is not None and len(x) else None
-                yield LangevinFrame(step, i, lv.sigma, lv.eta, x.cpu().numpy().copy(), rate)
+            done, step = done + count, step + count
+            rate = acc / (count * len(x)) if lv.log_prob is not None and len(x) else None
+            yield LangevinFrame(step, i, lv.sigma, lv.eta, x.cpu().numpy().copy(), rate)
 
 
 def langevin(score: ScoreFn, x0: np.ndarray | Tensor, eta: float, steps: int, seed: int = 0,

@@ -81,19 +81,22 @@ def euler_maruyama(
     gen = torch.Generator(device=x.device).manual_seed(int(seed))
     noise = torch.empty_like(x)
     t, step = float(t0), 0
-    with torch.no_grad():
-        for target in times:
-            n = max(1, math.ceil((target - t) / dt - 1e-9)) if target > t else 0
-            h = (target - t) / n if n else 0.0
+    for target in times:
+        n = max(1, math.ceil((target - t) / dt - 1e-9)) if target > t else 0
+        h = (target - t) / n if n else 0.0
+        # no_grad only around the steps: a generator suspended inside it would switch
+        # gradients off for whatever else runs on the consumer's thread
+        with torch.no_grad():
             for k in range(n):
                 s = t + k * h
                 torch.randn(x.shape, generator=gen, out=noise)
                 x.add_(sde.drift(x, s), alpha=h).add_(noise, alpha=sde.diffusion(s) * math.sqrt(h))
-            t, step = target, step + n
-            if n and not torch.isfinite(x).all():
-                raise InputError(f"the SDE sent particles to infinity before t = {t:g}; "
-                                 "its drift grows too fast (try a shorter time or a gentler drift)")
-            yield ParticleFrame(t, step, x.cpu().numpy().copy())
+            finite = bool(torch.isfinite(x).all())
+        t, step = target, step + n
+        if n and not finite:
+            raise InputError(f"the SDE sent particles to infinity before t = {t:g}; "
+                             "its drift grows too fast (try a shorter time or a gentler drift)")
+        yield ParticleFrame(t, step, x.cpu().numpy().copy())
 
 
 def trajectories(
