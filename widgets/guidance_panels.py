@@ -1,49 +1,77 @@
-"""Unconditional, conditional and guided samples side by side, and the classifier's map."""
+"""The guidance lab's picture: controls, unconditional / conditional / guided samples and the classifier's map."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
+from .contour_overlay import ContourOverlay
 from .density_view import DensityView
+from .guidance_controls import GuidanceControls
 from .map_view import MapView
 
 __all__ = ["GuidancePanels", "PANELS"]
 
 Box = tuple[float, float, float, float]
 PANELS = ("unconditional", "conditional", "guided")
-_TARGETS = {"unconditional": "p(x)", "conditional": "p(x) p(y | x) / Z", "guided": "p(x) p(y | x)^γ / Z"}
 
 
 class GuidancePanels(QtWidgets.QWidget):
-    """Three sample panels (particles over a target heatmap) and p(y | x_τ) of the chosen class.
+    """Controls, a note, three sample panels (particles over a target heatmap) and p(y | x_τ) of the
+    chosen class; or, in their place, a message saying what the lab needs (``show_message``).
 
     The heatmaps are drawn in grey so that the particles' class colours stay readable.
     """
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self.controls = GuidanceControls()
+        self.note = QtWidgets.QLabel()
+        self.note.setWordWrap(True)
+        self.message = QtWidgets.QLabel()
+        self.message.setWordWrap(True)
+        self.message.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.message.setStyleSheet("font-size: 16pt; padding: 40px;")
+        content = QtWidgets.QWidget()
+        inner = QtWidgets.QVBoxLayout(content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addWidget(self.controls)
+        inner.addWidget(self.note)
+        row = QtWidgets.QHBoxLayout()
+        inner.addLayout(row, 1)
+        self.pages = QtWidgets.QStackedLayout(self)
+        self.pages.addWidget(self.message)
+        self.pages.addWidget(content)
         self.views: dict[str, DensityView] = {}
-        lay = QtWidgets.QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
+        self.contours: dict[str, ContourOverlay] = {}
         for name in PANELS:
             view = DensityView(title=name)
             view.set_colormap("CET-L1")
-            view.colorbar.setLabel("left", _TARGETS[name])
+            # the heatmaps say where the target is, not how high: their colour bars only take room
+            view.plot.getPlotItem().layout.removeItem(view.colorbar)
+            view.colorbar.hide()
+            self.contours[name] = ContourOverlay(view.plot)
             view.points.setZValue(10)
             self.views[name] = view
-            lay.addWidget(view, 1)
+            row.addWidget(view, 1)
         self.class_view = MapView("p(y | x<sub>τ</sub>)", "p(y | x_τ)", cmap="viridis")
-        lay.addWidget(self.class_view, 1)
+        row.addWidget(self.class_view, 1)
+
+    def show_message(self, text: str | None) -> None:
+        """Show ``text`` instead of the panels; None shows the panels."""
+        self.message.setText(text or "")
+        self.pages.setCurrentIndex(0 if text else 1)
 
     def set_samples(self, panel: str, x: np.ndarray | None, labels: np.ndarray | None = None) -> None:
         self.views[panel].set_points(x, labels)
 
     def set_target(self, panel: str, grid: np.ndarray | None, box: Box) -> None:
+        """The panel's target density (heatmap, and contours holding 50% and 90% of its mass); None: none."""
         self.views[panel].set_density(grid, box)
+        self.contours[panel].set_grid(grid, box)
 
-    def set_panel_title(self, panel: str, html: str) -> None:
-        self.views[panel].plot.setTitle(html, size="13pt")
+    def set_panel_title(self, panel: str, text: str) -> None:
+        self.views[panel].plot.setTitle(text, size="11pt")
 
     def set_class_map(self, probs: np.ndarray | None, box: Box, title: str) -> None:
         """p(y | x_τ) of one class, (n, n), on the fixed scale [0, 1]; None shows an empty map."""

@@ -17,7 +17,8 @@ class MapView(QtWidgets.QWidget):
     """Heatmap of ``grid`` (n, n; rows = y) over ``box``, with a labelled colour bar.
 
     Unlike a density, a map may be signed: ``scale="symmetric"`` centres a diverging colour
-    map on zero, so that white always means 0; ``scale=(lo, hi)`` fixes the levels (a
+    map on zero, so that white always means 0, and spans the 99th percentile of |value| (a
+    few extreme cells saturate instead of washing out the rest); ``scale=(lo, hi)`` fixes the levels (a
     probability in [0, 1]), so colours mean the same thing frame after frame; ``"positive"``
     runs from 0 to the maximum. ``set_shared_levels`` lets several maps use one scale.
     """
@@ -65,7 +66,7 @@ class MapView(QtWidgets.QWidget):
 def _levels(img: np.ndarray, scale: str | tuple[float, float]) -> tuple[float, float]:
     if not isinstance(scale, str):
         return float(scale[0]), float(scale[1])
-    top = float(np.abs(img).max()) if img.size else 0.0
+    top = float(np.percentile(np.abs(img), 99)) if img.size else 0.0
     top = top if top > 0 else 1.0
     if scale == "symmetric":
         return -top, top

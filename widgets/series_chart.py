@@ -33,10 +33,9 @@ class SeriesChart(QtWidgets.QWidget):
             axis.label.setFont(font)
             self.plot.setLabel(side, text)
         self.plot.setLogMode(x=log_x, y=log_y)
-        if log_y:  # label the decades only: "9·10¹" between them is clutter on a projector
-            self.plot.getAxis("left").setStyle(maxTextLevel=0)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        offset = (-8, 8) if legend == "top-right" else (8, 8)  # negative: measured from the right edge
+        # negative offsets are measured from the right or bottom edge
+        offset = {"top-right": (-8, 8), "bottom-left": (8, -8)}.get(legend, (8, 8))
         self.legend = self.plot.addLegend(offset=offset, labelTextSize="11pt")
         self._log = (log_x, log_y)
         self._items: dict[str, pg.PlotDataItem] = {}
@@ -85,3 +84,26 @@ class SeriesChart(QtWidgets.QWidget):
                 keep &= pts[:, axis] > 0
         pts = pts[keep]
         self._items[key].setData(pts[:, 0], pts[:, 1])
+        if self._log[1]:
+            self._log_y_ticks()
+
+    def _log_y_ticks(self) -> None:
+        """Decades (and 2, 5 between them over a short range): pyqtgraph's own log ticks stack "0.9 0.8 0.7"."""
+        ys = np.asarray([y for pts in self._data.values() for _, y in pts], np.float64)
+        ys = ys[np.isfinite(ys) & (ys > 0)]
+        if not ys.size:
+            return
+        lo, hi = int(np.floor(np.log10(ys.min()))), int(np.ceil(np.log10(ys.max())))
+        steps = (1, 2, 5) if hi - lo <= 2 else (1,)
+        values = [m * 10.0**k for k in range(lo, hi + 1) for m in steps]
+        self.plot.getAxis("left").setTicks([[(np.log10(v), _number(v)) for v in values], []])
+
+
+def _number(v: float) -> str:
+    """1, 0.01, 200 as they are; very small or large numbers as 10 to a power (1e-06 reads badly)."""
+    if 1e-3 <= v < 1e5:
+        return f"{v:g}"
+    mant, exp = f"{v:.0e}".split("e")
+    sup = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+    power = f"10{str(int(exp)).translate(sup)}"
+    return power if mant == "1" else f"{mant}·{power}"

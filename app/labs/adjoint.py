@@ -45,7 +45,7 @@ counted once, from when it is saved until it is freed); on a GPU, the peak of al
         super().__init__(ctx, parent)
         self.controls = AdjointControls()
         self.error_chart = SeriesChart("relative error ‖g<sub>adj</sub> − g<sub>bp</sub>‖ / ‖g<sub>bp</sub>‖",
-                                       "solver steps", "relative error", log_x=True, log_y=True, legend="top-right")
+                                       "solver steps", "relative error", log_x=True, log_y=True, legend="bottom-left")
         self.time_chart = SeriesChart("time (forward + backward)", "solver steps", "seconds", log_x=True, log_y=True)
         self.memory_chart = SeriesChart("memory kept for backward (peak)", "solver steps", "MB", log_x=True,
                                         log_y=True)
@@ -68,12 +68,13 @@ counted once, from when it is saved until it is freed); on a GPU, the peak of al
         self.step_counts: tuple[int, ...] = STEP_COUNTS
         self.points: list[AdjointPoint] = []
         self._measured_for: object = None  # the model the chart was measured for
+        self._what = ""
         self.controls.run_requested.connect(self.measure)
 
     # -- Lab interface -------------------------------------------------------------------
     def refresh(self) -> None:
         """Measure when the model differs from the one measured (not while it is training: press Measure)."""
-        if self._measured_for is self.ctx.trained and self.points:
+        if self._measured_for is self.ctx.trained and len(self.points) == len(self.step_counts):
             return
         if self.ctx.training and self.points:
             self.header.set_status("The model is training: press Measure to measure its current state.")
@@ -105,9 +106,10 @@ counted once, from when it is saved until it is freed); on a GPU, the peak of al
         field, source = lab_field(self.ctx)
         x = self._batch(field)
         self._measured_for = self.ctx.trained
-        self.header.set_status(f"Gradient of −mean log p(x) over {len(x)} points for {source}, "
-                               f"{self.controls.solver_box.currentText()} steps {self.step_counts[0]} … "
-                               f"{self.step_counts[-1]}; measuring …")
+        counts = self.step_counts
+        self._what = (f"Gradient of −mean log p(x) over {len(x)} points for {source}, "
+                      f"{self.controls.solver_box.currentText()} with {counts[0]} … {counts[-1]} steps")
+        self.header.set_status(f"{self._what}: measuring …")
         return adjoint_sweep(field, x, self.controls.solver, self.step_counts)
 
     def _batch(self, field: torch.nn.Module) -> torch.Tensor:
@@ -126,6 +128,8 @@ counted once, from when it is saved until it is freed); on a GPU, the peak of al
 
     def _on_point(self, p: AdjointPoint) -> None:
         self.points.append(p)
+        done, total = len(self.points), len(self.step_counts)
+        self.header.set_status(f"{self._what}: " + ("measured." if done == total else f"{done} of {total} measured …"))
         self.error_chart.append("error", p.steps, p.rel_error)
         for method, seconds, size in (("backprop", p.backprop_s, p.backprop_bytes),
                                       ("adjoint", p.adjoint_s, p.adjoint_bytes)):

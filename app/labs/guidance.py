@@ -6,24 +6,18 @@ import time
 from collections.abc import Iterator
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
+from engine.densities import Density
 from engine.diffusion.model import DiffusionModel
 from engine.diffusion.views import ClassMap, classifier_map
-from widgets.guidance_controls import GAMMA_RANGE, GuidanceControls
+from widgets.guidance_controls import GAMMA_RANGE
 from widgets.guidance_panels import PANELS, GuidancePanels
 
+from . import guidance_runs as runs
 from .base import Lab
-from .guidance_runs import (
-    PanelSamples,
-    Request,
-    TiltedTarget,
-    particle_classes,
-    sample_panel,
-    sample_panels,
-    tilted_target,
-)
-from .guidance_text import EQUATIONS, EXPLANATION, TARGET, latency_text, missing_model_message
+from .guidance_runs import PanelSamples, Request, TiltedTarget
+from .guidance_text import EQUATIONS, EXPLANATION, TARGET, missing_model_message, status_text
 
 __all__ = ["GuidanceLab"]
 
@@ -35,23 +29,11 @@ class GuidanceLab(Lab):
 
     def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx, parent)
-        self.controls = GuidanceControls()
         self.panels = GuidancePanels()
-        self.message = QtWidgets.QLabel()
-        self.message.setWordWrap(True)
-        self.message.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.message.setStyleSheet("font-size: 16pt; padding: 40px;")
-        self.note = QtWidgets.QLabel()
-        self.note.setWordWrap(True)
-        content = QtWidgets.QWidget()
-        inner = QtWidgets.QVBoxLayout(content)
-        inner.setContentsMargins(0, 0, 0, 0)
-        inner.addWidget(self.controls)
-        inner.addWidget(self.note)
-        inner.addWidget(self.panels, 1)
-        self.pages = QtWidgets.QStackedLayout(self.body)
-        self.pages.addWidget(self.message)
-        self.pages.addWidget(content)
+        self.controls, self.message, self.note = self.panels.controls, self.panels.message, self.panels.note
+        lay = QtWidgets.QVBoxLayout(self.body)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.panels)
         self.seed = 0
         self.samples: dict[str, PanelSamples] = {}
         self.target: TiltedTarget | None = None
@@ -59,7 +41,7 @@ class GuidanceLab(Lab):
         self.latency_ms: float | None = None
         self.sweep = GAMMA_RANGE  # γ from … to over the frames of a rendering
         self._pending: dict[str, Request] = {}
-        self._job = False
+        self._running: list[Request] = []  # what the running job has still to deliver
         self.controls.guidance_changed.connect(self._on_guidance_changed)
         self.controls.label_changed.connect(self._on_label_changed)
         self.controls.kind_changed.connect(self._on_kind_changed)
@@ -70,6 +52,11 @@ class GuidanceLab(Lab):
         m = None if self.ctx.trained is None else self.ctx.trained.model
         return m if isinstance(m, DiffusionModel) and m.num_classes > 1 else None
 
+    def _model_density(self) -> Density | None:
+        """The density the model was trained on, when it is the current one (else its closed forms do not apply)."""
+        d, tm = self.ctx.density, self.ctx.trained
+        return d if d is not None and tm is not None and tm.density.get("name") == d.name else None
+
     # -- Lab interface -------------------------------------------------------------------
     def refresh(self) -> None:
         if not self._prepare():
@@ -79,7 +66,7 @@ class GuidanceLab(Lab):
     def refresh_now(self) -> None:
         if self._prepare():
             for panel in PANELS:
-                self._on_panel_sampled(sample_panel(self.model(), self._make_request(panel), self.ctx.box))
+                self._show(runs.sample_panel(self.model(), self._make_request(panel), self.ctx.box))
 
     def on_time(self, t: float) -> None:
         if self.model() is not None:
@@ -89,7 +76,7 @@ class GuidanceLab(Lab):
 
     def configure(self, label: int | None = None, guidance: float | None = None) -> None:
         """Options of ``flowscope render``: the class, and a γ to sweep up to from 0 (default: the slider's range)."""
-        if label is not None:
+        if label is not None and self._prepare():  # the class list exists once the model is read
             self.controls.set_label(label)
         if guidance is not None:
             self.sweep = (0.0, float(guidance))
@@ -102,7 +89,7 @@ class GuidanceLab(Lab):
             self.controls.set_guidance(float(gamma))
             if self.model() is not None:
                 self._draw_targets()
-                self._on_panel_sampled(sample_panel(self.model(), self._make_request("guided"), self.ctx.box))
+                self._show(runs.sample_panel(self.model(), self._make_request("guided"), self.ctx.box))
             yield k
 
     # -- control slots -------------------------------------------------------------------
@@ -135,58 +122,74 @@ class GuidanceLab(Lab):
         """Fit the controls to the model; False (with a message) when there is no conditional diffusion model."""
         model = self.model()
         if model is None:
-            self.pages.setCurrentIndex(0)
-            self.message.setText(missing_model_message(self.ctx.trained, self.ctx.density))
+            self.panels.show_message(missing_model_message(self.ctx.trained, self.ctx.density))
             self.header.set_status("")
             return False
-        self.pages.setCurrentIndex(1)
+        self.panels.show_message(None)
         self.controls.set_classes(model.num_classes)
         self.controls.set_kinds(["cfg"] + (["classifier"] if model.classifier is not None else []))
         self.header.set_equation(EQUATIONS[self.controls.kind])
-        self.target = tilted_target(model, self.ctx.density, self.ctx.box)
+        self.target = runs.tilted_target(model, self._model_density(), self.ctx.box)
         self.note.setText(f"{TARGET} ({self.target.source})." if self.target is not None
                           else "No tilted target: this model has no classifier and the density no closed form.")
         self._draw_targets()
         self._draw_class_map()
         return True
 
-    # -- background sampling: one job at a time; requests made meanwhile wait, the latest winning --
-    def _make_request(self, panel: str) -> Request:
+    # -- background sampling -------------------------------------------------------------
+    # While γ moves, the guided panel gets a quick preview. A job holding a preview is never
+    # interrupted (so the slider always answers); a full-quality job is dropped as soon as
+    # something new is asked (its worker stops between two sampler steps).
+    def _make_request(self, panel: str, preview: bool = False) -> Request:
         c = self.controls
         label, gamma = {"unconditional": (None, None), "conditional": (c.label, 1.0),
                         "guided": (c.label, c.guidance)}[panel]
-        return Request(panel, label, gamma, c.kind, self.seed, time.perf_counter())
+        return Request(panel, label, gamma, c.kind, self.seed, time.perf_counter(), preview)
 
-    def _request(self, panels: tuple[str, ...]) -> None:
+    def _request(self, panels: tuple[str, ...], preview: bool = True) -> None:
         if self.model() is None:
             return
         for panel in panels:
-            self._pending[panel] = self._make_request(panel)
-        if not self._job:
+            self._pending[panel] = self._make_request(panel, preview and panel == "guided")
+        if not any(r.preview for r in self._running):
             self._start()
 
     def _start(self) -> None:
-        # the guided panel first: it is the one the slider moves
+        for req in self._running:  # what a dropped job had not delivered, unless asked again since
+            self._pending.setdefault(req.panel, req)
         reqs = [self._pending.pop(p) for p in ("guided", "conditional", "unconditional") if p in self._pending]
         model, box = self.model(), self.ctx.box
-        if not reqs or model is None:
+        self._running = reqs if model is not None else []
+        if self._running:
+            worker = self.run_in_background(lambda: runs.sample_panels(model, reqs, box), self._on_panel_sampled)
+            worker.failed.connect(self._on_job_failed)
+
+    def _on_panel_sampled(self, ps: PanelSamples | None) -> None:
+        if ps is None:  # one sampler step went by
             return
-        self._job = True
-        worker = self.run_in_background(lambda: sample_panels(model, reqs, box), self._on_panel_sampled,
-                                        self._on_job_done)
-        worker.failed.connect(self._on_job_done)
+        self._running = [r for r in self._running if r is not ps.request]
+        self._show(ps)
+        if not self._running:
+            if self._pending:
+                self._start()
+            elif self.samples["guided"].request.preview:  # γ has come to rest: sample it in full
+                self._request(("guided",), preview=False)
 
-    def _on_job_done(self, _how: str) -> None:
-        self._job = False
-        if self._pending and self.active:
-            self._start()
+    def _on_job_failed(self, _text: str) -> None:
+        self._running = []
 
-    def _on_panel_sampled(self, ps: PanelSamples) -> None:
+    def deactivate(self) -> None:
+        super().deactivate()
+        self._running = []  # stopped with the worker; the next refresh asks again
+
+    def _show(self, ps: PanelSamples) -> None:
         self.samples[ps.request.panel] = ps
         self._draw_panel(ps.request.panel)
         if ps.request.panel == "guided":
-            self.latency_ms = 1000 * (time.perf_counter() - ps.request.asked)
-            self.header.set_status(latency_text(self.latency_ms, 1000 * ps.seconds))
+            waited = 1000 * (time.perf_counter() - ps.request.asked)
+            if ps.request.preview:
+                self.latency_ms = waited
+            self.header.set_status(status_text(ps, waited, self.latency_ms))
 
     # -- drawing -------------------------------------------------------------------------------
     def _draw_panel(self, panel: str) -> None:
@@ -195,10 +198,10 @@ class GuidanceLab(Lab):
         labels = self._classes_of(x)
         self.panels.set_samples(panel, x, labels)
         gamma = {"unconditional": 0.0, "conditional": 1.0}.get(panel, ps.request.guidance or 0.0)
-        title = f"{panel} · γ = {gamma:g}"
-        if labels is not None and ps.request.label is not None:
-            final = self._classes_of(ps.xs[-1])
-            title += f" · {100 * np.mean(final == ps.request.label):.0f}% class {ps.request.label}"
+        title = f"{panel}, γ = {gamma:g}"
+        y = self.controls.label if ps.request.label is None else ps.request.label
+        if labels is not None:  # the share that lands in class y: about 1/C unguided, towards 1 as γ grows
+            title += f" · {100 * np.mean(self._classes_of(ps.xs[-1]) == y):.0f}% in class {y}"
         self.panels.set_panel_title(panel, title)
 
     def _draw_targets(self) -> None:
@@ -218,4 +221,4 @@ class GuidanceLab(Lab):
 
     def _classes_of(self, x: np.ndarray) -> np.ndarray | None:
         exact = self.target is not None and self.target.exact
-        return particle_classes(self.model(), self.ctx.density if exact else None, x)
+        return runs.particle_classes(self.model(), self._model_density() if exact else None, x)

@@ -1,8 +1,12 @@
 """What the guidance lab computes: guided samples frame by frame, and the naive tilted target.
 
-Every panel starts from the same noise x_T (one seed) and uses the same deterministic
-sampler, so panels differ only by their guidance: γ = 0 reproduces the unconditional
-panel exactly, and moving γ slides each particle smoothly instead of re-drawing the cloud.
+Every panel starts from the same noise x_T (one seed) and the same sampler, so panels differ
+only by their guidance: γ = 0 reproduces the unconditional panel exactly.
+
+Two qualities. A slider must answer at once, so while γ moves the guided panel is a *preview*:
+deterministic DDIM with few steps (a particle slides smoothly as γ moves). Few steps bias the
+picture, though (modes come out too tight, strong guidance overshoots), so once γ rests every
+panel is sampled *in full*: ancestral sampling with 100 steps, whose spread matches the data.
 """
 
 from __future__ import annotations
@@ -18,21 +22,20 @@ from engine.densities import Box, Density, grid_points, histogram_density
 from engine.diffusion.model import DiffusionModel
 from engine.diffusion.views import sampling_frames
 
-__all__ = ["SLIDER_SAMPLER", "SLIDER_STEPS", "PARTICLES", "Request", "PanelSamples", "TiltedTarget",
-           "particle_classes", "sample_panel", "sample_panels", "tilted_target"]
+__all__ = ["PREVIEW", "FULL", "PARTICLES", "Request", "PanelSamples", "TiltedTarget", "particle_classes",
+           "panel_frames", "sample_panel", "sample_panels", "tilted_target"]
 
-# DDIM is deterministic (a particle moves smoothly as γ moves) and fast with few steps:
-# 12 steps of 2,000 particles take ~60 ms (classifier-free) to ~100 ms (classifier) on one
-# core of a loaded machine, leaving room in the 200 ms a slider may take to answer.
-SLIDER_SAMPLER = "ddim"
-SLIDER_STEPS = 12
+# 12 DDIM steps of 2,000 particles take ~60 ms (classifier-free) to ~100 ms (classifier) on
+# one quiet core: room in the 200 ms a slider may take to answer.
+PREVIEW = ("ddim", 12)
+FULL = ("ancestral", 100)
 PARTICLES = 2000
 _LOG_FLOOR = -30.0  # log p(y|x) where a class is impossible: keeps γ < 0 and γ = 0 finite
 
 
 @dataclass(frozen=True)
 class Request:
-    """One panel to sample: its class, guidance (None: unconditional) and seed; ``asked`` is when (perf_counter)."""
+    """One panel to sample: its class, guidance (None: unconditional), seed, quality; ``asked``: when (perf_counter)."""
 
     panel: str
     label: int | None
@@ -40,6 +43,7 @@ class Request:
     kind: str | None
     seed: int
     asked: float
+    preview: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,28 +54,40 @@ class PanelSamples:
     xs: np.ndarray
     taus: np.ndarray
     seconds: float
+    sampler: str
+    steps: int
 
     def at(self, tau: float) -> np.ndarray:
         """The particles (n, 2) at the frame nearest to diffusion time τ."""
         return self.xs[int(np.argmin(np.abs(self.taus - tau)))]
 
 
-def sample_panel(model: DiffusionModel, req: Request, box: Box, n: int = PARTICLES) -> PanelSamples:
+def panel_frames(model: DiffusionModel, req: Request, box: Box, n: int = PARTICLES) -> Iterator[PanelSamples | None]:
+    """None after each sampler step (a worker may stop there), then the panel's samples."""
     start = time.perf_counter()
-    frames = list(sampling_frames(model, n, seed=req.seed, box=box, sampler=SLIDER_SAMPLER, steps=SLIDER_STEPS,
-                                  label=req.label, guidance=req.guidance,
-                                  guidance_kind=req.kind if req.label is not None else None))
+    sampler, steps = PREVIEW if req.preview else (FULL[0], min(FULL[1], model.process.num_levels))
+    frames = []
+    for f in sampling_frames(model, n, seed=req.seed, box=box, sampler=sampler, steps=steps, label=req.label,
+                             guidance=req.guidance, guidance_kind=req.kind if req.label is not None else None):
+        frames.append(f)
+        yield None
     # a frame's tau is the time its step started from; its x sits at the next frame's tau
     taus = np.array([1.0] + [f.tau for f in frames[2:]] + [0.0], np.float64)
     xs = np.ascontiguousarray(np.stack([f.x for f in frames]), np.float32)
-    return PanelSamples(req, xs, taus, time.perf_counter() - start)
+    yield PanelSamples(req, xs, taus, time.perf_counter() - start, sampler, steps)
+
+
+def sample_panel(model: DiffusionModel, req: Request, box: Box, n: int = PARTICLES) -> PanelSamples:
+    *_, last = panel_frames(model, req, box, n)
+    assert last is not None
+    return last
 
 
 def sample_panels(model: DiffusionModel, requests: Sequence[Request], box: Box,
-                  n: int = PARTICLES) -> Iterator[PanelSamples]:
-    """The panels in order, one yield each (the worker can stop between them)."""
+                  n: int = PARTICLES) -> Iterator[PanelSamples | None]:
+    """The panels in order (with a None after every sampler step)."""
     for req in requests:
-        yield sample_panel(model, req, box, n)
+        yield from panel_frames(model, req, box, n)
 
 
 @dataclass(frozen=True)
@@ -134,5 +150,5 @@ def _floor(log_py: np.ndarray) -> np.ndarray:
 
 
 def _sample_histogram(model: DiffusionModel, box: Box, n: int) -> np.ndarray:
-    x = model.sample(20_000, seed=0, sampler=SLIDER_SAMPLER, steps=SLIDER_STEPS)
+    x = model.sample(20_000, seed=0, sampler=PREVIEW[0], steps=PREVIEW[1])
     return histogram_density(x, box, n, sigma=1.0).astype(np.float64)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from engine.checkpoint import TrainedModel
 from engine.densities import Density
 
-from .guidance_runs import PARTICLES, SLIDER_SAMPLER, SLIDER_STEPS
+from .guidance_runs import FULL, PARTICLES, PREVIEW, PanelSamples
 
-__all__ = ["EQUATIONS", "EXPLANATION", "TARGET", "latency_text", "missing_model_message"]
+__all__ = ["EQUATIONS", "EXPLANATION", "TARGET", "missing_model_message", "status_text"]
 
 _TILT = ("∇ log p<sub>γ</sub>(x<sub>t</sub> | y) = ∇ log p(x<sub>t</sub>) + γ ∇ log p(y | x<sub>t</sub>)")
 
@@ -18,7 +18,8 @@ EQUATIONS = {
                    f"&nbsp;&nbsp;&nbsp;⇔&nbsp;&nbsp;&nbsp;{_TILT}"),
 }
 
-TARGET = "Grey heatmaps: the naive tilted target p(x) · p(y | x)<sup>γ</sup> / Z of each panel's γ"
+TARGET = ("Grey heatmaps, with contours holding 50% (solid) and 90% (dashed) of the mass: the naive tilted target "
+          "p(x) · p(y | x)<sup>γ</sup> / Z for each panel's γ")
 
 EXPLANATION = """
 <p><b>The scale γ.</b> γ = 0 samples the unconditional model, γ = 1 the conditional one, γ &gt; 1
@@ -29,8 +30,8 @@ label ∅ it was trained with by label dropout, and extrapolates between the two
 predictions. <b>Classifier guidance</b> adds the gradient of a classifier trained on noisy
 points, scaled by the noise level √(1 − ᾱ<sub>t</sub>) that turns a score into a noise.</p>
 <p><b>Where do guided samples go?</b> Both rules follow the score of
-p(x<sub>t</sub>) p(y | x<sub>t</sub>)<sup>γ</sup> at <i>every</i> noise level. The grey heatmaps
-show the tempting guess, the data-level tilt p(x) p(y | x)<sup>γ</sup>. It is not the law of the
+p(x<sub>t</sub>) p(y | x<sub>t</sub>)<sup>γ</sup> at <i>every</i> noise level. The grey heatmaps and
+white contours show the tempting guess, the data-level tilt p(x) p(y | x)<sup>γ</sup>. It is not the law of the
 guided samples: tilting and then noising is not the same as noising and then tilting, so for
 γ ≠ 0, 1 the particles do not settle exactly on the heatmap (watch them leave the outer parts
 of a mode for large γ).</p>
@@ -56,8 +57,12 @@ def missing_model_message(trained: TrainedModel | None, density: Density | None)
     return f"This {trained.kind.upper()} was trained without classes, so it cannot be guided.\n\n{how}"
 
 
-def latency_text(latency_ms: float, sampling_ms: float) -> str:
-    """The status line after a re-sample: what the slider runs, and how long the user waited."""
-    return (f"Slider samples: {PARTICLES:,} particles, {SLIDER_SAMPLER.upper()} with {SLIDER_STEPS} steps, one seed "
-            f"for all panels; last re-sample drawn {latency_ms:.0f} ms after the request "
-            f"(sampling {sampling_ms:.0f} ms).")
+def status_text(ps: PanelSamples, waited_ms: float, preview_ms: float | None) -> str:
+    """The status line after the guided panel is drawn: which sampler, and how long the user waited."""
+    quick = f"{PREVIEW[0].upper()}, {PREVIEW[1]} steps"
+    full = f"{FULL[0]}, {ps.steps if not ps.request.preview else FULL[1]} steps"
+    if ps.request.preview:
+        return (f"Preview ({quick}, {PARTICLES:,} particles) drawn {waited_ms:.0f} ms after the slider moved; "
+                f"the full sample ({full}) follows when γ rests.")
+    answer = "" if preview_ms is None else f"; while γ moves, previews ({quick}) answer in {preview_ms:.0f} ms"
+    return f"Full sample ({full}, {PARTICLES:,} particles, one seed for all panels) in {waited_ms:.0f} ms{answer}."

@@ -57,7 +57,7 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
         self.exact_view = MapView("exact", "tr ∂f/∂z")
         self.estimate_view = MapView("Hutchinson", "tr ∂f/∂z")
         self.variance_chart = SeriesChart("variance of the K-probe estimate (mean over the map)", "probes K",
-                                          "variance", log_x=True, log_y=True, legend="top-right")
+                                          "variance", log_x=True, log_y=True, legend="bottom-left")
         self.cost_chart = SeriesChart("cost as the dimension m grows", "dimension m", "seconds per batch",
                                       log_x=True, log_y=True)
         for probe, theory in (("gaussian", "2‖S‖²/K"), ("rademacher", "2(‖S‖² − Σ S<sub>ii</sub>²)/K")):
@@ -90,7 +90,7 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
     # -- Lab interface -------------------------------------------------------------------
     def refresh(self) -> None:
         self.refresh_now()
-        if not self.costs and not self.busy:
+        if len(self.costs) < len(self.cost_dims) and not self.busy:  # never measured, or stopped half-way
             self.measure_cost()
 
     def refresh_now(self) -> None:

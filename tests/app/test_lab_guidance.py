@@ -50,7 +50,8 @@ def lab(qtbot, trained):  # type: ignore[no-untyped-def]
 def settled(lab: GuidanceLab, gamma: float) -> bool:
     """All three panels sampled, the guided one at γ, and no job left."""
     s = lab.samples
-    return len(s) == 3 and s["guided"].request.guidance == gamma and not lab._job and not lab._pending
+    done = not lab._running and not lab._pending
+    return len(s) == 3 and s["guided"].request.guidance == gamma and not s["guided"].request.preview and done
 
 
 def not_blank(widget) -> bool:  # type: ignore[no-untyped-def]
@@ -78,12 +79,17 @@ def test_slider_resamples_in_the_background_and_reports_latency(lab, qtbot) -> N
     qtbot.waitUntil(lambda: settled(lab, gamma0), timeout=20_000)
     before = lab.samples["guided"].xs[-1].copy()
     lab.controls.slider.setValue(60)  # as a user drags it: γ = 6
-    assert lab._job or lab._pending  # nothing sampled on the GUI thread
-    qtbot.waitUntil(lambda: settled(lab, 6.0), timeout=10_000)
-    assert not np.array_equal(lab.samples["guided"].xs[-1], before)
+    assert lab._running and lab._running[0].preview  # sampled on the worker, not on the GUI thread
+    qtbot.waitUntil(lambda: lab.samples["guided"].request.guidance == 6.0, timeout=10_000)
+    preview = lab.samples["guided"]
+    assert preview.request.preview and preview.sampler == "ddim"  # the quick answer comes first
     assert lab.latency_ms is not None and 0 < lab.latency_ms < 5_000
-    assert f"{lab.latency_ms:.0f} ms" in lab.header.status.text()
-    print(f"guidance slider: re-sampled and drawn {lab.latency_ms:.0f} ms after the request")
+    assert f"{lab.latency_ms:.0f} ms after the slider moved" in lab.header.status.text()
+    print(f"guidance slider: preview drawn {lab.latency_ms:.0f} ms after the request")
+    qtbot.waitUntil(lambda: settled(lab, 6.0), timeout=20_000)  # then the full sample
+    assert lab.samples["guided"].sampler == "ancestral"
+    assert not np.array_equal(lab.samples["guided"].xs[-1], before)
+    assert f"answer in {lab.latency_ms:.0f} ms" in lab.header.status.text()
     assert "γ = 6" in lab.panels.views["guided"].plot.getPlotItem().titleLabel.text
 
 
@@ -97,7 +103,7 @@ def test_class_map_is_a_distribution_and_follows_time_and_class(lab, qtbot) -> N
     lab.controls.label_box.setCurrentIndex(3)
     assert "y = 3" in lab.panels.class_view.plot.getPlotItem().titleLabel.text
     qtbot.waitUntil(lambda: lab.samples.get("conditional") is not None
-                    and lab.samples["conditional"].request.label == 3 and not lab._job, timeout=20_000)
+                    and lab.samples["conditional"].request.label == 3 and not lab._running, timeout=20_000)
 
 
 def test_tilted_target_is_exact_and_normalised_for_a_mixture(lab) -> None:  # type: ignore[no-untyped-def]
@@ -132,7 +138,7 @@ def test_without_a_conditional_model_the_lab_says_what_to_do(qtbot) -> None:  # 
     lab = GuidanceLab(ctx)
     qtbot.addWidget(lab)
     lab.activate()
-    assert lab.pages.currentIndex() == 0 and "class-conditional diffusion model" in lab.message.text()
+    assert lab.panels.pages.currentIndex() == 0 and "class-conditional diffusion model" in lab.message.text()
     ctx.set_model(TrainedModel(CNF(VectorField(width=8, depth=1)), density_record(ctx.density), {}))
     assert "CNF" in lab.message.text()
     lab.set_guidance(4.0)  # the controls do nothing without a model, and nothing breaks

@@ -53,7 +53,7 @@ def test_exact_map_is_the_divergence_by_autograd(lab, trained: bool) -> None:  #
     np.testing.assert_allclose(lab.maps.exact, expected, rtol=1e-4, atol=1e-5)
     assert lab.maps.t == pytest.approx(0.3)
     lo, hi = lab.exact_view.levels
-    assert lo == -hi and hi == pytest.approx(np.abs(expected).max(), rel=1e-4)
+    assert lo == -hi and hi == pytest.approx(np.percentile(np.abs(expected), 99), rel=1e-3)
     assert lab.estimate_view.levels == (lo, hi)  # one colour scale for both maps
     assert ("trained CNF" in lab.exact_view.plot.getPlotItem().titleLabel.text) == trained
 
