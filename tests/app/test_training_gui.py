@@ -145,7 +145,7 @@ def test_closing_during_training_stops_cleanly(qtbot, tmp_path, fake_models) -> 
     thread = w.training.worker.thread
     t0 = time.monotonic()
     w.close()
-    assert time.monotonic() - t0 < 2.0
+    assert time.monotonic() - t0 < 8.0  # generous: CI machines are busy; a hang would be far longer
     assert thread.isFinished()
     assert w.training.worker is None
 
