@@ -115,19 +115,21 @@ class ConditionedMLP(nn.Module):
         return self.out(h)
 
     def _folded(self, shift: Tensor, gain: Tensor | None) -> list[tuple[Tensor, Tensor]]:
-        """(weight, bias) of each layer with one row of conditioning folded in."""
+        """(weightᵀ (in, out), bias) of each layer and the output layer, one row of conditioning folded in."""
         out = []
         for k, layer in enumerate(self.layers):
             w, b = layer.weight, layer.bias + shift[k]
             if gain is not None:
                 w, b = w * gain[k][:, None], b * gain[k]
-            out.append((w, b))
+            out.append((w.t().contiguous(), b))  # contiguous (in, out) is the fastest addmm operand here
+        out.append((self.out.weight.t().contiguous(), self.out.bias))
         return out
 
     def _run(self, h: Tensor, folded: list[tuple[Tensor, Tensor]], inplace: bool) -> Tensor:
-        for k, (w, b) in enumerate(folded):
-            h = self._act(k, F.linear(h, w, b), inplace)
-        return self.out(h)
+        for k, (wt, b) in enumerate(folded[:-1]):
+            h = self._act(k, torch.addmm(b, h, wt), inplace)
+        wt, b = folded[-1]
+        return torch.addmm(b, h, wt)
 
 
 class EpsNet(ConditionedMLP):

@@ -21,7 +21,7 @@ __all__ = ["OPTIONS", "check_options", "model_config"]
 _COMMON: dict[str, Any] = {
     "lr": 5e-3,
     "batch": 512,
-    "width": 64,
+    "width": 48,
     "depth": 3,
     "fourier": 3.0,  # std of the sin first layer's weights (normalised units); 0: plain SiLU
     "emb_dim": 32,
