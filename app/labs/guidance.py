@@ -149,8 +149,8 @@ class GuidanceLab(Lab):
     def _request(self, panels: tuple[str, ...], preview: bool = True) -> None:
         if self.model() is None:
             return
-        for panel in panels:
-            self._pending[panel] = self._make_request(panel, preview and panel == "guided")
+        for panel in panels:  # while the model trains (a new one every few seconds) previews are enough
+            self._pending[panel] = self._make_request(panel, preview and (panel == "guided" or self.ctx.training))
         if not any(r.preview for r in self._running):
             self._start()
 
@@ -172,7 +172,7 @@ class GuidanceLab(Lab):
         if not self._running:
             if self._pending:
                 self._start()
-            elif self.samples["guided"].request.preview:  # γ has come to rest: sample it in full
+            elif self.samples["guided"].request.preview and not self.ctx.training:  # γ rests: sample it in full
                 self._request(("guided",), preview=False)
 
     def _on_job_failed(self, _text: str) -> None:

@@ -35,8 +35,10 @@ white contours show the tempting guess, the data-level tilt p(x) p(y | x)<sup>γ
 guided samples: tilting and then noising is not the same as noising and then tilting, so for
 γ ≠ 0, 1 the particles do not settle exactly on the heatmap (watch them leave the outer parts
 of a mode for large γ).</p>
-<p><b>Panels.</b> All three start from the same noise x<sub>T</sub> with the same deterministic
-sampler, so γ = 0 reproduces the unconditional panel particle for particle. The time bar moves
+<p><b>Panels.</b> All three start from the same noise x<sub>T</sub> and draw the same random numbers
+on the way, so γ = 0 reproduces the unconditional panel particle for particle. While γ moves, the
+guided panel shows quick previews (deterministic DDIM with few steps, which makes modes too tight);
+when it rests, every panel is sampled in full with the ancestral sampler. The time bar moves
 through the reverse process (τ = 1 − t); the right-hand map is the classifier's
 p(y | x<sub>τ</sub>) at that τ, flat at pure noise and sharp near the data. Particles are
 coloured by the class of the region they end in.</p>
@@ -45,7 +47,7 @@ coloured by the class of the region they end in.</p>
 
 def missing_model_message(trained: TrainedModel | None, density: Density | None) -> str:
     """What to do to use the lab, given what is loaded now."""
-    how = ("Pick a density with classes (8gaussians, moons, pinwheel, checkerboard …), choose DDPM, "
+    how = ("Pick a density with classes (8gaussians, moons, pinwheel, checkerboard …), choose DDPM (or NCSN), "
            "tick “Class-conditional”, and train.")
     if density is not None and density.num_classes < 2:
         how = (f"“{density.name}” has no classes: pick one that has (8gaussians, moons, pinwheel …), "

@@ -93,6 +93,17 @@ def test_slider_resamples_in_the_background_and_reports_latency(lab, qtbot) -> N
     assert "γ = 6" in lab.panels.views["guided"].plot.getPlotItem().titleLabel.text
 
 
+def test_while_the_model_trains_every_panel_is_a_preview(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
+    lab.activate()
+    qtbot.waitUntil(lambda: settled(lab, lab.controls.guidance), timeout=20_000)
+    lab.ctx.training = True
+    lab.ctx.set_model(lab.ctx.trained)  # a snapshot of the run so far, as the trainer sends every few seconds
+    qtbot.waitUntil(lambda: all(s.request.preview for s in lab.samples.values()) and not lab._running,
+                    timeout=20_000)
+    qtbot.wait(100)
+    assert not lab._running and all(s.sampler == "ddim" for s in lab.samples.values())  # no full re-sampling
+
+
 def test_class_map_is_a_distribution_and_follows_time_and_class(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
     lab.activate()
     lab.ctx.set_time(0.3)
