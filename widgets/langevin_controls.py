@@ -51,7 +51,7 @@ class LangevinControls(QtWidgets.QWidget):
         self.eta_slider.setValue(tick_of(eta))
         self.eta_slider.setToolTip("Step size η (log scale). Large η: fast but biased; too large: particles fly off")
         self.every_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.every_slider.setRange(1, 50)
+        self.every_slider.setRange(1, 100)
         self.every_slider.setValue(every)
         self.every_slider.setToolTip("Langevin steps between two drawn frames")
         self.eta_label, self.every_label = QtWidgets.QLabel(), QtWidgets.QLabel()

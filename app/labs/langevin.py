@@ -11,6 +11,7 @@ form scores a frame of 20k particles costs a few milliseconds, and drawing ~6 ms
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -30,7 +31,7 @@ from .base import Lab
 from .context import LabContext
 from .fast_mixture import FastMixture
 from .langevin_run import LangevinRun, Settings, describe
-from .langevin_targets import Target, learned_target, true_target
+from .langevin_targets import LEVELS, STEPS_PER_LEVEL, Target, learned_target, true_target
 
 __all__ = ["LangevinLab"]
 
@@ -47,6 +48,7 @@ EXPLANATION = (
     "η<sub>i</sub> ∝ σ<sub>i</sub>². <b>MALA</b> accepts or rejects each step (Metropolis–Hastings), which "
     "removes the step-size bias. The lab runs on its own step clock, not the time bar.")
 TICK_MS = 10
+RENDERED_STEPS = {"plain": 400, "mala": 400, "annealed": LEVELS * STEPS_PER_LEVEL + 200}  # steps a render shows
 
 
 class LangevinLab(Lab):
@@ -62,6 +64,7 @@ class LangevinLab(Lab):
         self.controls = LangevinControls()
         self.run: LangevinRun | None = None
         self.paused = False
+        self._rendering = False
         self._seen: tuple[object, object] = (None, None)  # (density, model) the run was built for
         self._classify: Callable[[np.ndarray], np.ndarray] | None = None
         self._stamps: deque[float] = deque(maxlen=30)
@@ -120,12 +123,20 @@ class LangevinLab(Lab):
             self._sync_timer()
 
     def render_frames(self, count: int) -> Iterator[int]:
-        if self.run is None or self.ctx.density is not self._seen[0]:
-            self.refresh()
-        for k in range(count):
-            if k and self.run is not None:
-                self.advance(force_status=True)
-            yield k
+        self._rendering = True  # no frame rate in the status line of a recorded animation
+        try:
+            if self.run is None or self.ctx.density is not self._seen[0]:
+                self.refresh()
+            if self.run is not None:  # a GIF of a few dozen frames should still tell the whole story
+                story = RENDERED_STEPS[self.run.settings.method]
+                self.controls.apply(every=max(self.controls.every, math.ceil(story / max(count - 1, 1))))
+                self.run.set_every(self.controls.every)
+            for k in range(count):
+                if k and self.run is not None:
+                    self.advance(force_status=True)
+                yield k
+        finally:
+            self._rendering = False
 
     # -- building ---------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -191,7 +202,8 @@ class LangevinLab(Lab):
         now = time.monotonic()
         if force_status or now - self._status_at > 0.25:  # relaying out a label per frame costs
             self._status_at = now
-            self.header.set_status(describe(self.run, frame, self.frames_per_second()))  # type: ignore[arg-type]
+            fps = 0.0 if self._rendering else self.frames_per_second()
+            self.header.set_status(describe(self.run, frame, fps))  # type: ignore[arg-type]
 
     def frames_per_second(self) -> float:
         s = self._stamps

@@ -59,7 +59,7 @@ def test_background_solve_fills_the_views_and_follows_the_time_bar(make_lab, qtb
     qtbot.waitUntil(lambda: lab.shown == 30, timeout=5000)
     f = lab.frames[30]
     assert np.array_equal(lab.pde_view.image.image, f.pde)
-    assert lab.pde_view.points.count == min(len(f.particles), 600)
+    assert lab.pde_view.points.count == min(len(f.particles), 300)
     t, tv = lab.tv_plot.series()
     np.testing.assert_allclose(tv, [g.tv for g in lab.frames])
     assert t[30] == pytest.approx(0.3) and lab.tv_plot.cursor.value() == pytest.approx(0.3)
