@@ -38,6 +38,10 @@ class SeriesChart(QtWidgets.QWidget):
         offset = {"top-right": (-8, 8), "bottom-left": (8, -8)}.get(legend, (8, 8))
         self.legend = self.plot.addLegend(offset=offset, labelTextSize="11pt")
         self._log = (log_x, log_y)
+        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#BBBBBB", width=1,
+                                      style=QtCore.Qt.PenStyle.DotLine), label="", labelOpts={"position": 0.95})
+        self.marker.setVisible(False)
+        self.plot.addItem(self.marker, ignoreBounds=True)
         self._items: dict[str, pg.PlotDataItem] = {}
         self._data: dict[str, list[tuple[float, float]]] = {}
         lay = QtWidgets.QVBoxLayout(self)
@@ -73,6 +77,13 @@ class SeriesChart(QtWidgets.QWidget):
         pos = [np.log10(v) if self._log[0] else v for v in values]
         self.plot.getAxis("bottom").setTicks([[(p, f"{v:g}") for p, v in zip(pos, values)], []])
 
+    def set_marker(self, x: float | None, label: str = "") -> None:
+        """A vertical line at ``x`` (the current choice, e.g. K), or none."""
+        self.marker.setVisible(x is not None)
+        if x is not None:
+            self.marker.setValue(np.log10(x) if self._log[0] else x)
+            self.marker.label.setFormat(label)
+
     def set_title(self, text: str) -> None:
         self.plot.setTitle(text, size="13pt")
 
@@ -94,7 +105,7 @@ class SeriesChart(QtWidgets.QWidget):
         if not ys.size:
             return
         lo, hi = int(np.floor(np.log10(ys.min()))), int(np.ceil(np.log10(ys.max())))
-        steps = (1, 2, 5) if hi - lo <= 2 else (1,)
+        steps = (1, 2, 5) if hi - lo <= 3 else (1,)
         values = [m * 10.0**k for k in range(lo, hi + 1) for m in steps]
         self.plot.getAxis("left").setTicks([[(np.log10(v), _number(v)) for v in values], []])
 

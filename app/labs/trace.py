@@ -149,6 +149,7 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
             self.variance[probe] = probe_variance(jac, probe, seed=self.seed)
             self.variance_chart.set_series(probe, np.asarray(PROBE_COUNTS), self.variance[probe])
             self.variance_chart.set_series(f"{probe}-theory", np.asarray(PROBE_COUNTS), theory_variance(jac, probe))
+        self.variance_chart.set_marker(self.controls.k, f"K = {self.controls.k} in the map")
 
     def _clear_costs(self) -> None:
         self.costs = []
