@@ -78,3 +78,20 @@ def test_bad_scene_on_the_command_line_exits_2(tmp_path, capsys) -> None:  # typ
     assert main(["render", "--scene", str(bad), "--out", str(tmp_path / "x.gif")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all("unknown key 'extra'" in line for line in err)
+
+
+def test_every_shipped_scene_opens_its_model_and_view() -> None:
+    from app.labs.registry import available_labs
+    from app.scene_controller import scene_density
+    from engine.checkpoint import load_trained
+
+    for n in sorted(os.listdir(SCENES_DIR)):
+        if not n.endswith(".json"):
+            continue
+        s = load_scene(os.path.join(SCENES_DIR, n))
+        density, _ = scene_density(s)
+        assert s.view == "training" or s.view in available_labs(), n
+        if s.checkpoint:
+            tm = load_trained(s.checkpoint)
+            assert tm.kind == s.model, n
+            assert tm.density["spec"] == density.name, n
