@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from PySide6 import QtWidgets
@@ -16,6 +16,7 @@ from widgets.guidance_panels import PANELS, GuidancePanels
 
 from . import guidance_runs as runs
 from .base import Lab
+from .guidance_queue import PanelQueue
 from .guidance_runs import PanelSamples, Request, TiltedTarget
 from .guidance_text import EQUATIONS, EXPLANATION, TARGET, missing_model_message, status_text
 
@@ -40,8 +41,7 @@ class GuidanceLab(Lab):
         self.class_map: ClassMap | None = None
         self.latency_ms: float | None = None
         self.sweep = GAMMA_RANGE  # γ from … to over the frames of a rendering
-        self._pending: dict[str, Request] = {}
-        self._running: list[Request] = []  # what the running job has still to deliver
+        self.queue = PanelQueue(self.run_in_background, self._make_job, self._show, self._on_queue_idle)
         self.controls.guidance_changed.connect(self._on_guidance_changed)
         self.controls.label_changed.connect(self._on_label_changed)
         self.controls.kind_changed.connect(self._on_kind_changed)
@@ -107,6 +107,8 @@ class GuidanceLab(Lab):
         if self.model() is not None:
             self._draw_targets()
             self._draw_class_map()
+            if "unconditional" in self.samples:  # its title counts the chosen class
+                self._draw_panel("unconditional")
             self._request(("conditional", "guided"))
 
     def _on_kind_changed(self, kind: str) -> None:
@@ -136,10 +138,7 @@ class GuidanceLab(Lab):
         self._draw_class_map()
         return True
 
-    # -- background sampling -------------------------------------------------------------
-    # While γ moves, the guided panel gets a quick preview. A job holding a preview is never
-    # interrupted (so the slider always answers); a full-quality job is dropped as soon as
-    # something new is asked (its worker stops between two sampler steps).
+    # -- background sampling (see guidance_queue for the policy) -------------------------------
     def _make_request(self, panel: str, preview: bool = False) -> Request:
         c = self.controls
         label, gamma = {"unconditional": (None, None), "conditional": (c.label, 1.0),
@@ -147,40 +146,20 @@ class GuidanceLab(Lab):
         return Request(panel, label, gamma, c.kind, self.seed, time.perf_counter(), preview)
 
     def _request(self, panels: tuple[str, ...], preview: bool = True) -> None:
-        if self.model() is None:
-            return
-        for panel in panels:  # while the model trains (a new one every few seconds) previews are enough
-            self._pending[panel] = self._make_request(panel, preview and (panel == "guided" or self.ctx.training))
-        if not any(r.preview for r in self._running):
-            self._start()
+        if self.model() is not None:  # while the model trains (a new one every few seconds) previews are enough
+            self.queue.ask([self._make_request(p, preview and (p == "guided" or self.ctx.training)) for p in panels])
 
-    def _start(self) -> None:
-        for req in self._running:  # what a dropped job had not delivered, unless asked again since
-            self._pending.setdefault(req.panel, req)
-        reqs = [self._pending.pop(p) for p in ("guided", "conditional", "unconditional") if p in self._pending]
+    def _make_job(self, reqs: list[Request]) -> Callable[[], Iterator[PanelSamples | None]] | None:
         model, box = self.model(), self.ctx.box
-        self._running = reqs if model is not None else []
-        if self._running:
-            worker = self.run_in_background(lambda: runs.sample_panels(model, reqs, box), self._on_panel_sampled)
-            worker.failed.connect(self._on_job_failed)
+        return None if model is None else lambda: runs.sample_panels(model, reqs, box)
 
-    def _on_panel_sampled(self, ps: PanelSamples | None) -> None:
-        if ps is None:  # one sampler step went by
-            return
-        self._running = [r for r in self._running if r is not ps.request]
-        self._show(ps)
-        if not self._running:
-            if self._pending:
-                self._start()
-            elif self.samples["guided"].request.preview and not self.ctx.training:  # γ rests: sample it in full
-                self._request(("guided",), preview=False)
-
-    def _on_job_failed(self, _text: str) -> None:
-        self._running = []
+    def _on_queue_idle(self) -> None:
+        if self.samples["guided"].request.preview and not self.ctx.training:  # γ rests: sample it in full
+            self._request(("guided",), preview=False)
 
     def deactivate(self) -> None:
         super().deactivate()
-        self._running = []  # stopped with the worker; the next refresh asks again
+        self.queue.forget()  # stopped with the worker; the next refresh asks again
 
     def _show(self, ps: PanelSamples) -> None:
         self.samples[ps.request.panel] = ps

@@ -50,7 +50,7 @@ def lab(qtbot, trained):  # type: ignore[no-untyped-def]
 def settled(lab: GuidanceLab, gamma: float) -> bool:
     """All three panels sampled, the guided one at γ, and no job left."""
     s = lab.samples
-    done = not lab._running and not lab._pending
+    done = lab.queue.settled
     return len(s) == 3 and s["guided"].request.guidance == gamma and not s["guided"].request.preview and done
 
 
@@ -79,7 +79,7 @@ def test_slider_resamples_in_the_background_and_reports_latency(lab, qtbot) -> N
     qtbot.waitUntil(lambda: settled(lab, gamma0), timeout=20_000)
     before = lab.samples["guided"].xs[-1].copy()
     lab.controls.slider.setValue(60)  # as a user drags it: γ = 6
-    assert lab._running and lab._running[0].preview  # sampled on the worker, not on the GUI thread
+    assert lab.queue.running and lab.queue.running[0].preview  # sampled on the worker, not on the GUI thread
     qtbot.waitUntil(lambda: lab.samples["guided"].request.guidance == 6.0, timeout=10_000)
     preview = lab.samples["guided"]
     assert preview.request.preview and preview.sampler == "ddim"  # the quick answer comes first
@@ -98,10 +98,10 @@ def test_while_the_model_trains_every_panel_is_a_preview(lab, qtbot) -> None:  #
     qtbot.waitUntil(lambda: settled(lab, lab.controls.guidance), timeout=20_000)
     lab.ctx.training = True
     lab.ctx.set_model(lab.ctx.trained)  # a snapshot of the run so far, as the trainer sends every few seconds
-    qtbot.waitUntil(lambda: all(s.request.preview for s in lab.samples.values()) and not lab._running,
+    qtbot.waitUntil(lambda: all(s.request.preview for s in lab.samples.values()) and lab.queue.settled,
                     timeout=20_000)
     qtbot.wait(100)
-    assert not lab._running and all(s.sampler == "ddim" for s in lab.samples.values())  # no full re-sampling
+    assert lab.queue.settled and all(s.sampler == "ddim" for s in lab.samples.values())  # no full re-sampling
 
 
 def test_class_map_is_a_distribution_and_follows_time_and_class(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -111,10 +111,12 @@ def test_class_map_is_a_distribution_and_follows_time_and_class(lab, qtbot) -> N
     assert cm is not None and cm.tau == pytest.approx(0.7)
     np.testing.assert_allclose(cm.probs.sum(0), 1.0, atol=1e-5)
     assert lab.panels.class_view.levels == (0.0, 1.0)
+    qtbot.waitUntil(lambda: "unconditional" in lab.samples, timeout=20_000)
     lab.controls.label_box.setCurrentIndex(3)
     assert "y = 3" in lab.panels.class_view.plot.getPlotItem().titleLabel.text
+    assert "in class 3" in lab.panels.views["unconditional"].plot.getPlotItem().titleLabel.text
     qtbot.waitUntil(lambda: lab.samples.get("conditional") is not None
-                    and lab.samples["conditional"].request.label == 3 and not lab._running, timeout=20_000)
+                    and lab.samples["conditional"].request.label == 3 and lab.queue.settled, timeout=20_000)
 
 
 def test_tilted_target_is_exact_and_normalised_for_a_mixture(lab) -> None:  # type: ignore[no-untyped-def]
