@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from widgets.map_view import MapView
 from widgets.series_chart import SeriesChart
@@ -82,6 +82,9 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
         self.variance: dict[str, np.ndarray] = {}
         self.costs: list[CostPoint] = []
         self.seed = 0
+        # while the time bar plays, the maps follow every frame and the chart catches up when it pauses
+        self._variance_later = QtCore.QTimer(self, singleShot=True, interval=200)
+        self._variance_later.timeout.connect(self._draw_variance)
         self.controls.probe_changed.connect(self._on_probes_changed)
         self.controls.probes_changed.connect(self._on_probes_changed)
         self.controls.redraw_requested.connect(self._on_redraw_requested)
@@ -98,7 +101,12 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
         self._draw_variance()
 
     def on_time(self, t: float) -> None:
-        self.refresh_now()
+        self._draw_maps()
+        self._variance_later.start()
+
+    def shutdown(self) -> None:
+        self._variance_later.stop()
+        super().shutdown()
 
     def render_frames(self, count: int) -> Iterator[int]:
         """The maps, then the cost chart growing one dimension at a time (measured synchronously)."""

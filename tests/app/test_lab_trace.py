@@ -85,11 +85,13 @@ def test_cost_is_measured_in_the_background_and_charted(lab, qtbot) -> None:  # 
     assert "m = 32" in lab.header.status.text()
 
 
-def test_time_bar_redraws_the_maps(lab) -> None:  # type: ignore[no-untyped-def]
+def test_time_bar_redraws_the_maps_and_then_the_chart(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
     lab.activate()
-    lab.ctx.set_time(0.8)
-    assert lab.maps.t == pytest.approx(0.8)
-    assert "t = 0.80" in lab.exact_view.plot.getPlotItem().titleLabel.text
+    before = lab.variance["gaussian"].copy()
+    lab.ctx.set_time(0.2)
+    assert lab.maps.t == pytest.approx(0.2)
+    assert "t = 0.20" in lab.exact_view.plot.getPlotItem().titleLabel.text
+    qtbot.waitUntil(lambda: not np.array_equal(lab.variance["gaussian"], before), timeout=5_000)
 
 
 def test_render_frames_grows_the_cost_chart(lab) -> None:  # type: ignore[no-untyped-def]
