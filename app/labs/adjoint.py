@@ -36,7 +36,8 @@ costs about twice the function evaluations.</p>
 <p><b>Not exactly equal.</b> The adjoint differentiates the exact ODE and then discretizes the
 backward one; backprop differentiates the discretized forward solve. The two agree up to the
 solver's error, which shrinks with the step (fast for RK4, slowly for Euler): see the left chart.</p>
-<p><b>What is measured.</b> Wall time of forward + backward on this machine. Memory on CPU is the
+<p><b>What is measured.</b> Wall time of forward + backward on this machine (the fastest of a few
+runs, timed without the memory probe, which slows autograd). Memory on CPU is the
 peak of the bytes autograd holds for the backward pass (every tensor saved for a gradient,
 counted once, from when it is saved until it is freed); on a GPU, the peak of allocated memory.</p>
 """
