@@ -24,7 +24,7 @@ from widgets.tv_plot import TvPlot
 from .base import Lab
 from .context import LabContext
 from .kfp_display import images, status_text
-from .kfp_problems import CHOICES, Problem, Setup, make_problem, solve
+from .kfp_problems import CHOICES, Problem, Progress, Setup, make_problem, solve
 
 __all__ = ["KfpLab"]
 
@@ -185,11 +185,14 @@ class KfpLab(Lab):
         finally:
             self._rendering = False
 
-    def _on_item(self, item: Setup | KfpFrame) -> None:
+    def _on_item(self, item: Progress | Setup | KfpFrame) -> None:
         self._take(item)
         self._dirty = True
 
-    def _take(self, item: Setup | KfpFrame) -> None:
+    def _take(self, item: Progress | Setup | KfpFrame) -> None:
+        if isinstance(item, Progress):
+            self.header.set_status(f"{item.text} …")
+            return
         if isinstance(item, Setup):
             self.setup = item
             return

@@ -27,7 +27,7 @@ from engine.sde import SDE, Grid, KfpFrame, Langevin, Reverse, kfp_frames, lange
 
 from .fast_mixture import FastMixture
 
-__all__ = ["CHOICES", "Problem", "Setup", "make_problem", "solve"]
+__all__ = ["CHOICES", "Problem", "Progress", "ScoreTable", "Setup", "make_problem", "solve"]
 
 CHOICES: list[tuple[str, str]] = [
     ("ou", "Ornstein–Uhlenbeck"), ("brownian", "Brownian motion"), ("vp", "VP forward diffusion"),
@@ -53,11 +53,22 @@ class Problem:
     equation: str
     model: TrainedModel | None = None
 
-    def on_box(self, box: Box) -> SDE:
+    def on_box(self, box: Box) -> Iterator[Progress | SDE]:
+        """The SDE to solve on ``box`` (last), after progress reports while a learned score is tabulated."""
         if self.key != "reverse" or self.model is None:
-            return self.sde
-        table = ScoreTable(self.model, box, np.linspace(1.0 - self.t_end, 1.0, TABLE_TIMES))
-        return Reverse(forward=self.sde.forward, score=table, t_start=1.0)  # type: ignore[attr-defined]
+            yield self.sde
+            return
+        table = ScoreTable(self.model, box, np.linspace(1.0 - self.t_end, 1.0, TABLE_TIMES), fill=False)
+        for k in table.filling():
+            yield Progress(f"tabulating the learned score: {k}/{TABLE_TIMES} times")
+        yield Reverse(forward=self.sde.forward, score=table, t_start=1.0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A step of the set-up, for the status line."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -96,17 +107,27 @@ class ScoreTable:
     """s(x, τ) of a model sampled on a lattice over ``box`` at ``taus`` (ascending), interpolated
     linearly in τ and bilinearly in x (constant beyond the box's edge)."""
 
-    def __init__(self, model: TrainedModel, box: Box, taus: np.ndarray, n: int = TABLE_POINTS) -> None:
-        _, _, pts = grid_points(box, n)
+    def __init__(self, model: TrainedModel, box: Box, taus: np.ndarray, n: int = TABLE_POINTS,
+                 fill: bool = True) -> None:
+        self.model, self.box, self.n = model, box, n
         self.taus = np.asarray(taus, np.float64)
-        self.box = box
-        values = [model.model.score(pts, float(tau)).reshape(n, n, 2) for tau in self.taus]
-        self.table = torch.from_numpy(np.stack(values)).permute(0, 3, 1, 2).contiguous()  # (K, 2, n, n)
+        self.table = torch.zeros(len(self.taus), 2, n, n)  # (K, 2, n, n): component, y, x
         self._lo = torch.tensor([box[0], box[2]], dtype=torch.float32)
         self._span = torch.tensor([box[1] - box[0], box[3] - box[2]], dtype=torch.float32)
         # the grid solver asks at its two fixed sets of cell faces, both at each step's time
         self._field: tuple[float, torch.Tensor] | None = None
         self._where: list[tuple[torch.Tensor, int, torch.Tensor]] = []
+        if fill:
+            for _ in self.filling():
+                pass
+
+    def filling(self) -> Iterator[int]:
+        """Evaluate the model at each time in turn, yielding how many are done (a worker can stop between)."""
+        _, _, pts = grid_points(self.box, self.n)
+        for k, tau in enumerate(self.taus):
+            values = self.model.model.score(pts, float(tau)).reshape(self.n, self.n, 2)
+            self.table[k] = torch.from_numpy(values).permute(2, 0, 1)
+            yield k + 1
 
     def _at_time(self, tau: float) -> torch.Tensor:
         if self._field is None or self._field[0] != tau:
@@ -182,10 +203,17 @@ def _parameters(sde: SDE) -> str:
     return f" &nbsp; ({text})" if text else ""
 
 
-def solve(problem: Problem, n: int, particles: int, frames: int, seed: int = 0) -> Iterator[Setup | KfpFrame]:
-    """A Setup, then the paired grid/particle frames at ``frames`` times from 0 to T (background work)."""
+def solve(problem: Problem, n: int, particles: int, frames: int,
+          seed: int = 0) -> Iterator[Progress | Setup | KfpFrame]:
+    """Progress reports, a Setup, then the paired grid/particle frames at ``frames`` times from 0 to T."""
+    yield Progress("finding a box that holds the particles at all times")
     box = pilot_box(problem.sde, problem.start, problem.t_end, seed)
-    sde = problem.on_box(box)
+    sde = problem.sde
+    for item in problem.on_box(box):
+        if isinstance(item, Progress):
+            yield item
+        else:
+            sde = item
     grid = Grid(box, n)
     times = np.linspace(0.0, problem.t_end, frames)
     yield Setup(grid, times)
