@@ -50,3 +50,11 @@ class AdjointControls(QtWidgets.QWidget):
     @property
     def batch(self) -> int:
         return int(self.batch_box.currentData())
+
+    def set_choice(self, solver: str | None = None, batch: int | None = None) -> None:
+        """Select a solver and a batch size silently (None keeps the current one)."""
+        for box, value in ((self.solver_box, solver), (self.batch_box, batch)):
+            index = box.findData(value)
+            if value is not None and index >= 0:
+                with QtCore.QSignalBlocker(box):
+                    box.setCurrentIndex(index)

@@ -70,7 +70,7 @@ counted once, from when it is saved until it is freed); on a GPU, the peak of al
         self.points: list[AdjointPoint] = []
         self._measured_for: object = None  # the model the chart was measured for
         self._what = ""
-        self.controls.run_requested.connect(self.measure)
+        self.controls.run_requested.connect(self._on_run_requested)
 
     # -- Lab interface -------------------------------------------------------------------
     def refresh(self) -> None:
@@ -81,6 +81,14 @@ counted once, from when it is saved until it is freed); on a GPU, the peak of al
             self.header.set_status("The model is training: press Measure to measure its current state.")
             return
         self.measure()
+
+    def settings(self) -> dict[str, object]:
+        return {"solver": self.controls.solver, "batch": self.controls.batch}
+
+    def configure(self, solver: str | None = None, batch: int | None = None, **_: object) -> None:
+        self.controls.set_choice(solver, batch)
+        if self.active:
+            self.measure()
 
     def on_time(self, t: float) -> None:
         """The chart does not depend on the time bar."""
@@ -98,6 +106,10 @@ counted once, from when it is saved until it is freed); on a GPU, the peak of al
             yield k
 
     # -- measuring -----------------------------------------------------------------------
+    def _on_run_requested(self) -> None:
+        if self.active:  # a hidden lab computes nothing
+            self.measure()
+
     def measure(self) -> None:
         self._clear()
         sweep = self._sweep()  # built here, on the GUI thread; it only starts computing on the worker

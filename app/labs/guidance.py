@@ -74,12 +74,25 @@ class GuidanceLab(Lab):
             for panel in self.samples:
                 self._draw_panel(panel)
 
-    def configure(self, label: int | None = None, guidance: float | None = None) -> None:
-        """Options of ``flowscope render``: the class, and a γ to sweep up to from 0 (default: the slider's range)."""
-        if label is not None and self._prepare():  # the class list exists once the model is read
-            self.controls.set_label(label)
+    # -- scenes and rendering ------------------------------------------------------------
+    def settings(self) -> dict[str, object]:
+        c = self.controls
+        return {"label": c.label, "guidance": c.guidance, "kind": c.kind}
+
+    def configure(self, label: int | None = None, guidance: float | None = None, kind: str | None = None,
+                  **_: object) -> None:
+        """Class, γ and kind (scenes, ``flowscope render``); a rendering sweeps γ from 0 up to the one given."""
+        if self._prepare():  # the class and kind lists exist once the model is read
+            if label is not None:
+                self.controls.set_label(int(label))
+            if kind is not None:
+                self.controls.set_kind(str(kind))
+                self.header.set_equation(EQUATIONS[self.controls.kind])
         if guidance is not None:
+            self.controls.set_guidance(float(guidance))
             self.sweep = (0.0, float(guidance))
+        if self.active:
+            self.refresh()
 
     def render_frames(self, count: int) -> Iterator[int]:
         """Sweep γ over ``self.sweep`` (the last frame at its end), re-sampling the guided panel each frame."""

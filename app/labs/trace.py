@@ -104,6 +104,15 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
         self._draw_maps()
         self._variance_later.start()
 
+    def settings(self) -> dict[str, object]:
+        return {"probe": self.controls.probe, "k": self.controls.k}
+
+    def configure(self, probe: str | None = None, k: int | None = None, **_: object) -> None:
+        if probe is not None:
+            self.controls.set_probe(str(probe))
+        if k is not None:
+            self.controls.set_k(int(k))
+
     def shutdown(self) -> None:
         self._variance_later.stop()
         super().shutdown()

@@ -24,7 +24,7 @@ def lab(qtbot):  # type: ignore[no-untyped-def]
     ctx.set_density(get_density("8gaussians"), "8gaussians")
     lab = AdjointLab(ctx)
     lab.step_counts = (2, 8, 16)
-    lab.controls.batch_box.setCurrentIndex(0)  # 64 points
+    lab.configure(batch=64)
     qtbot.addWidget(lab)
     lab.resize(1200, 500)
     yield lab
@@ -58,10 +58,16 @@ def test_model_change_measures_again_unless_training(lab, qtbot) -> None:  # typ
                                    {}))
     assert not lab.busy and "press Measure" in lab.header.status.text()
     lab.ctx.training = False
-    lab.controls.run.click()
+    lab.controls.run.click()  # the user asks for it
     assert lab.busy
     qtbot.waitUntil(lambda: len(lab.points) == 1 and not lab.busy, timeout=30_000)
     assert "trained CNF" in lab.header.status.text()
+
+
+def test_scene_settings_round_trip(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.configure(solver="euler", batch=256, unknown_key=1)
+    assert lab.settings() == {"solver": "euler", "batch": 256}
+    assert not lab.busy  # measured only once the lab is shown
 
 
 def test_saved_tensor_meter_counts_what_backprop_keeps() -> None:

@@ -13,7 +13,7 @@ from engine.cnf import CNF, VectorField
 from engine.densities import get_density
 from engine.device import configure_threads
 
-TINY = {"conditional": True, "width": 32, "depth": 2, "emb_dim": 16, "batch": 256, "timesteps": 100}
+TINY = {"conditional": True, "width": 32, "depth": 2, "emb_dim": 16, "batch": 256, "timesteps": 50}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -25,7 +25,7 @@ def one_thread() -> None:
 def trained() -> TrainedModel:
     density = get_density("8gaussians")
     trainer = make_trainer("ddpm", density, TINY, torch.device("cpu"), 0)
-    for _ in trainer.run(steps=150):
+    for _ in trainer.run(steps=100):
         pass
     return TrainedModel(trainer.best_model(), density_record(density), {})
 
@@ -136,6 +136,13 @@ def test_tilted_target_is_exact_and_normalised_for_a_mixture(lab) -> None:  # ty
     share = lambda p: p[near].sum() / p.sum()  # noqa: E731
     assert share(target.density(2, 0.0)) == pytest.approx(1 / 8, abs=0.02)
     assert share(target.density(2, 10.0)) > 0.99
+
+
+def test_scene_settings_round_trip(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.configure(label=4, guidance=2.5, kind="classifier", unknown_key=1)
+    assert lab.settings() == {"label": 4, "guidance": 2.5, "kind": "classifier"}
+    assert lab.sweep == (0.0, 2.5) and not lab.busy  # nothing computed while the lab is not shown
+    assert "∇ log p(y | x<sub>t</sub>)" in lab.header.equation.text()
 
 
 def test_render_frames_sweeps_gamma(lab) -> None:  # type: ignore[no-untyped-def]

@@ -94,6 +94,12 @@ def test_time_bar_redraws_the_maps_and_then_the_chart(lab, qtbot) -> None:  # ty
     qtbot.waitUntil(lambda: not np.array_equal(lab.variance["gaussian"], before), timeout=5_000)
 
 
+def test_scene_settings_round_trip(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.configure(probe="rademacher", k=8)
+    assert lab.settings() == {"probe": "rademacher", "k": 8}
+    assert lab.maps.probe == "rademacher" and lab.maps.k == 8
+
+
 def test_render_frames_grows_the_cost_chart(lab) -> None:  # type: ignore[no-untyped-def]
     lab.show()
     counts = []
