@@ -104,7 +104,9 @@ class GeneratorWorker(QtCore.QObject):
         self._make = make_generator
         self._min_interval = min_interval
         self._keep = keep or (lambda s: False)
-        self._nice = int(os.environ.get("FLOWSCOPE_WORKER_NICE", "10")) if nice is None else nice
+        # 0 by default: a niced thread descheduled while it holds the GIL stalls the GUI thread
+        # on a busy machine (training, the heavy loop, runs in its own process instead)
+        self._nice = int(os.environ.get("FLOWSCOPE_WORKER_NICE", "0")) if nice is None else nice
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
