@@ -21,7 +21,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "cnf": {
         # the vector field
         "width": 64,
-        "depth": 3,
+        "depth": 2,
         "activation": "tanh",
         "end_time": 1.0,
         # the solver used in training (evaluation always uses dopri5 at atol/rtol, per point)
@@ -39,15 +39,15 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "kinetic": 0.0,
         "frobenius": 0.0,
         # optimisation
-        "lr": 1e-2,
-        "batch": 512,
+        "lr": 3e-2,
+        "batch": 256,
         "weight_decay": 0.0,
         "clip": 0.0,
         "ema": 0.0,
         "schedule": "cosine",
-        "warmup": 0.0,
+        "warmup": 0.05,
         "lr_floor": 0.0,
-        "steps": 1000,
+        "steps": 2000,
         # monitoring
         "heldout": 2000,
         "eval_every": 5.0,

@@ -145,6 +145,10 @@ def odesolve(
         adjoint: gradients by the adjoint method instead of backpropagation.
         strict: error norm is the maximum over all elements instead of an RMS per tensor.
 
+    A fixed-step solve between two times without the adjoint runs :func:`fixed_step_solve`,
+    which calls ``func`` with t as a Python float; every other solve goes to torchdiffeq,
+    which passes a 0-dim tensor.
+
     Returns:
         The state at each output time, a tuple of tensors with a leading (T,) dimension.
     """

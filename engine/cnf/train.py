@@ -22,6 +22,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,26 @@ def build_field(cfg: TrainConfig, seed: int) -> VectorField:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return VectorField(2, cfg.width, cfg.depth, cfg.activation, cfg.end_time)
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """A run's budget in steps and/or seconds, counted from where the run began."""
+
+    steps: int | None
+    seconds: float | None
+    first_step: int
+    start: float
+
+    def fraction(self, step: int, elapsed: float) -> float:
+        """Share of the budget used (the larger of the two when both are set)."""
+        by_steps = (step - self.first_step) / self.steps if self.steps else 0.0
+        by_time = (elapsed - self.start) / self.seconds if self.seconds else 0.0
+        return max(by_steps, by_time)
+
+    def finished(self, step: int, elapsed: float) -> bool:
+        return (self.steps is not None and step - self.first_step >= self.steps) or (
+            self.seconds is not None and elapsed - self.start >= self.seconds)
 
 
 def _adam(field: VectorField, cfg: TrainConfig) -> torch.optim.Adam:
@@ -86,8 +107,7 @@ class CNFTrainer:
         self.elapsed = 0.0
         self.best_nll = math.inf
         self.best_step = 0
-        self._best_state = self._eval_field().state_dict()
-        self._best_state = {k: v.detach().clone() for k, v in self._best_state.items()}
+        self._best_state = {k: v.detach().clone() for k, v in self.field.state_dict().items()}
         self.last_heldout: float | None = None
 
     # -- the Trainer contract ----------------------------------------------------------
@@ -120,21 +140,17 @@ class CNFTrainer:
         snapshots (a pause, drawing) does not count."""
         if steps is None and seconds is None:
             steps = self.cfg.steps
-        first, start, recent = self.step, self.elapsed, deque(maxlen=20)
-        next_eval = self.elapsed + self.cfg.eval_every
-        next_samples = self.elapsed
+        budget = _Budget(steps, seconds, self.step, self.elapsed)
+        recent: deque[float] = deque(maxlen=20)
+        next_eval, next_samples = self.elapsed + self.cfg.eval_every, self.elapsed
         while True:
             resumed = time.perf_counter()
-            done_fraction = max((self.step - first) / steps if steps else 0.0,
-                                (self.elapsed - start) / seconds if seconds else 0.0)
-            lr = self._apply_lr(done_fraction)
+            lr = self._apply_lr(budget.fraction(self.step, self.elapsed))
             loss, nfe = self._train_step(lr)
             self.step += 1
             now = self.elapsed + time.perf_counter() - resumed
-            finished = (steps is not None and self.step - first >= steps) or (
-                seconds is not None and now - start >= seconds)
-            measured = finished or now >= next_eval
-            if measured:
+            finished = budget.finished(self.step, now)
+            if finished or now >= next_eval:
                 self._measure_heldout()
                 next_eval = now + self.cfg.eval_every
             samples = None
@@ -143,14 +159,18 @@ class CNFTrainer:
                 next_samples = now + self.cfg.sample_every
             self.elapsed += time.perf_counter() - resumed
             recent.append(self.elapsed)
-            rate = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else 0.0
-            yield TrainSnapshot(
-                step=self.step, elapsed=self.elapsed, loss=loss, lr=lr, steps_per_s=rate,
-                total_steps=None if steps is None else first + steps, budget_seconds=seconds,
-                heldout_nll=self.last_heldout, metric_name="held-out NLL", metric=self.last_heldout,
-                nfe=float(nfe), best_step=self.best_step, samples=samples)
+            yield self._snapshot(budget, loss, lr, nfe, recent, samples)
             if finished:
                 return
+
+    def _snapshot(self, budget: _Budget, loss: float, lr: float, nfe: int, recent: deque[float],
+                  samples: np.ndarray | None) -> TrainSnapshot:
+        rate = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else 0.0
+        return TrainSnapshot(
+            step=self.step, elapsed=self.elapsed, loss=loss, lr=lr, steps_per_s=rate,
+            total_steps=None if budget.steps is None else budget.first_step + budget.steps,
+            budget_seconds=budget.seconds, heldout_nll=self.last_heldout, metric_name="held-out NLL",
+            metric=self.last_heldout, nfe=float(nfe), best_step=self.best_step, samples=samples)
 
     # -- one step ----------------------------------------------------------------------------
     def _apply_lr(self, fraction: float) -> float:
