@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from .contour_overlay import ContourOverlay
 from .density_view import DensityView
@@ -37,13 +38,14 @@ class GuidancePanels(QtWidgets.QWidget):
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addWidget(self.controls)
         inner.addWidget(self.note)
-        row = QtWidgets.QHBoxLayout()
-        inner.addLayout(row, 1)
+        self.grid = QtWidgets.QGridLayout()
+        inner.addLayout(self.grid, 1)
         self.pages = QtWidgets.QStackedLayout(self)
         self.pages.addWidget(self.message)
         self.pages.addWidget(content)
         self.views: dict[str, DensityView] = {}
         self.contours: dict[str, ContourOverlay] = {}
+        self.shares: dict[str, pg.LabelItem] = {}
         for name in PANELS:
             view = DensityView(title=name)
             view.set_colormap("CET-L1")
@@ -52,10 +54,27 @@ class GuidancePanels(QtWidgets.QWidget):
             view.colorbar.hide()
             self.contours[name] = ContourOverlay(view.plot)
             view.points.setZValue(10)
+            self.shares[name] = _corner_label(view.plot)
             self.views[name] = view
-            row.addWidget(view, 1)
         self.class_view = MapView("p(y | x<sub>τ</sub>)", "p(y | x_τ)", cmap="viridis")
-        row.addWidget(self.class_view, 1)
+        self._columns = 0
+        self._arrange(4)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        # four in a row on a wide screen, two by two in a narrower window: the panels stay square-ish
+        size = event.size()
+        self._arrange(4 if size.width() > 2.6 * max(size.height() - 120, 1) else 2)
+        super().resizeEvent(event)
+
+    def _arrange(self, columns: int) -> None:
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for k, w in enumerate([*self.views.values(), self.class_view]):
+            self.grid.removeWidget(w)
+            self.grid.addWidget(w, k // columns, k % columns)
+        for c in range(4):
+            self.grid.setColumnStretch(c, 1 if c < columns else 0)
 
     def show_message(self, text: str | None) -> None:
         """Show ``text`` instead of the panels; None shows the panels."""
@@ -70,11 +89,22 @@ class GuidancePanels(QtWidgets.QWidget):
         self.views[panel].set_density(grid, box)
         self.contours[panel].set_grid(grid, box)
 
-    def set_panel_title(self, panel: str, text: str) -> None:
-        self.views[panel].plot.setTitle(text, size="11pt")
+    def set_panel_title(self, panel: str, text: str, share: str = "") -> None:
+        """The title above the panel, and ``share`` (e.g. how many land in the class) in its top-left corner."""
+        self.views[panel].plot.setTitle(text, size="12pt")
+        self.shares[panel].setText(share)
 
     def set_class_map(self, probs: np.ndarray | None, box: Box, title: str) -> None:
         """p(y | x_τ) of one class, (n, n), on the fixed scale [0, 1]; None shows an empty map."""
         grid = np.zeros((2, 2), np.float32) if probs is None else probs
         self.class_view.set_map(grid, box, scale=(0.0, 1.0))
         self.class_view.set_title(title)
+
+
+def _corner_label(plot: pg.PlotWidget) -> pg.LabelItem:
+    """A line of text pinned to the top-left corner of the plot's view, above the data."""
+    label = pg.LabelItem("", size="12pt", color="#FFFFFF")
+    label.setParentItem(plot.getPlotItem().vb)
+    label.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(6, 2))
+    label.setZValue(30)
+    return label

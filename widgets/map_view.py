@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .palette import colormap
+from .titles import TitleLabel
 
 __all__ = ["MapView"]
 
@@ -30,7 +31,7 @@ class MapView(QtWidgets.QWidget):
         self.plot.setAspectLocked(True)
         self.plot.disableAutoRange()
         self.plot.setMenuEnabled(False)
-        self.plot.setTitle(title, size="13pt")
+        self.title = TitleLabel(title)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.colorbar = pg.ColorBarItem(colorMap=colormap(cmap), interactive=False, width=18, label=value_label)
@@ -39,7 +40,9 @@ class MapView(QtWidgets.QWidget):
         self._box: Box | None = None
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.plot)
+        lay.setSpacing(2)
+        lay.addWidget(self.title)
+        lay.addWidget(self.plot, 1)
 
     def set_map(self, grid: np.ndarray, box: Box, scale: str | tuple[float, float] = "symmetric") -> None:
         """Draw ``grid`` (float, (n, n)) over ``box`` with levels chosen by ``scale``."""
@@ -60,7 +63,7 @@ class MapView(QtWidgets.QWidget):
         self.colorbar.setLevels(self.levels)
 
     def set_title(self, text: str) -> None:
-        self.plot.setTitle(text, size="13pt")
+        self.title.setText(text)
 
 
 def _levels(img: np.ndarray, scale: str | tuple[float, float]) -> tuple[float, float]:

@@ -6,6 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from .titles import TitleLabel
+
 __all__ = ["SeriesChart"]
 
 
@@ -23,7 +25,7 @@ class SeriesChart(QtWidgets.QWidget):
         super().__init__(parent)
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
-        self.plot.setTitle(title, size="13pt")
+        self.title = TitleLabel(title)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         font = QtGui.QFont()
         font.setPointSizeF(11)
@@ -34,9 +36,9 @@ class SeriesChart(QtWidgets.QWidget):
             self.plot.setLabel(side, text)
         self.plot.setLogMode(x=log_x, y=log_y)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        # negative offsets are measured from the right or bottom edge
+        # negative offsets are measured from the right or bottom edge; "none": the title says it all
         offset = {"top-right": (-8, 8), "bottom-left": (8, -8)}.get(legend, (8, 8))
-        self.legend = self.plot.addLegend(offset=offset, labelTextSize="11pt")
+        self.legend = None if legend == "none" else self.plot.addLegend(offset=offset, labelTextSize="11pt")
         self._log = (log_x, log_y)
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#BBBBBB", width=1,
                                       style=QtCore.Qt.PenStyle.DotLine), label="", labelOpts={"position": 0.95})
@@ -46,7 +48,9 @@ class SeriesChart(QtWidgets.QWidget):
         self._data: dict[str, list[tuple[float, float]]] = {}
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.plot)
+        lay.setSpacing(2)
+        lay.addWidget(self.title)
+        lay.addWidget(self.plot, 1)
 
     def add_series(self, key: str, name: str, color: str, *, dashed: bool = False, symbol: str | None = "o") -> None:
         style = QtCore.Qt.PenStyle.DashLine if dashed else QtCore.Qt.PenStyle.SolidLine
@@ -85,7 +89,7 @@ class SeriesChart(QtWidgets.QWidget):
             self.marker.label.setFormat(label)
 
     def set_title(self, text: str) -> None:
-        self.plot.setTitle(text, size="13pt")
+        self.title.setText(text)
 
     def _redraw(self, key: str) -> None:
         pts = np.asarray(self._data[key], np.float64).reshape(-1, 2)

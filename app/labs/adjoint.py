@@ -46,14 +46,14 @@ counted once, from when it is saved until it is freed); on a GPU, the peak of al
         super().__init__(ctx, parent)
         self.controls = AdjointControls()
         self.error_chart = SeriesChart("relative error ‖g<sub>adj</sub> − g<sub>bp</sub>‖ / ‖g<sub>bp</sub>‖",
-                                       "solver steps", "relative error", log_x=True, log_y=True, legend="bottom-left")
-        self.time_chart = SeriesChart("time (forward + backward)", "solver steps", "seconds", log_x=True, log_y=True)
-        self.memory_chart = SeriesChart("memory kept for backward (peak)", "solver steps", "MB", log_x=True,
+                                       "solver steps", "relative error", log_x=True, log_y=True, legend="none")
+        self.time_chart = SeriesChart("time: forward + backward", "solver steps", "seconds", log_x=True, log_y=True)
+        self.memory_chart = SeriesChart("memory kept for backward", "solver steps", "MB", log_x=True,
                                         log_y=True)
         self.error_chart.add_series("error", "adjoint vs backprop", COLORS["error"], symbol="o")
         for chart in (self.time_chart, self.memory_chart):
-            chart.add_series("backprop", "backprop through the solver", COLORS["backprop"], symbol="s")
-            chart.add_series("adjoint", "adjoint method", COLORS["adjoint"], symbol="o")
+            chart.add_series("backprop", "backprop", COLORS["backprop"], symbol="s")
+            chart.add_series("adjoint", "adjoint", COLORS["adjoint"], symbol="o")
         self.summary = QtWidgets.QLabel()
         self.summary.setWordWrap(True)
         self.summary.setStyleSheet("font-size: 13pt;")

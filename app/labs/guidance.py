@@ -39,7 +39,8 @@ class GuidanceLab(Lab):
         self.samples: dict[str, PanelSamples] = {}
         self.target: TiltedTarget | None = None
         self.class_map: ClassMap | None = None
-        self.latency_ms: float | None = None
+        self.latency_ms: float | None = None  # of the last preview asked by the slider
+        self._slider_moved = False
         self.sweep = GAMMA_RANGE  # γ from … to over the frames of a rendering
         self.queue = PanelQueue(self.run_in_background, self._make_job, self._show, self._on_queue_idle)
         self.controls.guidance_changed.connect(self._on_guidance_changed)
@@ -112,6 +113,7 @@ class GuidanceLab(Lab):
         self._on_guidance_changed(self.controls.guidance)
 
     def _on_guidance_changed(self, _gamma: float) -> None:
+        self._slider_moved = True
         if self.model() is not None:
             self._draw_targets()
             self._request(("guided",))
@@ -179,7 +181,7 @@ class GuidanceLab(Lab):
         self._draw_panel(ps.request.panel)
         if ps.request.panel == "guided":
             waited = 1000 * (time.perf_counter() - ps.request.asked)
-            if ps.request.preview:
+            if ps.request.preview and self._slider_moved:  # the first picture shares the machine with start-up
                 self.latency_ms = waited
             self.header.set_status(status_text(ps, waited, self.latency_ms))
 
@@ -190,11 +192,10 @@ class GuidanceLab(Lab):
         labels = self._classes_of(x)
         self.panels.set_samples(panel, x, labels)
         gamma = {"unconditional": 0.0, "conditional": 1.0}.get(panel, ps.request.guidance or 0.0)
-        title = f"{panel}, γ = {gamma:g}"
         y = self.controls.label if ps.request.label is None else ps.request.label
-        if labels is not None:  # the share that lands in class y: about 1/C unguided, towards 1 as γ grows
-            title += f" · {100 * np.mean(self._classes_of(ps.xs[-1]) == y):.0f}% in class {y}"
-        self.panels.set_panel_title(panel, title)
+        # the share that lands in class y: about 1/C unguided, towards 1 as γ grows
+        share = "" if labels is None else f"{100 * np.mean(self._classes_of(ps.xs[-1]) == y):.0f}% in class {y}"
+        self.panels.set_panel_title(panel, f"{panel}, γ = {gamma:g}", share)
 
     def _draw_targets(self) -> None:
         gammas = {"unconditional": 0.0, "conditional": 1.0, "guided": self.controls.guidance}

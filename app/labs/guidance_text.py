@@ -18,8 +18,8 @@ EQUATIONS = {
                    f"&nbsp;&nbsp;&nbsp;⇔&nbsp;&nbsp;&nbsp;{_TILT}"),
 }
 
-TARGET = ("Grey heatmaps, with contours holding 50% (solid) and 90% (dashed) of the mass: the naive tilted target "
-          "p(x) · p(y | x)<sup>γ</sup> / Z for each panel's γ")
+TARGET = ("Grey heatmap and contours (50% of the mass solid, 90% dashed): the naive target "
+          "p(x) p(y | x)<sup>γ</sup> / Z at each panel's γ")
 
 EXPLANATION = """
 <p><b>The scale γ.</b> γ = 0 samples the unconditional model, γ = 1 the conditional one, γ &gt; 1
@@ -61,10 +61,10 @@ def missing_model_message(trained: TrainedModel | None, density: Density | None)
 
 def status_text(ps: PanelSamples, waited_ms: float, preview_ms: float | None) -> str:
     """The status line after the guided panel is drawn: which sampler, and how long the user waited."""
-    quick = f"{PREVIEW[0].upper()}, {PREVIEW[1][ps.request.kind or 'cfg']} steps"
-    full = f"{FULL[0]}, {ps.steps if not ps.request.preview else FULL[1]} steps"
+    quick = f"{PREVIEW[0].upper()} {PREVIEW[1][ps.request.kind or 'cfg']} steps"
+    full = f"{FULL[0]} {ps.steps if not ps.request.preview else FULL[1]} steps"
     if ps.request.preview:
-        return (f"Preview ({quick}, {PARTICLES:,} particles) drawn {waited_ms:.0f} ms after the slider moved; "
-                f"the full sample ({full}) follows when γ rests.")
-    answer = "" if preview_ms is None else f"; while γ moves, previews ({quick}) answer in {preview_ms:.0f} ms"
-    return f"Full sample ({full}, {PARTICLES:,} particles, one seed for all panels) in {waited_ms:.0f} ms{answer}."
+        return (f"Preview ({quick}, {PARTICLES:,} particles): {waited_ms:.0f} ms after the slider moved · "
+                f"full ({full}) next")
+    answer = "" if preview_ms is None else f" · previews while γ moves ({quick}): {preview_ms:.0f} ms"
+    return f"Full sample ({full}, {PARTICLES:,} particles, one seed for all panels): {waited_ms:.0f} ms{answer}"

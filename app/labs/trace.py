@@ -56,7 +56,7 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
         self.controls = TraceControls()
         self.exact_view = MapView("exact", "tr ∂f/∂z")
         self.estimate_view = MapView("Hutchinson", "tr ∂f/∂z")
-        self.variance_chart = SeriesChart("variance of the K-probe estimate (mean over the map)", "probes K",
+        self.variance_chart = SeriesChart("variance of the K-probe estimate", "probes K",
                                           "variance", log_x=True, log_y=True, legend="bottom-left")
         self.cost_chart = SeriesChart("cost as the dimension m grows", "dimension m", "seconds per batch",
                                       log_x=True, log_y=True)

@@ -111,14 +111,17 @@ def _mlp(m: int, width: int, gen: torch.Generator) -> nn.Module:
 
 
 def _timed(fn: Callable[[], object], budget: float = 0.25, most: int = 5) -> float:
-    """Best of a few runs (fewer when a run is slow): the least disturbed by the machine's other work."""
+    """Best of a few runs: the least disturbed by the machine's other work. Quick calls run at
+    least three times (one unlucky run must not make a point); slow ones stop at the budget."""
     fn()  # warm-up: the first call pays for allocations and lazy set-up
     best, spent, runs = float("inf"), 0.0, 0
-    while runs < most and (runs == 0 or spent < budget):
+    while runs < most:
         start = time.perf_counter()
         fn()
         took = time.perf_counter() - start
         best, spent, runs = min(best, took), spent + took, runs + 1
+        if spent >= budget and (runs >= 3 or took > 0.1):
+            break
     return best
 
 

@@ -55,7 +55,7 @@ def test_exact_map_is_the_divergence_by_autograd(lab, trained: bool) -> None:  #
     lo, hi = lab.exact_view.levels
     assert lo == -hi and hi == pytest.approx(np.percentile(np.abs(expected), 99), rel=1e-3)
     assert lab.estimate_view.levels == (lo, hi)  # one colour scale for both maps
-    assert ("trained CNF" in lab.exact_view.plot.getPlotItem().titleLabel.text) == trained
+    assert ("trained CNF" in lab.exact_view.title.text()) == trained
 
 
 def test_estimate_follows_the_probes_and_its_variance_falls_as_1_over_k(lab) -> None:  # type: ignore[no-untyped-def]
@@ -90,7 +90,7 @@ def test_time_bar_redraws_the_maps_and_then_the_chart(lab, qtbot) -> None:  # ty
     before = lab.variance["gaussian"].copy()
     lab.ctx.set_time(0.2)
     assert lab.maps.t == pytest.approx(0.2)
-    assert "t = 0.20" in lab.exact_view.plot.getPlotItem().titleLabel.text
+    assert "t = 0.20" in lab.exact_view.title.text()
     qtbot.waitUntil(lambda: not np.array_equal(lab.variance["gaussian"], before), timeout=5_000)
 
 

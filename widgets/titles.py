@@ -1,0 +1,25 @@
+"""Chart titles as Qt labels above the plot: they wrap in a narrow window instead of widening the plot.
+
+pyqtgraph makes a plot title's width the plot's minimum width, which in a narrow window pushes the
+axes and the colour bar outside the widget.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+__all__ = ["TitleLabel"]
+
+
+class TitleLabel(QtWidgets.QLabel):
+    """A centred, word-wrapped rich-text title (sub- and superscripts allowed)."""
+
+    def __init__(self, text: str = "", parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        font = self.font()
+        font.setPointSizeF(12)
+        self.setFont(font)
