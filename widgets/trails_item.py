@@ -13,14 +13,24 @@ ALPHAS = (40, 80, 130, 200)
 
 
 class Trails:
-    """Paths (K, n, 2) shown up to frame k; the last ``length`` frames in ``len(ALPHAS)`` fading pieces."""
+    """Paths (K, n, 2) shown up to frame k; the last ``length`` frames in ``len(ALPHAS)`` fading pieces.
 
-    def __init__(self, plot: pg.PlotItem, color: tuple[int, int, int] = (120, 200, 255), width: float = 1.5,
+    Every particle gets a head, but only the first ``max_trails`` a trail: 2,000 trails already
+    fill the picture, and 20,000 would cost ten times the drawing for no more to see.
+    """
+
+    max_trails = 2000
+
+    def __init__(self, plot: pg.PlotItem, color: tuple[int, int, int] = (120, 200, 255), width: float = 1.0,
                  length: int = 24, head_size: int = 5) -> None:
         self.length = length
         self.pieces = []
         for a in ALPHAS:
-            item = pg.PlotCurveItem(pen=pg.mkPen((*color, a), width=width), connect="finite")
+            # thin, aliased lines: antialiased or wide pens cost 3-5x per segment, and trails have many
+            # segments as start/end pairs: pyqtgraph draws those in one call, where NaN-separated
+            # polylines are split into one polygon per particle in Python
+            item = pg.PlotCurveItem(pen=pg.mkPen((*color, a), width=width), connect="pairs", antialias=False,
+                                    skipFiniteCheck=True)
             plot.addItem(item)
             self.pieces.append(item)
         self.heads = PointsItem(size=head_size)
@@ -48,7 +58,7 @@ class Trails:
             if b <= a:
                 piece.setData([], [])
                 continue
-            seg = self.paths[a: b + 1].transpose(1, 0, 2)  # (n, frames, 2)
-            seg = np.concatenate([seg, np.full((len(seg), 1, 2), np.nan)], 1).reshape(-1, 2)
+            m = self.max_trails
+            seg = np.stack([self.paths[a:b, :m], self.paths[a + 1: b + 1, :m]], 2).reshape(-1, 2)  # (start, end)
             piece.setData(seg[:, 0], seg[:, 1])
         self.heads.set_data(self.paths[k], labels)

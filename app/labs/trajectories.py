@@ -86,8 +86,9 @@ class TrajectoriesLab(Lab):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(row)
         lay.addWidget(split, 1)
-        self.times = np.zeros(0)
         self.paths = {"main": [], "reference": []}
+        self._stacked: dict[str, tuple] = {}  # type: ignore[type-arg]
+        self._shown_density = None
 
     def settings(self) -> dict[str, object]:
         return {"solver": self.solver.currentText(), "steps": self.steps.value(), "particles": self.count.value(),
@@ -174,12 +175,17 @@ class TrajectoriesLab(Lab):
         d = self.ctx.density
         if d is None:
             return
-        self.view.set_density(d.density_grid(128), d.box)
+        if self._shown_density is not d:  # the heatmap only changes with the density
+            self._shown_density = d
+            self.view.set_density(d.density_grid(128), d.box)
         for key, trails in (("main", self.trails), ("reference", self.reference)):
             frames = self.paths[key]
-            trails.set_paths(np.stack([f.x for f in frames]) if frames else None)
-            k = 0 if not frames else int(np.argmin([abs(f.t - self.ctx.t) for f in frames]))
-            trails.show_frame(k)
+            if self._stacked.get(key, (None,))[0] != len(frames):  # stack only when frames arrived
+                self._stacked[key] = (len(frames), np.stack([f.x for f in frames]) if frames else None,
+                                      np.array([f.t for f in frames]))
+                trails.set_paths(self._stacked[key][1])
+            times = self._stacked[key][2]
+            trails.show_frame(int(np.argmin(np.abs(times - self.ctx.t))) if len(times) else 0)
         self.view.set_title(f"t = {self.ctx.t:.2f}")
         self.probe.show_time(self.ctx.t)
 

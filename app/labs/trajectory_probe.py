@@ -52,7 +52,7 @@ class TrajectoryProbe:
         self.chart = pg.PlotWidget(title="log-density along a path")
         self.chart.setLabel("bottom", "t")
         self.chart.addLegend(offset=(10, 10))
-        self.chart.showGrid(x=True, y=True, alpha=0.2)
+        # no grid: an axis with grid lines is replayed on every repaint of the moving time cursor
         self.along = self.chart.plot(pen=pg.mkPen("#E69F00", width=3), name="log p_t(z(t)): moving particle")
         self.fixed = self.chart.plot(pen=pg.mkPen("#56B4E9", width=3), name="log p_t(z): fixed place")
         self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen("#AAAAAA", width=1))
