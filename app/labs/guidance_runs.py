@@ -137,7 +137,7 @@ def tilted_target(model: DiffusionModel, density: Density | None, box: Box, n: i
     with np.errstate(divide="ignore"):
         lp = np.log(px)
     return TiltedTarget(lp, _floor(lpy), box, f"estimated: p(x) from a {where}, p(y | x) from the noisy "
-                        f"classifier at τ = {tau:.3f}", False)
+                        f"classifier at τ = {tau:.2g}", False)
 
 
 def particle_classes(model: DiffusionModel | None, density: Density | None, x: np.ndarray) -> np.ndarray | None:
