@@ -61,9 +61,9 @@ class GuidancePanels(QtWidgets.QWidget):
         self._arrange(4)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
-        # four in a row on a wide screen, two by two in a narrower window: the panels stay square-ish
-        size = event.size()
-        self._arrange(4 if size.width() > 2.6 * max(size.height() - 120, 1) else 2)
+        # four in a row or two by two, whichever gives the (square) plots more room
+        w, h = event.size().width(), max(event.size().height() - 90, 1)  # less the controls and the note
+        self._arrange(4 if min(w / 4, h) >= min(w / 2, h / 2) else 2)
         super().resizeEvent(event)
 
     def _arrange(self, columns: int) -> None:
@@ -73,8 +73,9 @@ class GuidancePanels(QtWidgets.QWidget):
         for k, w in enumerate([*self.views.values(), self.class_view]):
             self.grid.removeWidget(w)
             self.grid.addWidget(w, k // columns, k % columns)
-        for c in range(4):
-            self.grid.setColumnStretch(c, 1 if c < columns else 0)
+        for k in range(4):
+            self.grid.setColumnStretch(k, 1 if k < columns else 0)
+            self.grid.setRowStretch(k, 1 if k < 4 // columns else 0)
 
     def show_message(self, text: str | None) -> None:
         """Show ``text`` instead of the panels; None shows the panels."""
