@@ -162,7 +162,7 @@ def bench_guidance(app, repeats: int = 6) -> dict[str, object]:  # type: ignore[
     waits = []
     for k in range(repeats):
         lab.latency_ms = None
-        lab.controls.set_guidance(1.0 + k)
+        lab.set_guidance(1.0 + k)  # as the slider does
         _wait(app, lambda: lab.latency_ms is not None, 30)
         if lab.latency_ms is not None:
             waits.append(float(lab.latency_ms))
