@@ -13,6 +13,7 @@ from engine.device import configure_threads
 from engine.diffusion.analytic import exact_model
 from engine.diffusion.schedules import VESchedule, VPSchedule
 from engine.diffusion.views import classifier_map, field, fields, noising_frames, sampling_frames
+from engine.errors import InputError
 
 configure_threads()  # one torch thread: two spin-wait on a busy 2-core machine
 
@@ -50,6 +51,10 @@ def test_sampling_frames_end_where_sampling_ends(kind: str, opts: dict[str, obje
 def test_sampling_frames_every_k_steps_keep_the_last() -> None:
     frames = list(sampling_frames(_model(), 50, seed=0, every=7, sampler="ancestral", steps=30))
     assert [f.step for f in frames] == [0, 7, 14, 21, 28, 30]
+    with pytest.raises(InputError, match="unknown sampler"):
+        next(sampling_frames(_model(), 5, sampler="heun"))
+    with pytest.raises(InputError, match="every"):
+        next(sampling_frames(_model(), 5, every=0))
 
 
 def test_noising_frames_have_the_closed_form_marginals() -> None:
