@@ -101,8 +101,6 @@ class ExportMixin:
         self.lab_tabs.time_bar.play(False)
         t0 = lab.ctx.t
         images = []
-        size = lab.size()
-        lab.resize(size.width() - size.width() % 2, size.height() - size.height() % 2)
         try:
             for k in lab.render_frames(count):
                 QtWidgets.QApplication.processEvents()

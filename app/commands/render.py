@@ -62,9 +62,18 @@ def grab_rgb(widget) -> np.ndarray:  # type: ignore[no-untyped-def]
     return buf[:, : 3 * w].reshape(h, w, 3).copy()
 
 
+def same_size(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Crop every frame to the size all share, rounded down to even numbers (video encoders need that;
+    a widget can change size by a pixel between grabs)."""
+    h = min(f.shape[0] for f in frames) // 2 * 2
+    w = min(f.shape[1] for f in frames) // 2 * 2
+    return [np.ascontiguousarray(f[:h, :w]) for f in frames]
+
+
 def write_frames(path: str, ext: str, frames: list[np.ndarray], fps: float) -> None:
     import imageio.v2 as imageio
 
+    frames = same_size(frames)
     try:
         if ext == ".png":
             imageio.imwrite(path, frames[-1])
