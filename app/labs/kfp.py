@@ -233,6 +233,9 @@ class KfpLab(Lab):
             self._update_status()
 
     def _update_status(self) -> None:
+        if self.problem is None or self.setup is None:  # a redraw due after the problem was reset
+            self._status_due = None
+            return
         if self._status_due is not None:
             self._status_at = time.monotonic()
             self.header.set_status(self._status(self._status_due))
