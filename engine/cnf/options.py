@@ -27,6 +27,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
         # the solver used in training (evaluation always uses dopri5 at atol/rtol, per point)
         "solver": "rk4",
         "solver_steps": 4,
+        "solver_gap": 0.02,  # nats; refine the training solver past this gap (0: never)
         "atol": 1e-5,
         "rtol": 1e-5,
         "adjoint": False,
@@ -37,10 +38,11 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "probes": 1,
         # regularizers (RNODE): weights of ∫‖f‖² dt and ∫‖∂f/∂z‖²_F dt
         "kinetic": 0.0,
-        "frobenius": 0.0,
+        "frobenius": 0.01,
         # optimisation
         "lr": 3e-2,
         "batch": 256,
+        "beta2": 0.99,  # Adam's second-moment decay: adapts faster than 0.999 at a high rate
         "weight_decay": 0.0,
         "clip": 0.0,
         "ema": 0.0,
@@ -67,6 +69,7 @@ class TrainConfig:
     end_time: float
     solver: str
     solver_steps: int
+    solver_gap: float
     atol: float
     rtol: float
     adjoint: bool
@@ -78,6 +81,7 @@ class TrainConfig:
     frobenius: float
     lr: float
     batch: int
+    beta2: float
     weight_decay: float
     clip: float
     ema: float
@@ -115,10 +119,11 @@ class TrainConfig:
         for name in ("lr", "atol", "rtol", "end_time"):
             if not getattr(self, name) > 0:
                 raise InputError(f"option '{name}' must be positive, not {getattr(self, name)}")
-        for name in ("kinetic", "frobenius", "weight_decay", "clip", "max_nfe", "eval_every", "sample_every"):
+        for name in ("kinetic", "frobenius", "weight_decay", "clip", "max_nfe", "eval_every", "sample_every",
+                     "solver_gap"):
             if getattr(self, name) < 0:
                 raise InputError(f"option '{name}' must not be negative, not {getattr(self, name)}")
-        for name in ("ema", "warmup", "lr_floor"):
+        for name in ("ema", "warmup", "lr_floor", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise InputError(f"option '{name}' must be in [0, 1), not {getattr(self, name)}")
 

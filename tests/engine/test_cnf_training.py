@@ -148,3 +148,15 @@ def test_lr_schedule_and_ema() -> None:
         start = ema.shadow.weight.clone()
     ema.update(module)  # early decay min(0.5, 2/11)
     torch.testing.assert_close(ema.shadow.weight, start + (1.0 - start) * (1 - 2 / 11))
+
+
+def test_training_solver_is_refined_when_it_disagrees_with_the_accurate_one() -> None:
+    opts = {**FAST, "solver_steps": 1, "eval_every": 0.0, "solver_gap": 1e-6}
+    trainer = CNFTrainer(get_density("8gaussians"), opts, "cpu", seed=0)
+    nfe = [s.nfe for s in trainer.run(steps=8)]
+    assert trainer.discretization_gap is not None and trainer.discretization_gap != 0.0
+    assert nfe[0] == 4.0 and nfe[-1] > 4.0  # RK4 with 1 step, then more
+    assert all(b in (a, 4 * math.ceil(1.5 * a / 4)) for a, b in zip(nfe, nfe[1:]))  # 1.5x the steps
+    steady = CNFTrainer(get_density("8gaussians"), {**opts, "solver_gap": 0.0}, "cpu", seed=0)
+    assert [s.nfe for s in steady.run(steps=8)] == [4.0] * 8
+    assert steady.discretization_gap is None
