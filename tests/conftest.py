@@ -9,6 +9,14 @@ os.environ.setdefault("FLOWSCOPE_THREADS", "1")
 import pytest  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():  # type: ignore[no-untyped-def]
+    """As the application does: two spinning torch threads on a busy 2-core machine collapse."""
+    from engine.device import configure_threads
+
+    configure_threads(1)
+
+
 @pytest.fixture(autouse=True)
 def _gradients_stay_on():  # type: ignore[no-untyped-def]
     """A generator suspended inside torch.no_grad() switches gradients off for the whole thread:

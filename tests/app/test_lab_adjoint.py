@@ -10,12 +10,6 @@ from app.labs.context import LabContext
 from engine.checkpoint import TrainedModel, density_record
 from engine.cnf import CNF
 from engine.densities import get_density
-from engine.device import configure_threads
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> None:
-    configure_threads()  # as the application does: two threads on a busy 2-core machine collapse
 
 
 @pytest.fixture

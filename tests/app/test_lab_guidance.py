@@ -11,14 +11,9 @@ from engine.api import make_trainer
 from engine.checkpoint import TrainedModel, density_record
 from engine.cnf import CNF, VectorField
 from engine.densities import get_density
-from engine.device import configure_threads
 
 TINY = {"conditional": True, "width": 32, "depth": 2, "emb_dim": 16, "batch": 256, "timesteps": 50}
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> None:
-    configure_threads()  # as the application does: two threads on a busy 2-core machine collapse
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,6 @@ from engine.checkpoint import TrainedModel, density_record
 from engine.cnf import CNF
 from engine.cnf.divergence import autograd_trace
 from engine.densities import get_density, grid_points
-from engine.device import configure_threads
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> None:
-    configure_threads()  # as the application does: two threads on a busy 2-core machine collapse
 
 
 @pytest.fixture
