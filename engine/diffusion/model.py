@@ -202,16 +202,16 @@ def build_model(kind: str, config: dict[str, Any], state_dict: dict[str, Tensor]
     optionally ``sampler``, ``sampler_options`` and ``classifier`` (width, depth).
     """
     nc = config["net"]
-    film = bool(nc.get("film", False))
+    film, act = bool(nc.get("film", False)), str(nc.get("activation", "silu"))
     net = EpsNet(int(nc["width"]), int(nc["depth"]), int(nc["num_classes"]), int(nc["emb_dim"]), float(nc["fourier"]),
-                 film)
+                 film, act)
     if state_dict is not None:
         net.load_state_dict(state_dict)
     clf = None
     if config.get("classifier"):
         cc = config["classifier"]
         clf = NoisyClassifier(int(nc["num_classes"]), int(cc["width"]), int(cc["depth"]), int(nc["emb_dim"]),
-                              float(nc["fourier"]), film)
+                              float(nc["fourier"]), film, act)
         if classifier_state is not None:
             clf.load_state_dict(classifier_state)
         clf.to(device)

@@ -21,14 +21,18 @@ References:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["time_embedding", "ConditionedMLP", "EpsNet", "NoisyClassifier"]
+__all__ = ["ACTIVATIONS", "time_embedding", "ConditionedMLP", "EpsNet", "NoisyClassifier"]
 
 CHUNK = 2048  # points per chunk in big no-grad batches (64 units x 2048 points fit in L2)
+
+# hidden activations; hardswish is SiLU's piecewise-polynomial twin (C1, no exp): twice as fast on CPU
+ACTIVATIONS: dict[str, Callable[..., Tensor]] = {"silu": F.silu, "hardswish": F.hardswish, "relu": F.relu}
 
 
 def time_embedding(tau: Tensor, dim: int) -> Tensor:
@@ -54,13 +58,17 @@ class ConditionedMLP(nn.Module):
         fourier: standard deviation of the first layer's weights, whose activation is then
             sin (learned Fourier features of x); 0 for a plain SiLU first layer.
         film: modulate each layer by a gain as well as a shift.
+        activation: hidden activation, a name in :data:`ACTIVATIONS`.
     """
 
     def __init__(self, out_dim: int, width: int = 64, depth: int = 3, num_classes: int = 0, emb_dim: int = 32,
-                 fourier: float = 0.0, film: bool = False) -> None:
+                 fourier: float = 0.0, film: bool = False, activation: str = "silu") -> None:
         super().__init__()
         if width < 1 or depth < 1:
             raise ValueError("width and depth must be positive")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation '{activation}'; choose one of {', '.join(ACTIVATIONS)}")
+        self.activation = activation
         self.width, self.depth, self.num_classes, self.emb_dim = width, depth, num_classes, emb_dim
         self.fourier, self.film = float(fourier), bool(film)
         self.layers = nn.ModuleList([nn.Linear(2, width)] + [nn.Linear(width, width) for _ in range(depth - 1)])
@@ -106,7 +114,7 @@ class ConditionedMLP(nn.Module):
     def _act(self, k: int, h: Tensor, inplace: bool) -> Tensor:
         if k == 0 and self.fourier > 0:
             return h.sin_() if inplace else h.sin()
-        return F.silu(h, inplace=inplace)
+        return ACTIVATIONS[self.activation](h, inplace=inplace)
 
     def _per_point(self, h: Tensor, shift: Tensor, gain: Tensor | None) -> Tensor:
         for k, layer in enumerate(self.layers):
@@ -142,16 +150,16 @@ class EpsNet(ConditionedMLP):
     """
 
     def __init__(self, width: int = 64, depth: int = 3, num_classes: int = 0, emb_dim: int = 32,
-                 fourier: float = 0.0, film: bool = False) -> None:
-        super().__init__(2, width, depth, num_classes, emb_dim, fourier, film)
+                 fourier: float = 0.0, film: bool = False, activation: str = "silu") -> None:
+        super().__init__(2, width, depth, num_classes, emb_dim, fourier, film, activation)
 
 
 class NoisyClassifier(ConditionedMLP):
     """p(y | x_t, τ): class logits (n, C) of noisy points, for classifier guidance (Dhariwal & Nichol, 2021)."""
 
     def __init__(self, num_classes: int, width: int = 64, depth: int = 3, emb_dim: int = 32,
-                 fourier: float = 0.0, film: bool = False) -> None:
-        super().__init__(num_classes, width, depth, 0, emb_dim, fourier, film)
+                 fourier: float = 0.0, film: bool = False, activation: str = "silu") -> None:
+        super().__init__(num_classes, width, depth, 0, emb_dim, fourier, film, activation)
         self.classes = num_classes
 
     def log_probs(self, x: Tensor, tau: Tensor) -> Tensor:

@@ -80,7 +80,7 @@ def _ode(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int, generator:
          track: bool, options: dict[str, Any]) -> Iterator[Frame]:
     flow = ProbabilityFlow(eps_fn, process, solver=str(options.get("solver", "rk4")), steps=steps)
     if not track:  # one solve over the whole interval, then Tweedie's denoising step
-        x = flow.solve(x, 1.0, process.t_min)
+        x = flow.solve(x, process.t_max, process.t_min)
         x0 = flow.denoise(x, process.t_min)
         yield Frame(steps, process.t_min, x0, x0)
         return

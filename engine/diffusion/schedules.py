@@ -89,6 +89,13 @@ class NoiseProcess:
         """Time of the least noisy level: where samplers stop and likelihoods start."""
         return float(self.times[0])
 
+    @property
+    def t_max(self) -> float:
+        """Where the continuous samplers start and likelihoods end: 1, or for a VP schedule the
+        first level with ᾱ ≤ 1e-4 (and never a clipped step of the cosine schedule, where β(τ)
+        is in the thousands): past it the data are gone and the ODE and SDE are only stiff."""
+        return 1.0
+
     def level_time(self, t: Tensor | int) -> Tensor:
         """τ of integer level(s) t ∈ {1 … L} (float64)."""
         t = torch.as_tensor(t, dtype=torch.long)
@@ -154,6 +161,15 @@ class VPSchedule(NoiseProcess):
         self.times = torch.arange(1, T + 1, dtype=torch.float64) / T
         self._log_abar = torch.cat([torch.zeros(1, dtype=torch.float64), self.alpha_bars.log()])
         self.prior_std = 1.0
+
+    @property
+    def t_max(self) -> float:
+        last = self.num_levels - 1
+        clipped = (self.betas >= 0.999).nonzero()
+        if len(clipped):  # a clipped step jumps to noise: stop at the level before it
+            last = max(int(clipped[0]) - 1, 0)
+        noise = (self.alpha_bars[: last + 1] <= 1e-4).nonzero()
+        return float(self.times[int(noise[0]) if len(noise) else last])
 
     def _locate(self, tau: Tensor) -> tuple[Tensor, Tensor]:
         u = tau.clamp(0.0, 1.0) * self.num_levels

@@ -54,8 +54,8 @@ def score_to_eps(score: Tensor, noise_std: Tensor | float) -> Tensor:
 
 
 def continuous_times(process: NoiseProcess, n: int) -> Tensor:
-    """n times from 1 down to τ_min, evenly spaced (n,) float64 (n ≥ 2)."""
-    return torch.linspace(1.0, process.t_min, max(int(n), 2), dtype=torch.float64)
+    """n times from τ_max (1, see :attr:`NoiseProcess.t_max`) down to τ_min, evenly spaced (n,) float64 (n ≥ 2)."""
+    return torch.linspace(process.t_max, process.t_min, max(int(n), 2), dtype=torch.float64)
 
 
 def _coefs(process: NoiseProcess, tau: Tensor | float) -> tuple[float, float, float, float]:
@@ -130,7 +130,7 @@ class ProbabilityFlow:
         return (x - s * self.eps_fn(x, torch.as_tensor(float(tau)))) / a
 
     def log_prob(self, z: Tensor, t0: float | None = None) -> Tensor:
-        """Exact log p_{t0}(z), (n,) float64, by integrating the ODE and tr(∂v/∂x) from t0 (τ_min) up to τ = 1."""
+        """Exact log p_{t0}(z), (n,) float64, by integrating the ODE and tr(∂v/∂x) from t0 (τ_min) up to τ_max."""
         def func(t: Tensor, y: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
             with torch.enable_grad():
                 x = y[0].detach().requires_grad_(True)
@@ -138,7 +138,8 @@ class ProbabilityFlow:
                 div = autograd_trace(v, x)
             return v.detach(), div.detach()
 
-        tt = torch.tensor([self.process.t_min if t0 is None else t0, 1.0], dtype=z.dtype, device=z.device)
+        tt = torch.tensor([self.process.t_min if t0 is None else t0, self.process.t_max], dtype=z.dtype,
+                          device=z.device)
         zero = torch.zeros(len(z), dtype=z.dtype, device=z.device)
         x1, integral = odesolve(func, (z, zero), tt, solver=self.solver, steps=self.steps, atol=self.atol,
                                 rtol=self.rtol)
