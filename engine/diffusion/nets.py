@@ -1,11 +1,11 @@
 r"""Networks: the noise predictor ε_θ(x_t, τ, y) and the noisy classifier p(y | x_t, τ).
 
-Both are MLPs on the 2D point whose every hidden layer receives a shift computed from a
-sinusoidal embedding of the time τ (plus a learned class embedding). The first layer is
-sin(W x + b) with W drawn wide: learned Fourier features, which let a small MLP draw the
-thin arms and sharp edges of 2D toy densities (Tancik et al., 2020). When every point
-shares one time and one label, as in sampling, that shift is one row folded into the
-layer's bias, so a sampling step costs no more than a plain MLP of the same size.
+Both are MLPs on the 2D point whose every hidden layer is shifted (and, with FiLM, scaled)
+by a function of a sinusoidal embedding of the time τ plus a learned class embedding. The
+first layer is sin(W x + b) with W drawn wide: learned Fourier features, which let a small
+MLP draw the thin arms and sharp edges of 2D toy densities (Tancik et al., 2020). When every
+point shares one time and one label, as in sampling, the modulation is folded into the
+layers' weights and biases, so a sampling step costs no more than a plain MLP of the same size.
 
 References:
     | Attention Is All You Need (Vaswani et al., 2017) sinusoidal embeddings

@@ -32,7 +32,7 @@ _COMMON: dict[str, Any] = {
     "label_dropout": 0.15,  # CFG: how often the label is replaced by ∅ in training
     "ema": 0.999,
     "default_steps": 15_000,  # used when neither steps nor seconds are given
-    "t_sampling": "uniform",
+    "t_sampling": "uniform",  # or "mixed": half the levels drawn by the likelihood weighting g²/s²
 }
 
 OPTIONS: dict[str, dict[str, Any]] = {
@@ -66,6 +66,8 @@ def check_options(kind: str, density: Density, opts: dict[str, Any]) -> None:
         raise InputError(f"option 'ema' must be in [0, 1), not {opts['ema']}")
     if not 0.0 < float(opts["label_dropout"]) < 1.0:
         raise InputError(f"option 'label_dropout' must be in (0, 1), not {opts['label_dropout']}")
+    if opts["t_sampling"] not in ("uniform", "mixed"):
+        raise InputError(f"unknown t_sampling '{opts['t_sampling']}'; choose uniform or mixed")
     if opts["activation"] not in ACTIVATIONS:
         raise InputError(f"unknown activation '{opts['activation']}'; choose one of {', '.join(ACTIVATIONS)}")
     if float(opts["fourier"]) < 0:
