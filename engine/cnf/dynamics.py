@@ -61,10 +61,10 @@ class CNFDynamics(nn.Module):
         zero = z.new_zeros(len(z))
         return (z, zero) + (zero,) * (int(self.kinetic) + int(self.frobenius))
 
-    def forward(self, t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    def forward(self, t: Tensor | float, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         z = state[0]
-        if self.tangents is None:
-            self.begin(z)
+        if self.tangents is None or self.tangents.shape[1] not in (1, len(z)):
+            self.begin(z)  # a solve that nobody began: fix its probes now
         v = self.tangents
         assert v is not None
         f, jv = self.field.jvp(t, z, v)
@@ -83,5 +83,5 @@ class FieldDynamics(nn.Module):
         super().__init__()
         self.field = field
 
-    def forward(self, t: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    def forward(self, t: Tensor | float, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         return (self.field(t, state[0]),)

@@ -29,10 +29,20 @@ from .dynamics import CNFDynamics, FieldDynamics
 from .nets import VectorField
 from .solvers import Counted, check_solver, odesolve
 
-__all__ = ["CNF", "standard_normal_log_prob"]
+__all__ = ["CNF", "seeded_generator", "standard_normal_log_prob"]
 
 _LOG_2PI = math.log(2 * math.pi)
 _CHUNK = 8192  # points per solve: bounds memory, and the adaptive steps suit each chunk
+
+
+def seeded_generator(seed: int | None) -> torch.Generator:
+    """A CPU generator seeded with ``seed``, or from fresh entropy (the global RNG stays untouched)."""
+    gen = torch.Generator()
+    if seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(int(seed))
+    return gen
 
 
 def standard_normal_log_prob(z: Tensor) -> Tensor:
@@ -124,7 +134,7 @@ class CNF(nn.Module):
         """
         self._check_sample_options(options)
         solver = options.get("solver") or ("rk4" if options.get("steps") else "dopri5")
-        gen = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
+        gen = seeded_generator(seed)
         z = torch.randn(int(n), self.field.dim, generator=gen)
         x = self.flow(z, 0.0, 1.0, solver=solver, steps=int(options.get("steps") or 32))
         return x.float().cpu().numpy()

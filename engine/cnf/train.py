@@ -117,6 +117,7 @@ class CNFTrainer:
         self.last_heldout: float | None = None
         self.solver_steps = cfg.solver_steps  # grows when training exploits the discretization
         self.discretization_gap: float | None = None  # accurate minus training-solver held-out NLL
+        self.nfe_forward = self.nfe_backward = 0  # function evaluations of the last step, each way
 
     # -- the Trainer contract ----------------------------------------------------------
     def set_learning_rate(self, lr: float) -> None:
@@ -195,9 +196,11 @@ class CNFTrainer:
         self.dynamics.nfe = 0
         try:
             nll, penalty = self._objective(x)
+            self.nfe_forward = self.dynamics.nfe
             self._check_finite(nll, "loss", lr)
             self.optimizer.zero_grad(set_to_none=True)
             (nll + penalty).backward()
+            self.nfe_backward = self.dynamics.nfe - self.nfe_forward  # the adjoint's solve; 0 by backprop
         except SolverDiverged as e:
             raise self._failure(f"{e} (the dynamics became too stiff)") from None
         norm = torch.nn.utils.clip_grad_norm_(self.field.parameters(), self.cfg.clip or math.inf)

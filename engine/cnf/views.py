@@ -28,7 +28,7 @@ import torch
 from ..densities import Box, grid_points
 from .divergence import TraceEstimator, sample_probes
 from .dynamics import CNFDynamics
-from .model import CNF, standard_normal_log_prob
+from .model import CNF, seeded_generator, standard_normal_log_prob
 from .solvers import Counted, check_solver, odesolve
 
 __all__ = [
@@ -141,7 +141,7 @@ def trajectories(
     if points is None:
         if direction == "backward":
             raise ValueError("backward trajectories start from data: give points")
-        gen = torch.Generator().manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
+        gen = seeded_generator(seed)
         start = torch.randn(n, 2, generator=gen)
     else:
         start = torch.as_tensor(np.asarray(points, np.float32))

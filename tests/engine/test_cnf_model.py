@@ -55,6 +55,15 @@ def test_sampling_options(trained: CNF) -> None:
         trained.sample(5, seed=0, solver="leapfrog")
 
 
+def test_unseeded_sampling_varies_and_leaves_the_global_rng_alone(trained: CNF) -> None:
+    torch.manual_seed(3)
+    expected = torch.rand(1)
+    torch.manual_seed(3)
+    a, b = trained.sample(3, steps=2), trained.sample(3, steps=2)
+    assert not np.array_equal(a, b)
+    assert torch.equal(torch.rand(1), expected)
+
+
 def test_velocity_is_the_field(trained: CNF) -> None:
     x = torch.randn(7, 2)
     v = trained.velocity(x, 0.25)

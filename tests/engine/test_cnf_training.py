@@ -110,6 +110,7 @@ def test_adjoint_hutchinson_run_counts_both_directions() -> None:
     snaps = list(trainer.run(steps=4))
     forward = 4 * OPTIONS["cnf"]["solver_steps"]
     assert all(s.nfe is not None and s.nfe > forward for s in snaps)  # the adjoint solve evaluates too
+    assert trainer.nfe_forward == forward and trainer.nfe_backward == snaps[-1].nfe - forward
     assert math.isfinite(snaps[-1].loss)
     assert snaps[0].lr < snaps[1].lr  # warm-up
     # the kept model is the EMA's
