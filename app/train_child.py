@@ -56,6 +56,7 @@ def _run_job(job: dict[str, Any], ctrl: Connection, data: Connection) -> None:
     import torch
 
     from app.messages import readable_error
+    from app.thinning import Thinner
 
     trainer = None
     try:
@@ -64,7 +65,7 @@ def _run_job(job: dict[str, Any], ctrl: Connection, data: Connection) -> None:
         trainer = make_trainer(job["kind"], job["density"], job["options"], torch.device(job["device"]), job["seed"],
                                module=job["family"])
         c = _Controls(ctrl, trainer)
-        last, pending = 0.0, None
+        thin = Thinner(SEND_INTERVAL, lambda s: s.samples is not None or s.density is not None)
         next_model = time.monotonic() + MODEL_INTERVAL
         for snap in trainer.run(steps=job["steps"], seconds=job["seconds"]):
             c.poll()
@@ -72,20 +73,19 @@ def _run_job(job: dict[str, Any], ctrl: Connection, data: Connection) -> None:
             if now >= next_model:
                 data.send(("model", _checkpoint(trainer)))
                 next_model = now + MODEL_INTERVAL
-            if snap.samples is not None or snap.density is not None or now - last >= SEND_INTERVAL:
-                data.send(("snapshot", snap))
-                last, pending = now, None
-            else:
-                pending = snap
+            out = thin.offer(snap, now)
+            if out is not None:
+                data.send(("snapshot", out))
             while c.paused:
-                if pending is not None:
-                    data.send(("snapshot", pending))
-                    pending = None
+                out = thin.flush()
+                if out is not None:
+                    data.send(("snapshot", out))
                 c.poll(0.05)
             if c.stopped:
                 break
-        if pending is not None:
-            data.send(("snapshot", pending))
+        out = thin.flush()
+        if out is not None:
+            data.send(("snapshot", out))
         data.send(("finished", "stopped" if c.stopped else "done", _checkpoint(trainer)))
     except Exception as e:  # noqa: BLE001 - every failure reaches the window as a message
         data.send(("failed", readable_error(e), None if trainer is None else _checkpoint(trainer)))

@@ -192,6 +192,8 @@ class TrainingController(QtCore.QObject):
     # -- worker signals (GUI thread) ------------------------------------------------
     def _on_snapshot(self, s: TrainSnapshot) -> None:
         self.latest = s
+        for step, loss, metric in s.between:
+            self.curves.add_point(step, loss, metric)
         self.curves.add_point(s.step, s.loss, s.metric)
         if s.metric_name and s.metric_name != self._metric_name:
             self._metric_name = s.metric_name

@@ -20,6 +20,7 @@ from PySide6 import QtCore
 from engine.device import configure_threads
 
 from .messages import readable_error
+from .thinning import Thinner
 
 __all__ = ["GeneratorWorker", "readable_error"]
 
@@ -41,26 +42,24 @@ class _Runner(QtCore.QObject):
         _lower_priority(o._nice)
         # torch's thread count is per OS thread under OpenMP: set it on this thread too
         configure_threads()
-        last, pending, gen = 0.0, None, None
+        thin, gen = Thinner(o._min_interval, o._keep), None
         try:
             gen = o._make()
             for snap in gen:
-                now = time.monotonic()
-                if o._keep(snap) or now - last >= o._min_interval:
-                    self.yielded.emit(snap)
-                    last, pending = now, None
-                else:
-                    pending = snap
+                out = thin.offer(snap, time.monotonic())
+                if out is not None:
+                    self.yielded.emit(out)
                 if not o._running.is_set():
-                    if pending is not None:
-                        self.yielded.emit(pending)
-                        pending = None
+                    out = thin.flush()
+                    if out is not None:
+                        self.yielded.emit(out)
                     while not o._running.wait(0.05):
                         pass
                 if o._stop.is_set():
                     break
-            if pending is not None:
-                self.yielded.emit(pending)
+            out = thin.flush()
+            if out is not None:
+                self.yielded.emit(out)
             self.finished.emit("stopped" if o._stop.is_set() else "done")
         except Exception as e:  # noqa: BLE001 - every failure must reach the GUI as a message
             self.failed.emit(readable_error(e))

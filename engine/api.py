@@ -45,6 +45,8 @@ class TrainSnapshot:
         nfe: function evaluations of the last step (CNF).  best_step: step of the kept model.
         samples: (n, 2) model samples, when produced this step.
         density: (G, G) model density on the view grid, when produced this step (cheap only).
+        between: (step, loss, metric) of earlier steps whose snapshots were not delivered on
+            their own (a transport that thins a fast stream fills it; trainers leave it empty).
     """
 
     step: int
@@ -61,6 +63,7 @@ class TrainSnapshot:
     best_step: int | None = None
     samples: np.ndarray | None = None
     density: np.ndarray | None = None
+    between: tuple[tuple[int, float, float | None], ...] = ()
 
     @property
     def fraction_done(self) -> float | None:

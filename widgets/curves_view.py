@@ -25,6 +25,9 @@ class CurvesView(QtWidgets.QWidget):
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setLabel("bottom", "step")
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#56B4E9", width=2))
+        # every step is kept; long runs are drawn at screen resolution (min and max per pixel)
+        self.loss_curve.setDownsampling(auto=True, method="peak")
+        self.loss_curve.setClipToView(True)
         self.metric_curve = self.metric_plot.plot(pen=pg.mkPen("#E69F00", width=2), symbol="o", symbolSize=5,
                                                   symbolBrush="#E69F00", symbolPen=None)
         dashed = pg.mkPen("#009E73", width=2, style=QtCore.Qt.PenStyle.DashLine)
