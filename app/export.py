@@ -49,6 +49,8 @@ class ExportMixin:
 
     lab_tabs: Any
     state: Any
+    closing = False  # set by the window's closeEvent: an export in progress then stops
+    exporting = False
 
     def _current_widget(self) -> QtWidgets.QWidget:
         lab = self.lab_tabs.current_lab()
@@ -101,10 +103,11 @@ class ExportMixin:
         self.lab_tabs.time_bar.play(False)
         t0 = lab.ctx.t
         images = []
+        self.exporting = True
         try:
             for k in lab.render_frames(count):
                 QtWidgets.QApplication.processEvents()
-                if progress.wasCanceled():
+                if progress.wasCanceled() or self.closing:  # the window may be closed between frames
                     return False
                 images.append(grab_rgb(lab))
                 progress.setValue(k + 1)
@@ -114,9 +117,11 @@ class ExportMixin:
             QtWidgets.QMessageBox.warning(self, "Export animation", str(e))  # type: ignore[call-overload]
             return False
         finally:
+            self.exporting = False
             progress.close()
-            lab.ctx.set_time(t0)
-            self.lab_tabs.time_bar.play(playing)
+            if not self.closing:
+                lab.ctx.set_time(t0)
+                self.lab_tabs.time_bar.play(playing)
         self.statusBar().showMessage(f"Exported {len(images)} frames to {path}", 5000)  # type: ignore[attr-defined]
         return True
 

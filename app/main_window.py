@@ -254,6 +254,7 @@ class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMai
             self.set_density("8gaussians")
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.closing = True  # an animation export drawing its frames stops and writes nothing
         self.training.shutdown()
         self.lab_tabs.shutdown()
         close_standby()

@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     save_checkpoint(args.out, {**model.to_checkpoint(), "density": density_record(density, args.density),
                                "metrics": metrics})
     if failure is not None:
+        # bad options (a learning rate far too high) are the usual cause: exit 2 like other bad input
         print(f"flowscope: training stopped: {failure}; saved the last good model to {args.out}", file=sys.stderr)
-        return 1
+        return 2
     print(json.dumps({"out": args.out, **metrics}))
     return 0

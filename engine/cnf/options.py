@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..errors import InputError
+from ..guard import check_learning_rate
 from .divergence import PROBES
 from .nets import ACTIVATIONS
 from .optim import SCHEDULES
@@ -116,7 +117,8 @@ class TrainConfig:
         for name in ("width", "depth", "solver_steps", "probes", "batch", "steps", "heldout", "samples"):
             if getattr(self, name) < 1:
                 raise InputError(f"option '{name}' must be a positive integer, not {getattr(self, name)}")
-        for name in ("lr", "atol", "rtol", "end_time"):
+        check_learning_rate(self.lr)
+        for name in ("atol", "rtol", "end_time"):
             if not getattr(self, name) > 0:
                 raise InputError(f"option '{name}' must be positive, not {getattr(self, name)}")
         for name in ("kinetic", "frobenius", "weight_decay", "clip", "max_nfe", "eval_every", "sample_every",

@@ -32,6 +32,7 @@ from torch import Tensor
 from ..api import TrainSnapshot
 from ..densities import Density
 from ..errors import TrainingError
+from ..guard import DivergenceGuard, check_learning_rate
 from .divergence import TraceEstimator
 from .dynamics import CNFDynamics, FieldDynamics
 from .model import CNF, standard_normal_log_prob
@@ -45,7 +46,9 @@ __all__ = ["CNFTrainer", "build_field"]
 _MAX_SOLVER_STEPS = 64
 # A held-out NLL this far above the best one is a run that has come apart (a learning rate far
 # too high, say), even when every number is still finite: stop and keep the best model.
-_DIVERGED_NATS = 10.0
+_DIVERGED_NATS = 2.0
+# the same for the median training-batch NLL, checked every step (the batch is noisier)
+_DIVERGED_BATCH_NATS = 25.0
 
 
 def build_field(cfg: TrainConfig, seed: int) -> VectorField:
@@ -118,6 +121,7 @@ class CNFTrainer:
         self.solver_steps = cfg.solver_steps  # grows when training exploits the discretization
         self.discretization_gap: float | None = None  # accurate minus training-solver held-out NLL
         self.nfe_forward = self.nfe_backward = 0  # function evaluations of the last step, each way
+        self.guard = DivergenceGuard(margin=_DIVERGED_BATCH_NATS)
 
     # -- the Trainer contract ----------------------------------------------------------
     def set_learning_rate(self, lr: float) -> None:
@@ -125,7 +129,7 @@ class CNFTrainer:
 
         Safe to call from another thread: it only stores the value.
         """
-        self._pending_lr = float(lr)
+        self._pending_lr = check_learning_rate(lr)
 
     def best_model(self) -> CNF:
         """The model with the lowest held-out NLL so far (the last good one after a failure)."""
@@ -150,6 +154,8 @@ class CNFTrainer:
         if steps is None and seconds is None:
             steps = self.cfg.steps
         budget = _Budget(steps, seconds, self.step, self.elapsed)
+        if self.step == 0:
+            self._measure_heldout()  # the untrained flow is the baseline a diverging run is measured against
         recent: deque[float] = deque(maxlen=20)
         next_eval, next_samples = self.elapsed + self.cfg.eval_every, self.elapsed
         while True:
@@ -205,6 +211,10 @@ class CNFTrainer:
             raise self._failure(f"{e} (the dynamics became too stiff)") from None
         norm = torch.nn.utils.clip_grad_norm_(self.field.parameters(), self.cfg.clip or math.inf)
         self._check_finite(norm, "gradient", lr)
+        try:
+            self.guard.check(float(nll.detach()), self.peak_lr)
+        except TrainingError as e:
+            raise self._failure(str(e)) from None
         self.optimizer.step()
         if self.ema is not None:
             self.ema.update(self.field)
@@ -238,7 +248,8 @@ class CNFTrainer:
         if not math.isfinite(nll):
             raise self._failure("the held-out NLL is not finite")
         if nll > self.best_nll + _DIVERGED_NATS:
-            raise self._failure(f"the held-out NLL rose to {nll:.4g} nats, from {self.best_nll:.4g} at best")
+            raise self._failure(f"the held-out NLL rose to {nll:.4g} nats, from {self.best_nll:.4g} at best (a "
+                                f"learning rate of {self.peak_lr:g} is probably too high)")
         self._check_discretization(model, nll)
         self.last_heldout = nll
         if nll < self.best_nll:

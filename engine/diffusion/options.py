@@ -14,6 +14,7 @@ import numpy as np
 
 from ..densities import Density
 from ..errors import InputError
+from ..guard import check_learning_rate
 from .nets import ACTIVATIONS
 from .schedules import SCHEDULES
 
@@ -56,8 +57,7 @@ def check_options(kind: str, density: Density, opts: dict[str, Any]) -> None:
     """InputError for an option value that cannot work (names the allowed values)."""
     for key in ("batch", "width", "depth", "timesteps", "emb_dim", "default_steps"):
         _positive(opts, key, int)
-    for key in ("lr",):
-        _positive(opts, key, float)
+    check_learning_rate(opts["lr"])
     if kind == "ddpm" and opts["schedule"] not in SCHEDULES:
         raise InputError(f"unknown schedule '{opts['schedule']}'; choose one of {', '.join(SCHEDULES)}")
     if kind == "ncsn" and opts["schedule"] != "geometric":

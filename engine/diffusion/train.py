@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from ..api import TrainSnapshot
 from ..densities import Density
 from ..errors import TrainingError
+from ..guard import DivergenceGuard, check_learning_rate
 from ..metrics import histogram_tv
 from .model import DiffusionModel, build_model
 from .nets import EpsNet, NoisyClassifier
@@ -83,6 +84,8 @@ class DiffusionTrainer:
         self.step = 0
         self.elapsed = 0.0
         self._last_loss = math.nan
+        # the ε error of normalised data starts near 2: 20 above the best median is a run come apart
+        self.guard = DivergenceGuard(margin=20.0)
 
     # -- data ------------------------------------------------------------------------
     def _refill(self) -> None:
@@ -189,9 +192,7 @@ class DiffusionTrainer:
     # -- public --------------------------------------------------------------------------
     def set_learning_rate(self, lr: float) -> None:
         """Change the base learning rate; safe from another thread (taken at the next step)."""
-        if not (lr > 0 and math.isfinite(lr)):
-            raise ValueError(f"the learning rate must be a positive number, not {lr}")
-        self._pending_lr = float(lr)
+        self._pending_lr = check_learning_rate(lr)
 
     def best_model(self) -> DiffusionModel:
         """The EMA weights with the lowest held-out loss so far (the last good ones after a failure)."""
@@ -221,8 +222,11 @@ class DiffusionTrainer:
             t0 = time.perf_counter()
             loss = self._last_loss = self._train_step(done)
             self.step += 1
-            if not math.isfinite(loss):
-                raise TrainingError(f"the loss became {loss} at step {self.step}; the last good model is kept")
+            try:
+                self.guard.check(loss, self.base_lr)
+            except TrainingError as e:
+                raise TrainingError(f"training diverged at step {self.step}: {e}; kept the model of step "
+                                    f"{self.best_step or 0}") from None
             dt = time.perf_counter() - t0
             rate = 1 / dt if rate == 0 else 0.95 * rate + 0.05 / max(dt, 1e-9)
             metric, samples = None, None
