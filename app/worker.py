@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,6 +24,10 @@ from .messages import readable_error
 from .thinning import Thinner
 
 __all__ = ["GeneratorWorker", "readable_error"]
+
+
+def _nothing() -> Iterator[Any]:
+    return iter(())
 
 
 class _Runner(QtCore.QObject):
@@ -137,10 +142,25 @@ class GeneratorWorker(QtCore.QObject):
         return not self._running.is_set()
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Stop, and wait for the thread to end; True when it did."""
+        """Stop, and wait for the thread to end; True when it did.
+
+        An ended worker lets go of everything: its generator's closure (models, frames) and the
+        slots connected to it, which often hold the worker itself (a cycle through Qt that
+        Python's collector cannot see: one leaked worker per background job otherwise).
+        """
         self.stop()
         self.thread.quit()
-        return bool(self.thread.wait(timeout_ms))
+        ended = bool(self.thread.wait(timeout_ms))
+        if ended:
+            self._make = _nothing
+            with warnings.catch_warnings():  # PySide warns when a signal had nothing connected
+                warnings.simplefilter("ignore", RuntimeWarning)
+                for sig in (self.yielded, self.finished, self.failed):
+                    try:
+                        sig.disconnect()
+                    except (RuntimeError, TypeError, SystemError):
+                        pass
+        return ended
 
     # -- relays (queued from the runner: they run on this object's thread) ---------
     @QtCore.Slot(object)

@@ -211,3 +211,24 @@ def test_thread_mode_trains_too(window, qtbot, monkeypatch) -> None:  # type: ig
         window.training.start()
         assert window.training.trainer is not None
     assert blocker.args == ["done"] and window.training.trained is not None
+
+
+def test_an_ended_worker_is_freed_even_when_its_slots_hold_it(qtbot) -> None:  # type: ignore[no-untyped-def]
+    import gc
+    import weakref
+
+    class Payload:  # what a job's closure holds (a model, frames)
+        pass
+
+    big = [Payload()]
+    w = GeneratorWorker(lambda: iter([len(big)]), min_interval=0.0)
+    seen = []
+    w.yielded.connect(lambda v: seen.append(v) if w is not None else None)  # the slot refers to the worker
+    with qtbot.waitSignal(w.finished, timeout=3000):
+        w.start()
+    assert w.shutdown(2000)
+    ref, big_ref = weakref.ref(w), weakref.ref(big[0])
+    del w, big
+    gc.collect()
+    assert ref() is None and big_ref() is None
+    assert seen == [1]
