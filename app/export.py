@@ -119,6 +119,7 @@ class ExportMixin:
         finally:
             self.exporting = False
             progress.close()
+            progress.deleteLater()  # a child of the window: it would live as long as the window
             if not self.closing:
                 lab.ctx.set_time(t0)
                 self.lab_tabs.time_bar.play(playing)

@@ -13,9 +13,11 @@ def create_application(argv: list[str] | None = None):  # type: ignore[no-untype
     """The QApplication (created once), themed."""
     from PySide6 import QtWidgets
 
+    from .memory import tune_allocator
     from .settings import Settings
     from .theme import apply_theme
 
+    tune_allocator()
     _quiet_known_qt_noise()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(argv or sys.argv[:1])
     app.setApplicationName("flowscope")

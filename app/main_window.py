@@ -20,6 +20,7 @@ from .density_controller import DensityState, builtin_entries, density_state, lo
 from .export import ExportMixin
 from .lab_tabs import LabTabs
 from .labs.context import LabContext
+from .memory import release_memory
 from .menus import SHORTCUTS, build_menus
 from .model_files import ModelFilesMixin
 from .option_specs import MODELS, option_specs
@@ -35,6 +36,9 @@ __all__ = ["MainWindow"]
 SCENE_FILTER = "flowscope scenes (*.json);;All files (*)"
 DATA_FILTER = "Point data (*.npy *.npz *.csv *.txt *.tsv);;All files (*)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+
+
+TRIM_EVERY_MS = 20_000
 
 
 class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMainWindow):
@@ -102,6 +106,10 @@ class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMai
         self._thumb_timer.start(0)
         # a training process imports torch in ~2 s: start one now so Train starts at once
         QtCore.QTimer.singleShot(1500, prewarm)
+        # hand freed memory back to the system now and then (see app/memory.py)
+        self._trim_timer = QtCore.QTimer(self)
+        self._trim_timer.timeout.connect(release_memory)
+        self._trim_timer.start(TRIM_EVERY_MS)
 
     # -- menus -------------------------------------------------------------------
     # -- density -----------------------------------------------------------------

@@ -26,6 +26,9 @@ from .thinning import Thinner
 __all__ = ["GeneratorWorker", "readable_error"]
 
 
+_ENDED: list[GeneratorWorker] = []  # ended workers, released at the next turn of the event loop
+
+
 def _nothing() -> Iterator[Any]:
     return iter(())
 
@@ -152,6 +155,11 @@ class GeneratorWorker(QtCore.QObject):
         self.thread.quit()
         ended = bool(self.thread.wait(timeout_ms))
         if ended:
+            # shutdown often runs inside a slot of this very worker (a view restarting its job when
+            # the last one finished): keep it alive until control is back in the event loop
+            _ENDED.append(self)
+            if len(_ENDED) == 1:
+                QtCore.QTimer.singleShot(0, _ENDED.clear)
             self._make = _nothing
             with warnings.catch_warnings():  # PySide warns when a signal had nothing connected
                 warnings.simplefilter("ignore", RuntimeWarning)

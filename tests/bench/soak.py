@@ -12,6 +12,7 @@ the highest seen are all printed, with a least-squares trend in MB per hour over
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import random
@@ -42,6 +43,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    faulthandler.enable()  # a crash prints where it happened
     from PySide6 import QtCore, QtWidgets
 
     from app.gui import create_application
