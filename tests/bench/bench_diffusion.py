@@ -130,8 +130,10 @@ def _tv(samples: np.ndarray, density: Density, n: int) -> dict[str, float]:
     return {"tv": round(tv, 4), "tv_exact": round(tv0, 4), "tv_ratio": round(tv / tv0, 3)}
 
 
-def _train_flowscope(kind: str, density: Density, seconds: float, conditional: bool) -> tuple[Any, dict[str, Any]]:
-    trainer = make_trainer(kind, density, {"conditional": True} if conditional else {}, torch.device("cpu"), 0)
+def _train_flowscope(kind: str, density: Density, seconds: float, conditional: bool,
+                     options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    opts = {**options, **({"conditional": True} if conditional else {})}
+    trainer = make_trainer(kind, density, opts, torch.device("cpu"), 0)
     (last,) = deque(trainer.run(seconds=seconds), maxlen=1)
     return trainer.best_model(), {"train_steps": last.step, "steps_per_s": round(last.step / max(last.elapsed, 1e-9))}
 
@@ -147,7 +149,7 @@ def _label_share(model: Any, density: Density, kind: str, n: int = 2000) -> floa
 def bench_flowscope(name: str, model_name: str, density: Density, args: argparse.Namespace) -> dict[str, Any]:
     kind = "ncsn" if model_name == "ncsn" else "ddpm"
     conditional = model_name.endswith("-cond")
-    model, out = _train_flowscope(kind, density, args.seconds, conditional)
+    model, out = _train_flowscope(kind, density, args.seconds, conditional, args.options)
     t0 = time.perf_counter()
     samples = model.sample(args.n, seed=11)
     out["sample_s"] = round(time.perf_counter() - t0, 2)
@@ -193,6 +195,14 @@ def bench_reference(name: str, density: Density, args: argparse.Namespace) -> di
     return {"density": name, "model": "reference", **out}
 
 
+def _option(text: str) -> tuple[str, Any]:
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=60.0, help="training budget per model and density")
@@ -204,7 +214,10 @@ def main() -> None:
     p.add_argument("--no-nll", action="store_true")
     p.add_argument("--no-speed", dest="speed", action="store_false", help="skip the 10k x 1000-step timing")
     p.add_argument("--speed-only", action="store_true", help="only the timing, on an untrained default model")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a training option instead of its default (repeatable), e.g. t_sampling=mixed")
     args = p.parse_args()
+    args.options = dict(_option(o) for o in args.option)
     args.done = set()
     configure_threads(1)
     if args.speed_only:
@@ -227,8 +240,9 @@ def main() -> None:
             row["wall_s"] = round(time.perf_counter() - t0, 1)
             results.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
-    print(json.dumps({"seconds": args.seconds, "n": args.n, "torch_threads": torch.get_num_threads(),
-                      "cpus": os.cpu_count(), "load_before": [round(v, 2) for v in load0],
+    print(json.dumps({"seconds": args.seconds, "n": args.n, "options": args.options,
+                      "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(),
+                      "load_before": [round(v, 2) for v in load0],
                       "load_after": [round(v, 2) for v in os.getloadavg()], "results": results}, indent=1))
 
 

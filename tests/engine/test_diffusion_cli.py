@@ -52,6 +52,16 @@ def test_sample_with_every_sampler(ddpm: str, sampler: str | None, tmp_path: obj
     assert x.shape == (200, 2) and x.dtype == np.float32 and np.isfinite(x).all()
 
 
+def test_sampling_on_two_threads_gives_the_same_points(ddpm: str, tmp_path: object) -> None:
+    try:
+        for threads in ("1", "2"):
+            assert main(["sample", ddpm, "-n", "3000", "--seed", "1", "--threads", threads, "--sampler", "ancestral",
+                         "--steps", "50", "--out", f"{tmp_path}/s{threads}.npy"]) == 0
+    finally:
+        configure_threads(1)
+    np.testing.assert_allclose(np.load(f"{tmp_path}/s1.npy"), np.load(f"{tmp_path}/s2.npy"), atol=1e-4)
+
+
 def test_ncsn_samples_by_default_with_langevin_and_writes_csv(ncsn: str, tmp_path: object) -> None:
     out = f"{tmp_path}/s.csv"
     assert main(["sample", ncsn, "-n", "50", "--steps", "10", "--out", out]) == 0
@@ -90,6 +100,7 @@ def test_logprob_and_eval(ddpm: str, ncsn: str, tmp_path: object, capsys: pytest
         ("conditional", ["--guidance", "2"], "--label"),
         ("ddpm", ["--sampler", "ancestral", "--steps", "500"], "at most"),
         ("ncsn", ["--label", "0", "--guidance-kind", "classifier"], "unconditional"),
+        ("ddpm", ["--threads", "0"], "--threads"),
     ],
 )
 def test_impossible_sampling_requests_exit_2(which: str, args: list[str], message: str, request: pytest.FixtureRequest,
