@@ -37,9 +37,8 @@ def diffusion_fan(model: object, x: np.ndarray, sampler: str, seed: int = 0) -> 
     n = FAN if sampler != "ode" else 1
     z = model.to_z(np.repeat(np.asarray(x, np.float64).reshape(1, 2), n, 0))  # type: ignore[attr-defined]
     gen = torch.Generator().manual_seed(seed)
-    eps = model.eps_fn()  # type: ignore[attr-defined]
-    frames = run_sampler(sampler, eps, model.process, z.float(), None, gen, True,  # type: ignore[attr-defined]
-                         **model.sampler_options())  # type: ignore[attr-defined]
+    eps, options = model.sampler_setup(sampler, None, None, None, {})  # type: ignore[attr-defined]
+    frames = run_sampler(sampler, eps, model.process, z.float(), None, gen, True, **options)  # type: ignore[attr-defined]
     xs = [model.from_z(z.float())] + [model.from_z(f.x) for f in frames]  # type: ignore[attr-defined]
     return np.stack(xs)
 

@@ -28,6 +28,8 @@ from .samplers import Frame, check_sampler, run_sampler
 from .schedules import NoiseProcess, make_process
 from .score import ProbabilityFlow
 
+CLIPPED_SAMPLERS = ("ancestral", "ddim", "sde")  # x̂_0 held in the box; the ODE and Langevin stay exact
+
 __all__ = ["DiffusionModel", "build_model"]
 
 EpsFn = Callable[[Tensor, Tensor], Tensor]
@@ -113,10 +115,46 @@ class DiffusionModel:
                track: bool = True, **sampler_options: Any) -> Iterator[Frame]:
         """The sampler's frames in normalised coordinates; the last frame's ``x`` is the sample."""
         name = sampler or self.default_sampler
+        eps, options = self.sampler_setup(name, label, guidance, guidance_kind, sampler_options)
+        x, gen = self.initial_noise(n, seed)
+        return run_sampler(name, eps, self.process, x, steps, gen, track, **options)
+
+    def sampler_setup(self, name: str, label: int | None, guidance: float | None, guidance_kind: str | None,
+                      sampler_options: dict[str, Any]) -> tuple[EpsFn, dict[str, Any]]:
+        """The ε̂ a sampler runs on (clipped where that applies: ``clip_sample``, default on) and its options."""
         check_sampler(name)
         eps = self.eps_fn(label, guidance, guidance_kind)
-        x, gen = self.initial_noise(n, seed)
-        return run_sampler(name, eps, self.process, x, steps, gen, track, **self.sampler_options(sampler_options))
+        options = self.sampler_options(sampler_options)
+        if options.pop("clip_sample", True) and name in CLIPPED_SAMPLERS:
+            eps = self.clipped(eps)
+        return eps, options
+
+    def clipped(self, eps: EpsFn) -> EpsFn:
+        """ε̂ whose predicted clean point x̂_0 = (x − s ε̂)/a is held inside the density's box.
+
+        Ho et al. (2020) clip x̂_0 to the data's range when sampling (diffusers' ``clip_sample``):
+        a point that strays where no data were seen meets a network extrapolating freely, whose
+        x̂_0 can lie far out and drag the point with it (~1 sample in 3,000 without this).
+        """
+        x0, x1, y0, y1 = self.config["box"]
+        lo = torch.tensor((x0, y0), dtype=torch.float64)
+        hi = torch.tensor((x1, y1), dtype=torch.float64)
+        shift = torch.as_tensor(self.shift)
+        lo = ((lo - shift) / self.scale).float().to(self.device)
+        hi = ((hi - shift) / self.scale).float().to(self.device)
+        coefs: dict[float, tuple[float, float]] = {}
+
+        def fn(x: Tensor, tau: Tensor) -> Tensor:
+            e = eps(x, tau)
+            key = float(tau)
+            if key not in coefs:
+                a, s = self.process.marginal(torch.tensor(key, dtype=torch.float64))
+                coefs[key] = (float(a), float(s))
+            a, s = coefs[key]
+            x0_hat = torch.minimum(torch.maximum((x - s * e) / a, lo), hi)
+            return (x - a * x0_hat) / s
+
+        return fn
 
     def initial_noise(self, n: int, seed: int | None = None) -> tuple[Tensor, torch.Generator]:
         """x_T ~ N(0, s(1)² I) (n, 2) in normalised coordinates, and the generator that drew it."""

@@ -27,7 +27,7 @@ from ..densities import Box, grid_points
 from ..errors import InputError
 from .ddpm import pick_levels
 from .model import DiffusionModel
-from .samplers import check_sampler, count_frames, run_sampler
+from .samplers import count_frames, run_sampler
 
 __all__ = [
     "SamplingFrame",
@@ -114,10 +114,8 @@ def sampling_frames(model: DiffusionModel, n: int, *, seed: int = 0, every: int 
     if every < 1:
         raise InputError(f"'every' must be a positive number of steps, not {every}")
     name = sampler or model.default_sampler
-    check_sampler(name)
-    options = model.sampler_options(sampler_options)
+    eps, options = model.sampler_setup(name, label, guidance, guidance_kind, sampler_options)
     total = count_frames(name, model.process, steps, options)
-    eps = model.eps_fn(label, guidance, guidance_kind)
     view = _box(model, box)
     x, gen = model.initial_noise(n, seed)
     start = model.from_z(x)
