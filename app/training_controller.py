@@ -30,6 +30,8 @@ from .worker import GeneratorWorker
 __all__ = ["TrainingController", "describe_progress"]
 
 REDRAW_MS = 25
+# curves and the progress line change slowly and cost a few ms each: redrawn at most ~5 times a second
+SLOW_REDRAW_S = 0.2
 # "process" (default: no GIL shared with drawing, see app/train_process.py) or "thread"
 TRAIN_IN = os.environ.get("FLOWSCOPE_TRAIN_IN", "process")
 
@@ -77,6 +79,8 @@ class TrainingController(QtCore.QObject):
         self._samples = None
         self._grid = None
         self._dirty = False
+        self._slow_pending = False
+        self._slow_at = 0.0
         self._metric_name = ""
         self.redraws = 0
         self.timer = QtCore.QTimer(self)
@@ -228,7 +232,7 @@ class TrainingController(QtCore.QObject):
         if worker is not None:
             worker.shutdown(5000)
         self.timer.stop()
-        self._redraw()
+        self._redraw(final=True)
         return worker
 
     def _best_model(self, worker: GeneratorWorker | ProcessWorker | None) -> Model | None:
@@ -256,19 +260,24 @@ class TrainingController(QtCore.QObject):
         self.model_ready.emit(self.trained)
         return True
 
-    def _redraw(self) -> None:
-        if not self._dirty or self.latest is None:
+    def _redraw(self, final: bool = False) -> None:
+        """The latest samples and density every tick; curves and progress at most every SLOW_REDRAW_S."""
+        if self.latest is None:
             return
-        self._dirty = False
         s = self.latest
-        self.curves.redraw()
-        if self._grid is not None and self.density is not None:
-            self.model_view.set_density(self._grid, self.density.box)
-        if self._samples is not None:
-            self.model_view.set_points(self._samples)
-        self.model_view.set_title(f"model samples · step {s.step}")
-        self.panel.set_progress(s.fraction_done, describe_progress(s))
-        self.redraws += 1
+        if self._dirty:
+            self._dirty, self._slow_pending = False, True
+            if self._grid is not None and self.density is not None:
+                self.model_view.set_density(self._grid, self.density.box)
+            if self._samples is not None:
+                self.model_view.set_points(self._samples)
+            self.redraws += 1
+        now = time.monotonic()
+        if self._slow_pending and (final or now - self._slow_at >= SLOW_REDRAW_S):
+            self._slow_pending, self._slow_at = False, now
+            self.curves.redraw()
+            self.panel.set_progress(s.fraction_done, describe_progress(s))
+            self.model_view.set_title(f"model samples · step {s.step}")  # a new title lays the plot out again
 
     def _on_option_changed(self, name: str, value: Any) -> None:
         if name == "lr" and self.worker is not None:

@@ -6,7 +6,24 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-__all__ = ["CurvesView"]
+from .plot_grid import add_light_grid
+
+__all__ = ["CurvesView", "running_mean"]
+
+SMOOTH_POINTS = 400  # the running mean is drawn with at most this many points
+
+
+def running_mean(x: np.ndarray, y: np.ndarray, fraction: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """Centred moving average of y over a window of ``fraction`` of the points (at least 1),
+    evaluated at up to SMOOTH_POINTS evenly spaced points: (x, mean)."""
+    n = len(y)
+    if n == 0:
+        return x[:0], y[:0]
+    half = max(0, int(n * fraction) // 2)
+    c = np.concatenate([[0.0], np.cumsum(y, dtype=np.float64)])
+    idx = np.unique(np.linspace(0, n - 1, min(n, SMOOTH_POINTS)).round().astype(np.int64))
+    lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n)
+    return x[idx], (c[hi] - c[lo]) / (hi - lo)
 
 
 class CurvesView(QtWidgets.QWidget):
@@ -22,13 +39,17 @@ class CurvesView(QtWidgets.QWidget):
         self.loss_plot = self.glw.addPlot(title="training loss")
         self.metric_plot = self.glw.addPlot(title="quality")
         for p in (self.loss_plot, self.metric_plot):
-            p.showGrid(x=True, y=True, alpha=0.2)
+            add_light_grid(p)
             p.setLabel("bottom", "step")
-        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#56B4E9", width=2))
-        # every step is kept; long runs are drawn at screen resolution (min and max per pixel)
-        self.loss_curve.setDownsampling(auto=True, method="peak")
+        # every step is kept and drawn as a thin line (a wide pen on a noisy line of thousands of
+        # points costs Qt's stroker 100-800 ms a paint); a running mean is drawn wide on top of it
+        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen((86, 180, 233, 110), width=1))
+        self.loss_curve.setDownsampling(auto=True, method="peak")  # min and max per pixel on long runs
+        self.loss_curve.opts["autoDownsampleFactor"] = 1.0
         self.loss_curve.setClipToView(True)
-        self.metric_curve = self.metric_plot.plot(pen=pg.mkPen("#E69F00", width=2), symbol="o", symbolSize=5,
+        self.loss_smooth = self.loss_plot.plot(pen=pg.mkPen("#56B4E9", width=2))
+        # thin line, weight from the dots: a 2-px pen on a zigzag of a few hundred points costs ~60 ms a paint
+        self.metric_curve = self.metric_plot.plot(pen=pg.mkPen("#E69F00", width=1), symbol="o", symbolSize=6,
                                                   symbolBrush="#E69F00", symbolPen=None)
         dashed = pg.mkPen("#009E73", width=2, style=QtCore.Qt.PenStyle.DashLine)
         self.reference = pg.InfiniteLine(angle=0, movable=False, pen=dashed,
@@ -62,6 +83,7 @@ class CurvesView(QtWidgets.QWidget):
         if self._loss:
             a = np.asarray(self._loss, np.float64)
             self.loss_curve.setData(a[:, 0], a[:, 1])
+            self.loss_smooth.setData(*running_mean(a[:, 0], a[:, 1]))
         if self._metric:
             b = np.asarray(self._metric, np.float64)
             self.metric_curve.setData(b[:, 0], b[:, 1])
@@ -70,6 +92,7 @@ class CurvesView(QtWidgets.QWidget):
         self._loss.clear()
         self._metric.clear()
         self.loss_curve.setData([], [])
+        self.loss_smooth.setData([], [])
         self.metric_curve.setData([], [])
 
     def point_count(self) -> tuple[int, int]:

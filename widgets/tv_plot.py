@@ -6,6 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from .plot_grid import add_light_grid
+
 __all__ = ["TvPlot"]
 
 TV_COLOUR = "#E69F00"
@@ -21,7 +23,7 @@ class TvPlot(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        add_light_grid(self.plot.getPlotItem())
         font = QtGui.QFont()
         font.setPointSize(11)
         for axis in ("left", "bottom"):

@@ -80,8 +80,8 @@ def gui_run(model: str, density: str, seconds: float, particles: int, grid: int)
     view.plot.viewport().installEventFilter(counter)
     original = ctrl._redraw
 
-    def heavy_redraw() -> None:  # every tick draws a full frame: 20k particles + a 256^2 image
-        original()
+    def heavy_redraw(*args: object, **kwargs: object) -> None:  # every tick: 20k particles + a 256^2 image
+        original(*args, **kwargs)
         src = ctrl._samples if ctrl._samples is not None else rng.normal(size=(1000, 2)).astype(np.float32)
         idx = rng.integers(0, len(src), particles)
         view.set_points(src[idx] + rng.normal(scale=0.02, size=(particles, 2)).astype(np.float32))

@@ -1,0 +1,47 @@
+"""The live training curves: every step kept, a running mean drawn over it, a light grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from widgets.curves_view import SMOOTH_POINTS, CurvesView, running_mean
+
+
+def test_running_mean_is_exact_on_constants_and_lines() -> None:
+    x = np.arange(1000, dtype=float)
+    xs, m = running_mean(x, np.full(1000, 2.5))
+    assert len(xs) <= SMOOTH_POINTS and np.allclose(m, 2.5)
+    xs, m = running_mean(x, 3.0 * x + 1.0, fraction=0.05)
+    inside = (xs >= 25) & (xs <= 974)  # a centred window is exact on a line away from the ends
+    assert np.allclose(m[inside], 3.0 * xs[inside] + 1.0)
+    assert xs[0] == 0 and xs[-1] == 999
+
+
+def test_running_mean_smooths_noise_and_handles_tiny_inputs() -> None:
+    rng = np.random.default_rng(0)
+    x = np.arange(5000, dtype=float)
+    y = rng.normal(size=5000)
+    _, m = running_mean(x, y)
+    assert m.std() < 0.25 * y.std()  # a window of 100 points: the noise shrinks by ~10
+    assert running_mean(x[:0], y[:0])[1].size == 0
+    xs, m = running_mean(x[:1], y[:1])
+    assert xs.tolist() == [0.0] and m.tolist() == [y[0]]
+
+
+def test_curves_keep_every_point_and_draw_the_mean(qtbot) -> None:
+    view = CurvesView()
+    qtbot.addWidget(view)
+    for step in range(3000):
+        view.add_point(step, 5.0 - step / 1000, 3.0 if step < 1500 else 2.9)
+    view.redraw()
+    assert view.point_count() == (3000, 2)
+    x, y = view.loss_smooth.getData()
+    assert len(x) <= SMOOTH_POINTS and np.allclose(y, 5.0 - x / 1000, atol=0.03)
+    # the raw line and the metric stay thin: a wide pen on a noisy line is what makes Qt slow
+    assert view.loss_curve.opts["pen"].widthF() <= 1 and view.metric_curve.opts["pen"].widthF() <= 1
+    assert any(isinstance(item, pg.GridItem) for item in view.loss_plot.items)
+    view.clear()
+    assert view.point_count() == (0, 0)
+    cleared = view.loss_smooth.getData()[0]
+    assert cleared is None or len(cleared) == 0
