@@ -119,13 +119,14 @@ class AncestralScheduler(Scheduler):
         a_t, s_t, a_p, s_p = self._pair(t)
         alpha = a_t / a_p  # √α_t for consecutive DDPM levels
         v = max(s_t**2 - alpha**2 * s_p**2, 0.0)  # β_t for consecutive DDPM levels
-        mean = (x_t - (v / s_t) * model_out) / alpha
-        x0 = (x_t - s_t * model_out) / a_t
+        # fresh tensors updated in place: fewer passes over the points (sampling is memory-bound)
+        mean = torch.add(x_t, model_out, alpha=-v / s_t).div_(alpha)
+        x0 = torch.add(x_t, model_out, alpha=-s_t).div_(a_t)
         if s_p == 0.0:
             return StepOutput(mean, x0)
         var = v if self.variance == "beta" else v * s_p**2 / s_t**2
         z = torch.randn(x_t.shape, generator=generator, device="cpu").to(x_t)
-        return StepOutput(mean + var**0.5 * z, x0)
+        return StepOutput(mean.add_(z, alpha=var**0.5), x0)
 
 
 class DDIMScheduler(Scheduler):

@@ -151,8 +151,8 @@ class DiffusionModel:
                 a, s = self.process.marginal(torch.tensor(key, dtype=torch.float64))
                 coefs[key] = (float(a), float(s))
             a, s = coefs[key]
-            x0_hat = torch.minimum(torch.maximum((x - s * e) / a, lo), hi)
-            return (x - a * x0_hat) / s
+            x0_hat = torch.add(x, e, alpha=-s).div_(a).clamp_(lo, hi)  # in place: 4 passes over the points
+            return torch.add(x, x0_hat, alpha=-a).div_(s)
 
         return fn
 

@@ -214,15 +214,17 @@ def main() -> None:
     p.add_argument("--no-nll", action="store_true")
     p.add_argument("--no-speed", dest="speed", action="store_false", help="skip the 10k x 1000-step timing")
     p.add_argument("--speed-only", action="store_true", help="only the timing, on an untrained default model")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (training and sampling)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a training option instead of its default (repeatable), e.g. t_sampling=mixed")
     args = p.parse_args()
     args.options = dict(_option(o) for o in args.option)
     args.done = set()
-    configure_threads(1)
+    configure_threads(args.threads)
     if args.speed_only:
         model = make_trainer("ddpm", get_density("8gaussians"), {}, torch.device("cpu"), 0).best_model()
-        print(json.dumps({"ancestral_10k_1000": _sampling_speed(model), "load": os.getloadavg()}))
+        print(json.dumps({"ancestral_10k_1000": _sampling_speed(model), "torch_threads": torch.get_num_threads(),
+                          "load": os.getloadavg()}))
         return
     results = []
     load0 = os.getloadavg()
