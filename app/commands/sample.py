@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="cpu", help="auto, cpu, cuda or mps (default cpu)")
     p.add_argument("--threads", type=int, default=None,
-                   help="torch threads (default 1; on a quiet machine one per core speeds up large -n)")
+                   help="torch threads (default 1, the fastest for these small networks on a CPU; "
+                        "10k points x 1,000 DDPM steps took 1.8 s on one thread, 5 s on two)")
     p.add_argument("--sampler", choices=["ancestral", "ddim", "sde", "ode", "langevin"],
                    help="diffusion sampler (default: the model's own)")
     p.add_argument("--steps", type=int, help="sampler steps (diffusion) or solver steps (CNF)")
