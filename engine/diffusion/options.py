@@ -37,7 +37,10 @@ _COMMON: dict[str, Any] = {
 }
 
 OPTIONS: dict[str, dict[str, Any]] = {
-    "ddpm": {**_COMMON, "schedule": "linear", "timesteps": 1000, "variance": "beta_tilde"},
+    # DDPM: likelihood-weighted levels and a lower rate gave checkerboard's probability-flow NLL
+    # gap 0.088 nats after 60 s, against 0.118 with uniform levels at 5e-3 (bench_diffusion.py)
+    "ddpm": {**_COMMON, "lr": 3e-3, "t_sampling": "mixed", "schedule": "linear", "timesteps": 1000,
+             "variance": "beta_tilde"},
     "ncsn": {**_COMMON, "schedule": "geometric", "timesteps": 100, "sigma_min": 0.01, "sigma_max": 0.0,
              "steps_per_level": 10, "step_size": 0.2},
 }

@@ -68,3 +68,13 @@ def test_a_diverging_run_stops_with_one_line_exit_2_and_a_usable_model(model: st
 def test_batch_of_one_trains_without_false_alarm(tmp_path: object) -> None:
     assert main(["train", "--model", "ddpm", "--density", "moons", "--batch", "1", "--steps", "3000",
                  "--out", f"{tmp_path}/m.pt", "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("model", ["cnf", "ddpm", "ncsn"])
+@pytest.mark.parametrize("option", ["width", "depth", "batch"])
+def test_a_zero_sized_network_or_batch_is_refused_before_training(model: str, option: str, tmp_path: object,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--model", model, "--density", "moons", f"--{option}", "0", "--steps", "5",
+                 "--out", f"{tmp_path}/m.pt"]) == 2
+    err = capsys.readouterr().err
+    assert f"'{option}'" in err and err.count("\n") == 1 and "Traceback" not in err
