@@ -30,7 +30,9 @@ _COMMON: dict[str, Any] = {
     "film": True,  # time modulates each layer by a gain as well as a shift (FiLM)
     "activation": "hardswish",  # SiLU's cheap twin: same quality, ~15% faster sampling
     "conditional": False,
-    "label_dropout": 0.15,  # CFG: how often the label is replaced by ∅ in training
+    # CFG: how often the label is replaced by ∅ in training; ∅ is also the unconditional model that
+    # classifier guidance steers: at 0.15, 2spirals' classifier-guided label share was 0.93, at 0.3 0.98
+    "label_dropout": 0.3,
     "ema": 0.999,
     "default_steps": 15_000,  # used when neither steps nor seconds are given
     "t_sampling": "uniform",  # or "mixed": half the levels drawn by the likelihood weighting g²/s²
