@@ -47,6 +47,24 @@ def _quiet_known_qt_noise() -> None:
     previous = QtCore.qInstallMessageHandler(handler)
 
 
+def close_on_signals(win) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+C in the terminal or a SIGTERM closes the window as its close button does (training
+    stopped, settings kept, no traceback). Python runs signal handlers only when it holds the
+    interpreter, so a quiet timer hands it control four times a second."""
+    import signal
+
+    from PySide6 import QtCore
+
+    def handler(signum, frame):  # type: ignore[no-untyped-def]
+        QtCore.QTimer.singleShot(0, win.close)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    tick = QtCore.QTimer(win)
+    tick.timeout.connect(lambda: None)
+    tick.start(250)
+
+
 def run_gui(args: argparse.Namespace) -> int:
     """Open the main window with the choices given on the command line."""
     from engine.densities import get_density
@@ -73,6 +91,7 @@ def run_gui(args: argparse.Namespace) -> int:
         win.scenes.apply(scene)
     if args.train:
         QtCore.QTimer.singleShot(300, win.training.start)
+    close_on_signals(win)
     # Full collections over torch's ~200k objects stall the GUI for ~200 ms; freeze them once.
     gc.collect()
     gc.freeze()

@@ -87,8 +87,13 @@ def _run_job(job: dict[str, Any], ctrl: Connection, data: Connection) -> None:
         if out is not None:
             data.send(("snapshot", out))
         data.send(("finished", "stopped" if c.stopped else "done", _checkpoint(trainer)))
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the window is gone (closed or killed): nobody to tell, nothing to print
     except Exception as e:  # noqa: BLE001 - every failure reaches the window as a message
-        data.send(("failed", readable_error(e), None if trainer is None else _checkpoint(trainer)))
+        try:
+            data.send(("failed", readable_error(e), None if trainer is None else _checkpoint(trainer)))
+        except OSError:
+            return
 
 
 def child_main(ctrl: Connection, data: Connection) -> None:
@@ -104,6 +109,9 @@ def child_main(ctrl: Connection, data: Connection) -> None:
     if job == "quit":
         return
     _run_job(job, ctrl, data)
-    data.close()
+    try:
+        data.close()
+    except OSError:
+        pass
 
 
