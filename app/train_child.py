@@ -109,9 +109,6 @@ def child_main(ctrl: Connection, data: Connection) -> None:
     if job == "quit":
         return
     _run_job(job, ctrl, data)
-    try:
-        data.close()
-    except OSError:
-        pass
+    data.close()
 
 

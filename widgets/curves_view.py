@@ -26,6 +26,29 @@ def running_mean(x: np.ndarray, y: np.ndarray, fraction: float = 0.02) -> tuple[
     return x[idx], (c[hi] - c[lo]) / (hi - lo)
 
 
+class _Series:
+    """(step, value) points in a growing array, so a redraw needs no conversion of the whole run."""
+
+    def __init__(self) -> None:
+        self._xy = np.empty((1024, 2), np.float64)
+        self.n = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == len(self._xy):
+            self._xy = np.concatenate([self._xy, np.empty_like(self._xy)])
+        self._xy[self.n] = (x, y)
+        self.n += 1
+
+    def last(self) -> float | None:
+        return float(self._xy[self.n - 1, 1]) if self.n else None
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._xy[: self.n, 0], self._xy[: self.n, 1]
+
+    def clear(self) -> None:
+        self.n = 0
+
+
 class CurvesView(QtWidgets.QWidget):
     """Two plots against training step: ``add_point(step, loss, metric)`` appends; ``clear()`` empties.
 
@@ -56,8 +79,7 @@ class CurvesView(QtWidgets.QWidget):
                                          label="", labelOpts={"position": 0.15, "color": "#009E73"})
         self.metric_plot.addItem(self.reference)
         self.reference.setVisible(False)
-        self._loss: list[tuple[float, float]] = []
-        self._metric: list[tuple[float, float]] = []
+        self._loss, self._metric = _Series(), _Series()
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.glw)
@@ -73,20 +95,19 @@ class CurvesView(QtWidgets.QWidget):
 
     def add_point(self, step: int, loss: float | None, metric: float | None = None) -> None:
         if loss is not None and np.isfinite(loss):
-            self._loss.append((step, loss))
+            self._loss.append(step, loss)
         # a metric is measured now and then and repeated in between: plot each value once
-        if metric is not None and np.isfinite(metric) and (not self._metric or self._metric[-1][1] != metric):
-            self._metric.append((step, metric))
+        if metric is not None and np.isfinite(metric) and self._metric.last() != metric:
+            self._metric.append(step, metric)
 
     def redraw(self) -> None:
         """Push the points to the plots (called from a timer, not per step)."""
-        if self._loss:
-            a = np.asarray(self._loss, np.float64)
-            self.loss_curve.setData(a[:, 0], a[:, 1])
-            self.loss_smooth.setData(*running_mean(a[:, 0], a[:, 1]))
-        if self._metric:
-            b = np.asarray(self._metric, np.float64)
-            self.metric_curve.setData(b[:, 0], b[:, 1])
+        if self._loss.n:
+            x, y = self._loss.data()
+            self.loss_curve.setData(x, y)
+            self.loss_smooth.setData(*running_mean(x, y))
+        if self._metric.n:
+            self.metric_curve.setData(*self._metric.data())
 
     def clear(self) -> None:
         self._loss.clear()
@@ -96,4 +117,4 @@ class CurvesView(QtWidgets.QWidget):
         self.metric_curve.setData([], [])
 
     def point_count(self) -> tuple[int, int]:
-        return len(self._loss), len(self._metric)
+        return self._loss.n, self._metric.n
