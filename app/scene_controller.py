@@ -85,6 +85,10 @@ class SceneController:
         if scene.model:
             w.panel.set_model(scene.model)
             form = w.panel.forms[scene.model]
+            conditional = bool(scene.options.get("conditional", False))
+            if "conditional" in form.editors and form.value("conditional") != conditional:
+                form.set_value("conditional", conditional)
+                w.training.apply_conditional_defaults(conditional)
             for key, value in scene.options.items():
                 if key in form.editors:
                     form.set_value(key, value)

@@ -280,12 +280,31 @@ class TrainingController(QtCore.QObject):
             self.model_view.set_title(f"model samples · step {s.step}")  # a new title lays the plot out again
 
     def _on_option_changed(self, name: str, value: Any) -> None:
+        if name == "conditional":
+            self.apply_conditional_defaults(bool(value))
         if name == "lr" and self.worker is not None:
             if isinstance(self.worker, ProcessWorker):
                 self.worker.set_learning_rate(float(value))
             elif self.trainer is not None:
                 self.trainer.set_learning_rate(float(value))
             self.message.emit(f"Learning rate set to {value:g}")
+
+    def apply_conditional_defaults(self, conditional: bool) -> None:
+        """A class-conditional model has its own defaults: move the knobs the user left at a default."""
+        model = self.panel.model()
+        form = self.panel.forms[model]
+        old, new = api.default_options(model, not conditional), api.default_options(model, conditional)
+        changed = []
+        for key in form.editors:
+            if key == "conditional" or old.get(key) == new.get(key) or key not in new:
+                continue
+            current = form.value(key)
+            if isinstance(current, (int, float)) and math.isclose(float(current), float(old[key]), rel_tol=1e-6):
+                form.set_value(key, new[key])
+                changed.append(f"{key} {new[key]:g}" if isinstance(new[key], (int, float)) else key)
+        if changed:
+            kind = "class-conditional" if conditional else "unconditional"
+            self.message.emit(f"Defaults for a {kind} model: {', '.join(changed)}")
 
     # -- checkpoints ----------------------------------------------------------------
     def save(self, path: str) -> None:

@@ -108,8 +108,12 @@ def family(kind: str) -> ModuleType:
     return importlib.import_module(FAMILIES[kind])
 
 
-def default_options(kind: str) -> dict[str, Any]:
-    return dict(family(kind).OPTIONS[kind])
+def default_options(kind: str, conditional: bool = False) -> dict[str, Any]:
+    """The default training options of ``kind`` (a family may give class-conditional models their own)."""
+    fam = family(kind)
+    if hasattr(fam, "default_options"):
+        return dict(fam.default_options(kind, conditional))
+    return dict(fam.OPTIONS[kind])
 
 
 def make_trainer(
@@ -122,7 +126,8 @@ def make_trainer(
     family as its parent); by default it is ``FAMILIES[kind]``.
     """
     fam = importlib.import_module(module) if module else family(kind)
-    opts = dict(fam.OPTIONS[kind])
+    conditional = bool((options or {}).get("conditional", False))
+    opts = dict(fam.default_options(kind, conditional) if hasattr(fam, "default_options") else fam.OPTIONS[kind])
     for key, value in (options or {}).items():
         if key not in opts:
             raise InputError(f"option '{key}' does not apply to {kind}; its options are {', '.join(opts)}")

@@ -41,21 +41,25 @@ import torch
 from ..densities import Density
 from ..errors import InputError
 from .model import DiffusionModel, build_model
-from .options import OPTIONS, check_options
+from .options import CONDITIONAL_DEFAULTS, OPTIONS, check_options, default_options
 from .samplers import SAMPLERS
 from .train import DiffusionTrainer
 
-__all__ = ["KINDS", "OPTIONS", "SAMPLERS", "DiffusionModel", "DiffusionTrainer", "make_trainer", "load_model"]
+__all__ = ["KINDS", "OPTIONS", "CONDITIONAL_DEFAULTS", "SAMPLERS", "default_options", "DiffusionModel",
+           "DiffusionTrainer", "make_trainer", "load_model"]
 
 KINDS = ("ddpm", "ncsn")
 
 
 def make_trainer(kind: str, density: Density, options: dict[str, Any], device: torch.device,
                  seed: int) -> DiffusionTrainer:
-    """A trainer for ``kind`` (``ddpm`` or ``ncsn``) with checked options (see :data:`OPTIONS`)."""
+    """A trainer for ``kind`` (``ddpm`` or ``ncsn``) with checked options.
+
+    Options not given take their defaults (:func:`default_options`: a class-conditional model has its own).
+    """
     if kind not in KINDS:
         raise InputError(f"unknown diffusion model '{kind}'; choose one of {', '.join(KINDS)}")
-    opts = {**OPTIONS[kind], **options}
+    opts = {**default_options(kind, bool(options.get("conditional", False))), **options}
     check_options(kind, density, opts)
     return DiffusionTrainer(kind, density, opts, device, seed)
 

@@ -236,3 +236,25 @@ def test_an_ended_worker_is_freed_even_when_its_slots_hold_it(qtbot) -> None:  #
     gc.collect()
     assert all(r() is None for r in refs)
     assert seen == [1]
+
+
+def test_ticking_class_conditional_moves_the_untouched_knobs_to_its_defaults(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from engine.api import default_options
+
+    s = Settings(QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat))
+    w = MainWindow(settings=s)
+    qtbot.addWidget(w)
+    w.panel.set_model("ddpm")
+    form = w.panel.forms["ddpm"]
+    plain, cond = default_options("ddpm"), default_options("ddpm", True)
+    assert form.value("batch") == plain["batch"] != cond["batch"]
+    form.set_value("depth", 7)  # the user's own choice survives the switch
+    form.editors["conditional"].click()
+    assert form.value("conditional") is True
+    assert form.value("batch") == cond["batch"] and form.value("depth") == 7
+    assert abs(form.value("lr") - cond["lr"]) < 1e-9
+    assert "class-conditional" in w.statusBar().currentMessage()
+    form.editors["conditional"].click()
+    assert form.value("batch") == plain["batch"] and abs(form.value("lr") - plain["lr"]) < 1e-9
+    assert form.value("depth") == 7
+    w.training.shutdown()

@@ -124,3 +124,12 @@ def test_impossible_training_requests_exit_2(args: list[str], message: str, tmp_
     density = [] if "--density" in args else ["--density", "8gaussians"]
     assert main(["train", *density, "--steps", "2", "--out", f"{tmp_path}/x.pt", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_train_help_states_the_conditional_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.diffusion import CONDITIONAL_DEFAULTS
+
+    assert main(["train", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    d = CONDITIONAL_DEFAULTS["ddpm"]
+    assert f"are {d['batch']}, {d['depth']} and {d['lr']:g}" in text

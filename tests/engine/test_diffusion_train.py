@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from engine.api import default_options as api_default_options
 from engine.api import make_trainer
 from engine.checkpoint import density_record, load_trained, save_checkpoint
 from engine.densities import get_density
 from engine.device import configure_threads
-from engine.diffusion import load_model
+from engine.diffusion import CONDITIONAL_DEFAULTS, OPTIONS, load_model
 from engine.diffusion.analytic import exact_model
 from engine.errors import InputError, TrainingError
 
@@ -117,8 +118,50 @@ def test_ncsn_trains_with_an_automatic_sigma_max_and_samples_by_langevin() -> No
         ("ddpm", "twomodes", {"timesteps": 2.5}, "timesteps"),
         ("ddpm", "twomodes", {"schedule": "sigmoid"}, "schedule"),
         ("ddpm", "twomodes", {"sigma_min": 0.1}, "does not apply"),
+        ("ddpm", "twomodes", {"classifier_batch": 0}, "classifier_batch"),
+        ("ddpm", "twomodes", {"t_sampling": "sometimes"}, "uniform or mixed"),
     ],
 )
 def test_bad_options_are_input_errors(kind: str, density: str, options: dict[str, object], message: str) -> None:
     with pytest.raises(InputError, match=message):
         make_trainer(kind, get_density(density), options, CPU, 0)
+
+
+def test_a_conditional_model_takes_its_own_defaults_unless_given() -> None:
+    plain = make_trainer("ddpm", TWO_MODES, {}, CPU, 0)
+    cond = make_trainer("ddpm", TWO_MODES, {"conditional": True}, CPU, 0)
+    assert CONDITIONAL_DEFAULTS["ddpm"]  # otherwise this test checks nothing
+    for key, value in CONDITIONAL_DEFAULTS["ddpm"].items():
+        assert cond.opts[key] == value and plain.opts[key] == OPTIONS["ddpm"][key] != value, key
+    assert cond.config["net"]["depth"] == CONDITIONAL_DEFAULTS["ddpm"]["depth"]
+    given = make_trainer("ddpm", TWO_MODES, {"conditional": True, "batch": 64, "depth": 2}, CPU, 0)
+    assert given.opts["batch"] == 64 and given.config["net"]["depth"] == 2
+    assert given.opts["lr"] == CONDITIONAL_DEFAULTS["ddpm"]["lr"]
+    assert api_default_options("ddpm", True)["batch"] == CONDITIONAL_DEFAULTS["ddpm"]["batch"]
+    assert api_default_options("ddpm")["batch"] == OPTIONS["ddpm"]["batch"]
+
+
+def test_paired_training_shows_each_noisy_point_with_its_label_and_with_null() -> None:
+    trainer = make_trainer("ddpm", TWO_MODES, {"conditional": True, "batch": 64}, CPU, 0)
+    assert trainer.opts["paired"] is True
+    seen = []
+    forward = trainer.net.forward
+
+    def spy(x, tau, y=None):  # type: ignore[no-untyped-def]
+        seen.append((x.detach().clone(), tau.detach().clone(), None if y is None else y.clone()))
+        return forward(x, tau, y)
+
+    trainer.net.forward = spy  # type: ignore[method-assign]
+    trainer._train_step(0.0)
+    ((x, tau, y),) = seen
+    assert x.shape == (64, 2) and y is not None
+    torch.testing.assert_close(x[:32], x[32:])
+    torch.testing.assert_close(tau[:32], tau[32:])
+    assert set(y[:32].tolist()) <= {0, 1} and (y[32:] == trainer.net.null_label).all()
+    unpaired = make_trainer("ddpm", TWO_MODES, {"conditional": True, "batch": 4096, "paired": False}, CPU, 0)
+    unpaired.net.forward = spy  # type: ignore[method-assign]
+    seen.clear()
+    unpaired._train_step(0.0)
+    ((x, _, y),) = seen
+    share_null = float((y == unpaired.net.null_label).double().mean())  # type: ignore[union-attr]
+    assert len(x) == 4096 and abs(share_null - unpaired.opts["label_dropout"]) < 0.03
