@@ -95,4 +95,11 @@ def run_gui(args: argparse.Namespace) -> int:
     # Full collections over torch's ~200k objects stall the GUI for ~200 ms; freeze them once.
     gc.collect()
     gc.freeze()
-    return int(app.exec())
+    from .main_thread_gc import MainThreadCollector
+
+    collector = MainThreadCollector(app)  # cycles are freed by the GUI thread only (see the module)
+    try:
+        return int(app.exec())
+    finally:
+        collector.timer.stop()
+        gc.enable()

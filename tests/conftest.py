@@ -27,3 +27,22 @@ def _gradients_stay_on():  # type: ignore[no-untyped-def]
     on = torch.is_grad_enabled()
     torch.set_grad_enabled(True)
     assert on, "this test left torch's gradients switched off"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collect_in_the_main_thread():  # type: ignore[no-untyped-def]
+    """As the application does (app/main_thread_gc.py): a collection that runs in a worker thread and
+    frees an earlier test's window deadlocks with a worker emitting a signal."""
+    import gc
+
+    gc.disable()
+    yield
+    gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test():  # type: ignore[no-untyped-def]
+    import gc
+
+    yield
+    gc.collect()
