@@ -301,7 +301,7 @@ class TrainingController(QtCore.QObject):
             current = form.value(key)
             if isinstance(current, (int, float)) and math.isclose(float(current), float(old[key]), rel_tol=1e-6):
                 form.set_value(key, new[key])
-                changed.append(f"{key} {new[key]:g}" if isinstance(new[key], (int, float)) else key)
+                changed.append(f"{key} {new[key]:g}")
         if changed:
             kind = "class-conditional" if conditional else "unconditional"
             self.message.emit(f"Defaults for a {kind} model: {', '.join(changed)}")

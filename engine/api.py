@@ -110,7 +110,10 @@ def family(kind: str) -> ModuleType:
 
 def default_options(kind: str, conditional: bool = False) -> dict[str, Any]:
     """The default training options of ``kind`` (a family may give class-conditional models their own)."""
-    fam = family(kind)
+    return _family_defaults(family(kind), kind, conditional)
+
+
+def _family_defaults(fam: ModuleType, kind: str, conditional: bool) -> dict[str, Any]:
     if hasattr(fam, "default_options"):
         return dict(fam.default_options(kind, conditional))
     return dict(fam.OPTIONS[kind])
@@ -126,8 +129,7 @@ def make_trainer(
     family as its parent); by default it is ``FAMILIES[kind]``.
     """
     fam = importlib.import_module(module) if module else family(kind)
-    conditional = bool((options or {}).get("conditional", False))
-    opts = dict(fam.default_options(kind, conditional) if hasattr(fam, "default_options") else fam.OPTIONS[kind])
+    opts = _family_defaults(fam, kind, bool((options or {}).get("conditional", False)))
     for key, value in (options or {}).items():
         if key not in opts:
             raise InputError(f"option '{key}' does not apply to {kind}; its options are {', '.join(opts)}")

@@ -3,9 +3,9 @@ r"""Training DDPM and NCSN models: a generator of :class:`~engine.api.TrainSnaps
 Each step draws a batch of fresh data, noises it at random levels and takes one Adam step
 on L_simple (DDPM) or denoising score matching (NCSN); an exponential moving average of
 the weights is what gets sampled and saved. With ``conditional`` the labels are dropped
-to the null label ∅ (classifier-free guidance): with ``paired`` (a conditional DDPM's default) every noisy
-point of half a batch is seen twice, with its label and with ∅; otherwise each label is
-dropped with probability ``label_dropout``. A noisy classifier p(y | x_t, τ) is trained on
+to the null label ∅ (classifier-free guidance): with ``paired`` (a conditional DDPM's
+default) every noisy point of half a batch is seen twice, with its label and with ∅;
+otherwise each label is dropped with probability ``label_dropout``. A noisy classifier p(y | x_t, τ) is trained on
 (the first ``classifier_batch`` points of) the same noisy batch (classifier guidance).
 
 The learning rate follows a cosine from ``lr`` to 5 % of it over the budget (steps or
@@ -136,10 +136,8 @@ class DiffusionTrainer:
         x0, y = self._batch()
         paired = y is not None and bool(self.opts["paired"]) and bool(self.net.num_classes)
         if paired:
-            x0, y = x0[: max(1, len(x0) // 2)], y[: max(1, len(x0) // 2)]  # type: ignore[index]
-            y_in = None
-        else:
-            y_in = self._drop_labels(y)
+            half = max(1, len(x0) // 2)
+            x0, y = x0[:half], y[:half]  # type: ignore[index]
         t = self._levels(len(x0))
         noise = torch.randn(x0.shape, generator=self.gen).to(self.device)
         x_t = self.process.add_noise(x0, noise, t)
@@ -148,10 +146,11 @@ class DiffusionTrainer:
             # each noisy point twice, with its label and with ∅: the shared ε cancels from what
             # guidance amplifies, ε_θ(x, y) − ε_θ(x, ∅)
             null = torch.full_like(y, self.net.null_label)  # type: ignore[arg-type]
-            pred = self.net(torch.cat([x_t, x_t]), torch.cat([tau, tau]), torch.cat([y, null]))  # type: ignore[list-item]
-            loss = ((pred - torch.cat([noise, noise])) ** 2).sum(1).mean()
+            inputs = (torch.cat([x_t, x_t]), torch.cat([tau, tau]), torch.cat([y, null]))  # type: ignore[list-item]
+            target = torch.cat([noise, noise])
         else:
-            loss = ((self.net(x_t, tau, y_in) - noise) ** 2).sum(1).mean()
+            inputs, target = (x_t, tau, self._drop_labels(y)), noise
+        loss = ((self.net(*inputs) - target) ** 2).sum(1).mean()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
