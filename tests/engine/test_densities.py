@@ -103,6 +103,23 @@ def test_classify_agrees_with_sampler_labels(name: str) -> None:
     assert (d.classify(s.x) == s.labels).mean() > 0.9
 
 
+@pytest.mark.parametrize("name", ["rings", "circles"])
+def test_classify_gives_an_exact_sample_its_own_class(name: str) -> None:
+    # the label share of guided samples is measured with classify(): an exact sample of a class
+    # must score ~1 (with empty table cells left unknown, circles' outer circle scored 0.982)
+    d = get_density(name)
+    s = d.sample(100_000, seed=31)
+    for k in range(d.num_classes):
+        assert (d.classify(s.x[s.labels == k]) == k).mean() > 0.997
+
+
+def test_classify_leaves_points_far_from_the_data_unknown() -> None:
+    d = get_density("rings")  # radii 3, 2.25, 1.5, 0.75 with noise 0.08
+    r = np.array([0.0, 2.625, 3.27, 3.6])  # the centre, between two rings, just outside, far outside
+    labels = d.classify(np.stack([r, np.zeros_like(r)], 1))
+    assert labels.tolist() == [-1, -1, 0, -1]
+
+
 def test_twomodes_weights_are_one_fifth_and_four_fifths() -> None:
     s = get_density("twomodes").sample(20000, seed=0)
     assert (s.labels == 0).mean() == pytest.approx(0.2, abs=0.01)
