@@ -132,9 +132,6 @@ class Checkerboard(Density):
     def __post_init__(self) -> None:
         self.num_classes = 8
 
-    def _cell(self, x: np.ndarray) -> np.ndarray:
-        return np.floor(x / 2.0).astype(np.int64) + 2  # column / row index 0..3
-
     def _sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         label = rng.integers(0, 8, n)
         row, col = label // 2, 2 * (label % 2) + (label // 2) % 2
@@ -142,9 +139,11 @@ class Checkerboard(Density):
         return x, label
 
     def _occupied(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        col = torch.floor(x[:, 0] / 2.0) + 2
-        row = torch.floor(x[:, 1] / 2.0) + 2
-        inside = (col >= 0) & (col <= 3) & (row >= 0) & (row <= 3)
+        # the board is the closed square [-4, 4]^2: a point on its right or top edge (where the
+        # samplers' clipping to the box puts a point pushed past it) is in the last column or row
+        inside = (x.abs() <= 4.0).all(1)
+        col = (torch.floor(x[:, 0] / 2.0) + 2).clamp(0, 3)
+        row = (torch.floor(x[:, 1] / 2.0) + 2).clamp(0, 3)
         return inside & ((col + row) % 2 == 0), row, col
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:

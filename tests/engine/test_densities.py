@@ -120,6 +120,16 @@ def test_classify_leaves_points_far_from_the_data_unknown() -> None:
     assert labels.tolist() == [-1, -1, 0, -1]
 
 
+def test_checkerboard_board_is_closed_on_every_side() -> None:
+    # the samplers clip to the box [-4, 4]^2, so a sample pushed past the right edge lands on x = 4
+    d = get_density("checkerboard")
+    x = np.array([[4.0, -1.0], [-4.0, -4.0], [4.0, 4.0], [4.0, 1.0], [4.001, -1.0], [-1.0, 4.001]])
+    assert d.classify(x).tolist() == [3, 0, 7, -1, -1, -1]
+    lp = d.log_prob(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(lp[:3], -math.log(32.0))
+    assert np.isneginf(lp[3:]).all()
+
+
 def test_twomodes_weights_are_one_fifth_and_four_fifths() -> None:
     s = get_density("twomodes").sample(20000, seed=0)
     assert (s.labels == 0).mean() == pytest.approx(0.2, abs=0.01)
