@@ -127,9 +127,10 @@ def test_impossible_training_requests_exit_2(args: list[str], message: str, tmp_
 
 
 def test_train_help_states_the_conditional_defaults(capsys: pytest.CaptureFixture[str]) -> None:
-    from engine.diffusion import CONDITIONAL_DEFAULTS
+    from engine.diffusion import CONDITIONAL_DEFAULTS, OPTIONS
 
     assert main(["train", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     d = CONDITIONAL_DEFAULTS["ddpm"]
     assert f"are {d['batch']}, {d['depth']} and {d['lr']:g}" in text
+    assert f"(std {d['fourier']:g} against {OPTIONS['ddpm']['fourier']:g})" in text

@@ -134,6 +134,7 @@ def test_a_conditional_model_takes_its_own_defaults_unless_given() -> None:
     for key, value in CONDITIONAL_DEFAULTS["ddpm"].items():
         assert cond.opts[key] == value and plain.opts[key] == OPTIONS["ddpm"][key] != value, key
     assert cond.config["net"]["depth"] == CONDITIONAL_DEFAULTS["ddpm"]["depth"]
+    assert cond.config["net"]["fourier"] == CONDITIONAL_DEFAULTS["ddpm"]["fourier"]
     given = make_trainer("ddpm", TWO_MODES, {"conditional": True, "batch": 64, "depth": 2}, CPU, 0)
     assert given.opts["batch"] == 64 and given.config["net"]["depth"] == 2
     assert given.opts["lr"] == CONDITIONAL_DEFAULTS["ddpm"]["lr"]
