@@ -58,9 +58,9 @@ OPTIONS: dict[str, dict[str, Any]] = {
 # (paired): rings 0.96-0.97 / 0.96-0.97, checkerboard 0.965-0.983 / 0.985-0.989 at a learning rate
 # of 5e-3; at 8e-3 rings 0.972-0.979 / 0.969-0.970, checkerboard 0.976-0.980 / 0.988-0.992, circles
 # 0.980-0.984 / 0.981-0.985; at 1e-2 rings 0.978 / 0.976 but checkerboard 0.967 / 0.986.
-# Guidance amplifies the blur of a square's edge: checkerboard's worst class lost 1.1-2.2 % of its
-# samples just past an edge at γ = 3 (0.9745-0.978 classifier-free over two runs); wider Fourier
-# features (std 4.5) drew the edges sharper: 0.985-0.988, every other density still >= 0.995.
+# Guidance amplifies the blur of a square's edge: checkerboard's worst class lost 1.8-2.5 % of its
+# samples just past an edge at γ = 3 (0.975-0.983 classifier-free over three runs); wider Fourier
+# features (std 4.5) drew the edges sharper: 0.979-0.988 over five, every other density >= 0.993.
 CONDITIONAL_DEFAULTS: dict[str, dict[str, Any]] = {
     "ddpm": {"batch": 1024, "depth": 4, "lr": 8e-3, "paired": True, "fourier": 4.5},
     "ncsn": {},
