@@ -85,16 +85,15 @@ class SceneController:
         if scene.model:
             w.panel.set_model(scene.model)
             form = w.panel.forms[scene.model]
-            conditional = bool(scene.options.get("conditional", False))
-            if "conditional" in form.editors and form.value("conditional") != conditional:
-                form.set_value("conditional", conditional)
-                w.training.apply_conditional_defaults(conditional)
+            # the form is for the next run: by default like the scene's model, so Train retrains it
+            checkpoint_conditional = trained is not None and getattr(trained.model, "num_classes", 0) > 0
+            w.training.set_conditional(bool(scene.options.get("conditional", checkpoint_conditional)))
             for key, value in scene.options.items():
                 if key in form.editors:
                     form.set_value(key, value)
         w.panel.seed.setValue(scene.seed)
         if trained is not None:
-            w.training.adopt(trained)
+            w.training.adopt(trained, match_form=False)  # the scene has set the form
         w.lab_tabs.show_view(scene.view)
         lab = w.lab_tabs.current_lab()
         configure = getattr(lab, "configure", None)

@@ -289,6 +289,13 @@ class TrainingController(QtCore.QObject):
                 self.trainer.set_learning_rate(float(value))
             self.message.emit(f"Learning rate set to {value:g}")
 
+    def set_conditional(self, conditional: bool) -> None:
+        """Tick or untick Class-conditional (where the model has it), moving the untouched knobs with it."""
+        form = self.panel.forms[self.panel.model()]
+        if "conditional" in form.editors and form.value("conditional") != conditional:
+            form.set_value("conditional", conditional)
+            self.apply_conditional_defaults(conditional)
+
     def apply_conditional_defaults(self, conditional: bool) -> None:
         """A class-conditional model has its own defaults: move the knobs the user left at a default."""
         model = self.panel.model()
@@ -319,11 +326,14 @@ class TrainingController(QtCore.QObject):
             raise InputError("stop training before opening a model")
         return load_trained(path)
 
-    def adopt(self, tm: TrainedModel) -> None:
-        """Show a loaded model as the current one."""
+    def adopt(self, tm: TrainedModel, match_form: bool = True) -> None:
+        """Show a loaded model as the current one; with ``match_form`` the form for the next run is set
+        like it (class-conditional or not), so that Train retrains the kind of model shown."""
         self.trained, self.trainer, self.latest = tm, None, None
         self.curves.clear()
         self.panel.set_model(tm.kind)
+        if match_form:
+            self.set_conditional(getattr(tm.model, "num_classes", 0) > 0)
         self.panel.set_state("trained")
         self.panel.set_progress(1.0, f"Opened {tm.kind} model · trained {tm.metrics.get('steps', '?')} steps")
         self.model_ready.emit(tm)

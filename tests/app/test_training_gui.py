@@ -258,3 +258,35 @@ def test_ticking_class_conditional_moves_the_untouched_knobs_to_its_defaults(qtb
     assert form.value("batch") == plain["batch"] and abs(form.value("lr") - plain["lr"]) < 1e-9
     assert form.value("depth") == 7
     w.training.shutdown()
+
+
+def test_a_scene_or_file_with_a_conditional_model_ticks_class_conditional(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import os
+    import shutil
+
+    from app.scenes import SCENES_DIR, load_scene
+    from engine.api import default_options
+
+    s = Settings(QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat))
+    w = MainWindow(settings=s)
+    qtbot.addWidget(w)
+    form = w.panel.forms["ddpm"]
+    assert form.value("conditional") is False
+    # the shipped guidance scene opens a conditional checkpoint and names no options: Train retrains it
+    w.scenes.apply(load_scene(os.path.join(SCENES_DIR, "classifier_free_guidance.json")))
+    assert w.panel.model() == "ddpm" and form.value("conditional") is True
+    assert form.value("batch") == default_options("ddpm", True)["batch"]
+    # a scene that says otherwise wins
+    with open(os.path.join(SCENES_DIR, "classifier_free_guidance.json")) as f:
+        raw = json.load(f)
+    shutil.copy(os.path.join(SCENES_DIR, raw["model"]["checkpoint"]), tmp_path / "m.pt")
+    raw["model"] = {"kind": "ddpm", "options": {"conditional": False}, "checkpoint": "m.pt"}
+    path = tmp_path / "plain.json"
+    path.write_text(json.dumps(raw))
+    w.scenes.apply(load_scene(str(path)))
+    assert form.value("conditional") is False and form.value("batch") == default_options("ddpm")["batch"]
+    # opening the conditional checkpoint from the menu sets the form like it too
+    assert w.open_model(str(tmp_path / "m.pt"))
+    assert form.value("conditional") is True and form.value("batch") == default_options("ddpm", True)["batch"]
+    w.training.shutdown()
