@@ -9,6 +9,8 @@ from .palette import colormap
 
 __all__ = ["DensityPicker", "thumbnail_icon"]
 
+KEY_SETTLE_MS = 300  # the highlight must rest this long before the density under it opens
+
 
 def thumbnail_icon(grid: np.ndarray, size: int = 56, cmap: str = "inferno") -> QtGui.QIcon:
     """An icon from a density grid (rows = y, so it is flipped to put y up)."""
@@ -46,6 +48,13 @@ class DensityPicker(QtWidgets.QWidget):
             self.list.addItem(item)
         self.list.itemActivated.connect(self._on_item_chosen)
         self.list.itemClicked.connect(self._on_item_chosen)
+        # moving through the list with the arrow keys picks the density the highlight rests on
+        # (after a pause, so that running past a few names does not open each of them)
+        self._settle = QtCore.QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(KEY_SETTLE_MS)
+        self._settle.timeout.connect(self._on_highlight_settled)
+        self.list.currentItemChanged.connect(lambda *_: self._settle.start())
         self.open_file = QtWidgets.QPushButton("Open data file…")
         self.open_file.setToolTip("Points from .npy, .npz (x, labels) or .csv (x, y[, label])")
         self.open_image = QtWidgets.QPushButton("Open image…")
@@ -78,6 +87,12 @@ class DensityPicker(QtWidgets.QWidget):
             if self.list.item(i).data(QtCore.Qt.ItemDataRole.UserRole) == name:
                 return self.list.item(i)
         return None
+
+    def _on_highlight_settled(self) -> None:
+        item = self.list.currentItem()
+        # only a selected item: focus alone can make the first row current without selecting it
+        if item is not None and item.isSelected():
+            self.density_requested.emit(item.data(QtCore.Qt.ItemDataRole.UserRole))
 
     def _on_item_chosen(self, item: QtWidgets.QListWidgetItem) -> None:
         self.density_requested.emit(item.data(QtCore.Qt.ItemDataRole.UserRole))

@@ -41,6 +41,26 @@ def test_picking_a_density_updates_view_and_settings(window, qtbot, settings) ->
     assert settings.get("density", "") == "moons"
 
 
+def test_arrow_keys_in_the_density_list_open_the_density_they_rest_on(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    names = window.picker.names()
+    lst = window.picker.list
+    window.show()
+    lst.setFocus()
+    assert window.state.spec == names[0] and lst.currentRow() == 0
+    qtbot.keyClick(lst, QtCore.Qt.Key.Key_Down)
+    qtbot.keyClick(lst, QtCore.Qt.Key.Key_Down)  # running past a name does not open it
+    assert window.state.spec == names[0]
+    qtbot.waitUntil(lambda: window.state.spec == names[2], timeout=5000)
+    assert lst.currentRow() == 2
+    # focus alone can make a row current without selecting it: nothing opens then
+    np.save(tmp_path / "pts.npy", np.random.default_rng(0).normal(size=(300, 2)))
+    assert window.set_density(f"file:{tmp_path / 'pts.npy'}")
+    lst.clearFocus()
+    lst.setCurrentRow(1, QtCore.QItemSelectionModel.SelectionFlag.NoUpdate)
+    qtbot.wait(600)
+    assert window.state.spec.startswith("file:")
+
+
 def test_bad_file_shows_one_message_and_keeps_the_density(window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     shown = []
     monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a: shown.append(a[2]))
