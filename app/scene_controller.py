@@ -82,18 +82,17 @@ class SceneController:
             w.training.shutdown()
         w.apply_look(scene.theme, scene.font_pt)
         w.show_density(density, spec)
+        if trained is not None:
+            w.training.adopt(trained)  # also sets the form like the model, so Train retrains it
         if scene.model:
             w.panel.set_model(scene.model)
             form = w.panel.forms[scene.model]
-            # the form is for the next run: by default like the scene's model, so Train retrains it
-            checkpoint_conditional = trained is not None and getattr(trained.model, "num_classes", 0) > 0
-            w.training.set_conditional(bool(scene.options.get("conditional", checkpoint_conditional)))
+            if trained is None or "conditional" in scene.options:  # the scene's own options win
+                w.training.set_conditional(bool(scene.options.get("conditional", False)))
             for key, value in scene.options.items():
                 if key in form.editors:
                     form.set_value(key, value)
         w.panel.seed.setValue(scene.seed)
-        if trained is not None:
-            w.training.adopt(trained, match_form=False)  # the scene has set the form
         w.lab_tabs.show_view(scene.view)
         lab = w.lab_tabs.current_lab()
         configure = getattr(lab, "configure", None)

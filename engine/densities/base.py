@@ -212,15 +212,15 @@ class Density:
                 counts[k], _, _ = np.histogram2d(pts[:, 1], pts[:, 0], bins=n, range=[[y0, y1], [x0, x1]])
             # 400k points leave cells empty a couple of noise widths off a thin ring, where the class
             # is still plain: 1-2 % of an exact sample of circles or rings fell there. An empty cell
-            # takes the class of the nearest cells with points, up to FILL_CELLS away (Chebyshev);
-            # farther than that from the data the class stays unknown (-1)
-            # (growing from cells with two points or more, not from a stray point far out)
-            grown = np.where(counts.sum(0) >= 2, counts, 0)
+            # takes the class of the nearest cells with two points or more (not a stray point far
+            # out), up to FILL_CELLS away (Chebyshev); farther from the data it stays unknown (-1)
+            total = counts.sum(0)
+            grown = np.where(total >= 2, counts, 0)
             for _ in range(FILL_CELLS):
                 padded = np.pad(grown, ((0, 0), (1, 1), (1, 1)))
                 near = sum(padded[:, 1 + a:n + 1 + a, 1 + b:n + 1 + b] for a in (-1, 0, 1) for b in (-1, 0, 1))
                 grown = np.where(grown.sum(0) == 0, near, grown)
-            counts = np.where(counts.sum(0) > 0, counts, grown)
+            counts = np.where(total > 0, counts, grown)
             table = np.where(counts.sum(0) > 0, counts.argmax(0), -1)
             self._cache["label_table"] = table
         table = self._cache["label_table"]
