@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 import numpy as np
 
 from engine.errors import InputError
+
+from .args import RANGES, check_out, float_in, input_paths, int_in
 
 VIEWS = ["path", "trajectories", "field", "langevin", "kfp", "guidance", "trace", "adjoint"]
 
@@ -22,11 +23,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--scene", metavar="FILE", help="render a scene (its density, model, view and settings)")
     p.add_argument("--view", choices=VIEWS, default=None, help="which view (default path, or the scene's)")
     p.add_argument("--density", metavar="SPEC", help="density to show (default: the model's own)")
-    p.add_argument("--frames", type=int, default=30, help="number of frames (default 30)")
-    p.add_argument("--fps", type=float, default=15.0, help="frames per second of the animation (default 15)")
+    p.add_argument("--frames", type=int_in(*RANGES["frames"]), default=30,  # type: ignore[arg-type]
+                   help="number of frames, 1 to 2000 (default 30); frames x pixels must fit in memory")
+    p.add_argument("--fps", type=float_in(*RANGES["fps"], low_open=True), default=15.0,
+                   help="frames per second of the animation, in (0, 120] (default 15)")
     p.add_argument("--size", default="960x720", help="WIDTHxHEIGHT in pixels (default 960x720)")
-    p.add_argument("--label", type=int, help="class for the guidance view")
-    p.add_argument("--guidance", type=float, help="guidance scale gamma for the guidance view")
+    p.add_argument("--label", type=int_in(*RANGES["label"]), help="class for the guidance view")  # type: ignore[arg-type]
+    p.add_argument("--guidance", type=float_in(*RANGES["guidance"]),
+                   help="guidance scale gamma for the guidance view, from -100 to 100")
     p.add_argument("--out", required=True, metavar="FILE", help="output .gif, .mp4 or .png")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
@@ -42,14 +46,8 @@ def parse_size(text: str) -> tuple[int, int]:
     return w - w % 2, h - h % 2  # video encoders need even sizes
 
 
-def check_output(path: str) -> str:
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in (".gif", ".mp4", ".png"):
-        raise InputError(f"{path}: output must end in .gif, .mp4 or .png")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise InputError(f"{path}: the folder {folder} does not exist")
-    return ext
+def check_output(path: str, inputs: list[str] | None = None) -> str:
+    return check_out(path, (".gif", ".mp4", ".png"), inputs or [])
 
 
 def grab_rgb(widget) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -73,25 +71,26 @@ def same_size(frames: list[np.ndarray]) -> list[np.ndarray]:
 def write_frames(path: str, ext: str, frames: list[np.ndarray], fps: float) -> None:
     import imageio.v2 as imageio
 
+    from engine.files import atomic_write
+
     frames = same_size(frames)
-    try:
+    with atomic_write(path) as tmp:  # the encoders write a temporary: a failure never clobbers an older file
         if ext == ".png":
-            imageio.imwrite(path, frames[-1])
+            imageio.imwrite(tmp, frames[-1])
         elif ext == ".gif":
-            imageio.mimsave(path, frames, duration=1000.0 / fps, loop=0)
+            imageio.mimsave(tmp, frames, duration=1000.0 / fps, loop=0)
         else:
-            with imageio.get_writer(path, fps=fps, codec="libx264", quality=8, macro_block_size=2) as w:
+            with imageio.get_writer(tmp, fps=fps, codec="libx264", quality=8, macro_block_size=2) as w:
                 for f in frames:
                     w.append_data(f)
-    except OSError as e:
-        raise InputError(f"{path}: cannot write ({e})") from None
 
 
 def run(args: argparse.Namespace) -> int:
-    ext = check_output(args.out)
+    from engine.resources import check_memory
+
+    ext = check_output(args.out, input_paths(args.checkpoint, args.scene, specs=[args.density]))
     size = parse_size(args.size)
-    if args.frames < 1:
-        raise InputError("--frames must be at least 1")
+    check_memory(args.frames * size[0] * size[1] * 3 * 2.0, f"--frames {args.frames} at --size {args.size}")
     from app.render import render_view
 
     options = {"label": args.label, "guidance": args.guidance}
@@ -100,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         from app.scenes import load_scene
 
         scene = load_scene(args.scene)
+        if scene.checkpoint:
+            check_output(args.out, [scene.checkpoint])
         if args.checkpoint:
             raise InputError("give either a checkpoint or --scene, not both")
         options = {**scene.settings, **{k: v for k, v in options.items() if v is not None}}
