@@ -57,7 +57,7 @@ def shoot(out: Path, views: list[str], themes: list[str], sizes: list[str], mode
     the size asked for is named in ``oversize`` (its controls would be cut off on that screen)."""
     # a private settings file: the gallery neither reads nor changes the user's choices
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="flowscope-gallery-")
-    from app.gui import create_application
+    from app.application import create_application
     from app.main_window import MainWindow
 
     app = create_application()
@@ -141,4 +141,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    code = main()
+    sys.stdout.flush()
+    # a closed window's last worker (a model preview) may still be winding down: leave without
+    # destroying Qt objects under it, which aborts the process after the work is all written
+    os._exit(code)
