@@ -150,7 +150,8 @@ def main() -> None:
         met = [r for r in rows if r["seconds_to_1_5"] is not None and r["seconds_to_1_5"] <= r["target_s"] + 0.05]
         worst = max((r["ratio_at_target"] or float("inf") for r in rows), default=None)
         summary[kind] = {"densities_within_target": f"{len(met)}/{len(rows)}", "worst_ratio_at_target": worst}
-    print(json.dumps({"budget_s": args.budget, "clock": args.clock, "n": args.n, "threshold": THRESHOLD, "cpus": os.cpu_count(),
+    print(json.dumps({"budget_s": args.budget, "clock": args.clock, "n": args.n, "threshold": THRESHOLD,
+                      "cpus": os.cpu_count(),
                       "load_before": [round(v, 2) for v in load0],
                       "load_after": [round(v, 2) for v in os.getloadavg()], "summary": summary,
                       "results": results}, indent=1))

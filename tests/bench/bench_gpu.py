@@ -106,8 +106,8 @@ def kfp_rate(device: torch.device, n: int, frames: int) -> dict[str, Any]:
     _sync(device)
     start = time.perf_counter()
     last = None
-    for last in run:  # every frame comes back to host memory, as a live view takes it
-        pass
+    for frame in run:  # every frame comes back to host memory, as a live view takes it
+        last = frame
     _sync(device)
     wall = time.perf_counter() - start
     assert last is not None
