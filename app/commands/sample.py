@@ -28,10 +28,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads (default 1, the fastest for these small networks on a CPU; "
                         "10k points x 1,000 DDPM steps took 1.8 s on one thread, 5 s on two)")
-    p.add_argument("--sampler", choices=["ancestral", "ddim", "sde", "ode", "langevin"],
-                   help="diffusion sampler (default: the model's own)")
-    p.add_argument("--steps", type=int, help="sampler steps (diffusion) or solver steps (CNF)")
-    p.add_argument("--label", type=int, help="class to sample (conditional diffusion models)")
+    p.add_argument("--sampler", choices=["ancestral", "ddim", "sde", "ode", "langevin", "euler", "midpoint", "rk4",
+                                         "dopri5"],
+                   help="diffusion sampler (default: the model's own), or the ODE solver of a CNF or "
+                        "flow-matching model (default dopri5; euler when only --steps is given to fm)")
+    p.add_argument("--steps", type=int, help="sampler steps (diffusion) or solver steps (CNF, fm)")
+    p.add_argument("--label", type=int, help="class to sample (conditional diffusion and fm models)")
     p.add_argument("--guidance", type=float, help=GUIDANCE_HELP)
     p.add_argument("--guidance-kind", choices=["cfg", "classifier"], default=None,
                    help="cfg (classifier-free, default) or classifier guidance")
