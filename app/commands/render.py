@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 from engine.errors import InputError
 
 from .args import RANGES, check_out, float_in, input_paths, int_in
@@ -50,47 +48,13 @@ def check_output(path: str, inputs: list[str] | None = None) -> str:
     return check_out(path, (".gif", ".mp4", ".png"), inputs or [])
 
 
-def grab_rgb(widget) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """The widget as an (h, w, 3) uint8 array."""
-    from PySide6 import QtGui
-
-    img = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB888)
-    w, h = img.width(), img.height()
-    buf = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
-    return buf[:, : 3 * w].reshape(h, w, 3).copy()
-
-
-def same_size(frames: list[np.ndarray]) -> list[np.ndarray]:
-    """Crop every frame to the size all share, rounded down to even numbers (video encoders need that;
-    a widget can change size by a pixel between grabs)."""
-    h = min(f.shape[0] for f in frames) // 2 * 2
-    w = min(f.shape[1] for f in frames) // 2 * 2
-    return [np.ascontiguousarray(f[:h, :w]) for f in frames]
-
-
-def write_frames(path: str, ext: str, frames: list[np.ndarray], fps: float) -> None:
-    import imageio.v2 as imageio
-
-    from engine.files import atomic_write
-
-    frames = same_size(frames)
-    with atomic_write(path) as tmp:  # the encoders write a temporary: a failure never clobbers an older file
-        if ext == ".png":
-            imageio.imwrite(tmp, frames[-1])
-        elif ext == ".gif":
-            imageio.mimsave(tmp, frames, duration=1000.0 / fps, loop=0)
-        else:
-            with imageio.get_writer(tmp, fps=fps, codec="libx264", quality=8, macro_block_size=2) as w:
-                for f in frames:
-                    w.append_data(f)
-
-
 def run(args: argparse.Namespace) -> int:
     from engine.resources import check_memory
 
     ext = check_output(args.out, input_paths(args.checkpoint, args.scene, specs=[args.density]))
     size = parse_size(args.size)
     check_memory(args.frames * size[0] * size[1] * 3 * 2.0, f"--frames {args.frames} at --size {args.size}")
+    from app.frames import write_frames
     from app.render import render_view
 
     options = {"label": args.label, "guidance": args.guidance}
