@@ -47,7 +47,8 @@ def int_in(low: int, high: int) -> Callable[[str], int]:
         try:
             value = int(text.strip(), 10)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number from {low:,} to {high:,}, not {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number from {low:,} to {high:,}, not {_short(text)!r}") from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, not {_short(text)}")
         return value

@@ -91,7 +91,8 @@ def check_training_memory(kind: str, options: dict[str, Any]) -> None:
     batch, width, depth = int(opts.get("batch", 256)), int(opts.get("width", 64)), int(opts.get("depth", 2))
     # a CNF keeps every stage of every solver step for backpropagation (4 per RK4 step); diffusion ~6 passes
     passes = 4 * int(opts.get("solver_steps", 4)) * 6 if kind == "cnf" else 6
-    check_memory(4.0 * batch * width * (depth + 2) * passes, f"--batch {batch} with --width {width} and --depth {depth}")
+    check_memory(4.0 * batch * width * (depth + 2) * passes,
+                 f"--batch {batch} with --width {width} and --depth {depth}")
 
 
 @contextlib.contextmanager

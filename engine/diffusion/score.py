@@ -147,8 +147,8 @@ class ProbabilityFlow:
         tt = torch.tensor([self.process.t_min if t0 is None else t0, self.process.t_max], dtype=z.dtype,
                           device=z.device)
         zero = torch.zeros(len(z), dtype=z.dtype, device=z.device)
-        x1, integral = odesolve(Counted(func, self.max_nfe), (z, zero), tt, solver=self.solver, steps=self.steps, atol=self.atol,
-                                rtol=self.rtol)
+        x1, integral = odesolve(Counted(func, self.max_nfe), (z, zero), tt, solver=self.solver, steps=self.steps,
+                                atol=self.atol, rtol=self.rtol)
         prior = self.process.prior_std
         d = z.shape[1]
         log_prior = -0.5 * (x1[-1].double() ** 2).sum(1) / prior**2 - d * math.log(prior * math.sqrt(2 * math.pi))
