@@ -13,10 +13,13 @@ import io
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import InputError
+from engine.files import atomic_write, read_bytes
+from engine.schema import MAX_DEPTH
 
 __all__ = ["Scene", "load_scene", "save_scene", "ASSETS", "SCENES_DIR", "PRETRAINED_DIR", "HIDEABLE", "LOCKABLE"]
 
@@ -28,6 +31,26 @@ MAX_SCENE_BYTES = 20 << 20
 HIDEABLE = ("densities", "training", "time_bar", "tabs")
 LOCKABLE = ("density", "model", "view")
 VIEWS = ("training", "path", "trajectories", "field", "langevin", "kfp", "guidance", "trace", "adjoint")
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[^\[\]{}]")
+
+# view.settings: key -> (kind, low, high) for numbers, (str, allowed or None, max length) for text.
+# A scene is JSON a person may edit: every value a lab receives is checked here first.
+_N = (int, float)
+VIEW_SETTINGS: dict[str, tuple[Any, Any, Any]] = {
+    "log_scale": (bool, None, None), "contours": (bool, None, None), "same_length": (bool, None, None),
+    "reference": (bool, None, None), "dots": (bool, None, None),
+    "solver": (str, ("euler", "midpoint", "rk4", "dopri5"), None),
+    "sampler": (str, None, 40), "kind": (str, ("cfg", "classifier"), None),
+    "probe": (str, ("gaussian", "rademacher"), None),
+    "source": (str, None, 40), "method": (str, None, 40), "start": (str, None, 40), "sde": (str, None, 40),
+    "drift_x": (str, None, 200), "drift_y": (str, None, 200), "diffusion": (str, None, 200),
+    "steps": (int, 1, 10_000), "particles": (int, 1, 1_000_000), "label": (int, 0, 1000), "k": (int, 1, 1000),
+    "batch": (int, 1, 100_000), "grid": (int, 16, 1024), "every": (int, 1, 10_000),
+    "guidance": (_N, -100.0, 100.0), "eta": (_N, 0.0, 10.0),
+}
+# where a view gives a key another meaning: path's "particles" is a check box, not a count
+VIEW_OVERRIDES: dict[str, dict[str, tuple[Any, Any, Any]]] = {"path": {"particles": (bool, None, None)}}
 TOP_KEYS = {"flowscope_scene", "title", "description", "density", "model", "view", "seed", "controls",
             "theme", "font_pt"}
 
@@ -142,7 +165,7 @@ def parse_scene(path: str, raw: dict[str, Any]) -> Scene:
     if not 0.0 <= s.t <= 1.0:
         raise _fail(path, "view.t must be between 0 and 1")
     s.playing = bool(_typed(path, "view.playing", view.get("playing", False), bool))
-    s.settings = dict(_typed(path, "view.settings", view.get("settings", {}), dict))
+    s.settings = _view_settings(path, s.view, _typed(path, "view.settings", view.get("settings", {}), dict))
     controls = _typed(path, "controls", raw.get("controls", {}), dict)
     _check_keys(path, "controls", controls, {"hidden", "locked"})
     s.hidden = _names(path, "controls.hidden", controls.get("hidden", []), HIDEABLE)
@@ -158,6 +181,30 @@ def parse_scene(path: str, raw: dict[str, Any]) -> Scene:
     return s
 
 
+def _view_settings(path: str, view: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The view's settings after checking each against :data:`VIEW_SETTINGS` (a bad one names its key)."""
+    table = {**VIEW_SETTINGS, **VIEW_OVERRIDES.get(view, {})}
+    _check_keys(path, "view.settings", settings, set(table))
+    for key, value in settings.items():
+        kind, low, high = table[key]
+        where = f"view.settings.{key}"
+        if kind is bool:
+            _typed(path, where, value, bool)
+        elif kind is str:
+            _typed(path, where, value, str)
+            if isinstance(low, tuple) and value not in low:
+                raise _fail(path, f"{where} must be one of {', '.join(low)}, not {value[:40]!r}")
+            if isinstance(high, int) and len(value) > high:
+                raise _fail(path, f"{where} is longer than {high} characters")
+        else:
+            number = _typed(path, where, value, kind)
+            if kind is int and isinstance(value, bool):
+                raise _fail(path, f"{where} must be a whole number")
+            if not low <= number <= high:
+                raise _fail(path, f"{where} must be between {low:g} and {high:g}, not {number}")
+    return dict(settings)
+
+
 def _names(path: str, where: str, value: Any, allowed: tuple[str, ...]) -> list[str]:
     names = _typed(path, where, value, list)
     for n in names:
@@ -168,20 +215,32 @@ def _names(path: str, where: str, value: Any, allowed: tuple[str, ...]) -> list[
 
 def load_scene(path: str) -> Scene:
     """Read and validate a scene file."""
-    if not os.path.isfile(path):
-        raise _fail(path, "no such scene file")
-    if os.path.getsize(path) > MAX_SCENE_BYTES:
-        raise _fail(path, "scene file is too large (over 20 MB)")
+    raw_bytes = read_bytes(path, MAX_SCENE_BYTES, "scene file")
     try:
-        with open(path, encoding="utf-8") as fh:
-            raw = json.load(fh)
+        raw = decode_json(raw_bytes.decode("utf-8"))
     except UnicodeDecodeError:
         raise _fail(path, "not a text file") from None
     except json.JSONDecodeError as e:
         raise _fail(path, f"not valid JSON (line {e.lineno}: {e.msg})") from None
-    except OSError as e:
-        raise _fail(path, f"cannot be read ({e.strerror or e})") from None
+    except InputError as e:
+        raise _fail(path, str(e)) from None
     return parse_scene(path, raw)
+
+
+def decode_json(text: str) -> Any:
+    """JSON text decoded, refusing nesting deeper than MAX_DEPTH in one sentence (before the decoder
+    would recurse that deep)."""
+    import numpy as np
+
+    brackets = np.frombuffer(_BRACKETS.sub("", _STRINGS.sub("", text)).encode("ascii"), np.uint8)
+    opening = (brackets == ord("[")) | (brackets == ord("{"))
+    if len(brackets) and int(np.cumsum(np.where(opening, 1, -1)).max()) > MAX_DEPTH:
+        raise InputError(f"nests lists or objects more than {MAX_DEPTH} levels deep")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise InputError(f"nests lists or objects more than {MAX_DEPTH} levels deep") from None
+    return value
 
 
 def scene_to_dict(s: Scene, checkpoint_ref: str | None = None) -> dict[str, Any]:
@@ -202,11 +261,8 @@ def scene_to_dict(s: Scene, checkpoint_ref: str | None = None) -> dict[str, Any]
 
 def save_scene(path: str, data: dict[str, Any]) -> None:
     parse_scene(path, json.loads(json.dumps(data)))  # never write a scene that would not load
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1)
-    except OSError as e:
-        raise _fail(path, f"cannot write ({e.strerror or e})") from None
+    with atomic_write(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1)
 
 
 def png_to_base64(rgba_or_gray: Any) -> str:
