@@ -21,7 +21,6 @@ COLORS = {"backprop": "#D55E00", "adjoint": "#0072B2", "error": "#009E73"}
 
 
 class AdjointLab(Lab):
-    title = "Adjoint"
     equation = ("a(t) = ∂L/∂z(t):&nbsp;&nbsp; da/dt = −a(t)ᵀ ∂f<sub>θ</sub>/∂z,&nbsp;&nbsp; "
                 "da<sub>θ</sub>/dt = −a(t)ᵀ ∂f<sub>θ</sub>/∂θ&nbsp;&nbsp; "
                 "(solved backwards; a<sub>θ</sub> ends as ∂L/∂θ)")

@@ -42,7 +42,6 @@ def field_at(tm: object, box: tuple[float, float, float, float], t: float, n: in
 
 
 class FieldLab(Lab):
-    title = "Vector field"
     equation = VELOCITY
     explanation = EXPLANATION
 

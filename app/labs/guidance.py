@@ -24,7 +24,6 @@ __all__ = ["GuidanceLab"]
 
 
 class GuidanceLab(Lab):
-    title = "Guidance"
     equation = EQUATIONS["cfg"]
     explanation = EXPLANATION
 

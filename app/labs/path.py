@@ -32,7 +32,6 @@ EXPLANATION = (
 
 
 class PathLab(Lab):
-    title = "Probability path"
     equation = CNF_EQUATION
     explanation = EXPLANATION
     defer_updates = True

@@ -32,7 +32,6 @@ COLORS = {"gaussian": "#56B4E9", "rademacher": "#E69F00", "exact": "#D55E00", "h
 
 
 class TraceLab(Lab):
-    title = "Trace"
     equation = ("tr(∂f/∂z) = 𝔼<sub>v</sub>[ vᵀ (∂f/∂z) v ] ≈ (1/K) Σ<sub>k</sub> v<sub>k</sub>ᵀ (∂f/∂z) v<sub>k</sub>"
                 "&nbsp;&nbsp;&nbsp; 𝔼[v] = 0, cov(v) = I")
     explanation = """

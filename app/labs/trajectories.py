@@ -35,7 +35,6 @@ SAMPLERS = {"reverse SDE (ancestral)": "ancestral", "probability-flow ODE": "ode
 
 
 class TrajectoriesLab(Lab):
-    title = "Trajectories"
     equation = EQUATION
     explanation = EXPLANATION
     defer_updates = True
