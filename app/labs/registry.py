@@ -32,14 +32,14 @@ class LabEntry:
 
 
 LABS: dict[str, LabEntry] = {
-    "path": LabEntry("Probability path", "app.labs.path", "PathLab"),
-    "trajectories": LabEntry("Trajectories", "app.labs.trajectories", "TrajectoriesLab"),
-    "field": LabEntry("Vector field", "app.labs.field", "FieldLab"),
-    "langevin": LabEntry("Langevin", "app.labs.langevin", "LangevinLab"),
-    "kfp": LabEntry("Fokker–Planck", "app.labs.kfp", "KfpLab"),
-    "guidance": LabEntry("Guidance", "app.labs.guidance", "GuidanceLab"),
-    "trace": LabEntry("Trace", "app.labs.trace", "TraceLab"),
-    "adjoint": LabEntry("Adjoint", "app.labs.adjoint", "AdjointLab"),
+    "path": LabEntry("Probability path", "app.labs.path.view", "PathLab"),
+    "trajectories": LabEntry("Trajectories", "app.labs.trajectories.view", "TrajectoriesLab"),
+    "field": LabEntry("Vector field", "app.labs.field.view", "FieldLab"),
+    "langevin": LabEntry("Langevin", "app.labs.langevin.view", "LangevinLab"),
+    "kfp": LabEntry("Fokker–Planck", "app.labs.kfp.view", "KfpLab"),
+    "guidance": LabEntry("Guidance", "app.labs.guidance.view", "GuidanceLab"),
+    "trace": LabEntry("Trace", "app.labs.trace.view", "TraceLab"),
+    "adjoint": LabEntry("Adjoint", "app.labs.adjoint.view", "AdjointLab"),
 }
 
 

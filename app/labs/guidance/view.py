@@ -14,11 +14,11 @@ from engine.diffusion.views import ClassMap, classifier_map
 from widgets.guidance_controls import GAMMA_RANGE
 from widgets.guidance_panels import PANELS, GuidancePanels
 
-from . import guidance_runs as runs
-from .base import Lab
-from .guidance_queue import PanelQueue
-from .guidance_runs import PanelSamples, Request, TiltedTarget
-from .guidance_text import EQUATIONS, EXPLANATION, TARGET, missing_model_message, status_text
+from ..base import Lab
+from . import compute as runs
+from .compute import PanelSamples, Request, TiltedTarget
+from .queue import PanelQueue
+from .text import EQUATIONS, EXPLANATION, TARGET, missing_model_message, status_text
 
 __all__ = ["GuidanceLab"]
 

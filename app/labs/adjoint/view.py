@@ -11,9 +11,9 @@ from PySide6 import QtWidgets
 from widgets.adjoint_controls import AdjointControls
 from widgets.series_chart import SeriesChart
 
-from .adjoint_runs import STEP_COUNTS, AdjointPoint, adjoint_sweep
-from .base import Lab
-from .cnf_field import lab_field
+from ..base import Lab
+from ..cnf_field import lab_field
+from .compute import STEP_COUNTS, AdjointPoint, adjoint_sweep
 
 __all__ = ["AdjointLab"]
 

@@ -19,10 +19,9 @@ from widgets.density_view import DensityView
 from widgets.kfp_controls import KfpControls
 from widgets.tv_plot import TvPlot
 
-from .base import Lab
-from .context import LabContext
-from .kfp_display import images, status_text
-from .kfp_problems import CHOICES, Problem, Progress, Setup, make_problem, solve
+from ..base import Lab
+from ..context import LabContext
+from .compute import CHOICES, Problem, Progress, Setup, images, make_problem, solve, status_text
 
 __all__ = ["KfpLab"]
 

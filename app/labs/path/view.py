@@ -10,9 +10,9 @@ from PySide6 import QtWidgets
 
 from widgets.density_view import DensityView
 
-from .base import Lab
-from .context import LabContext
-from .path_frames import ParticlesFrame, PathFrame, particle_frames, path_frames
+from ..base import Lab
+from ..context import LabContext
+from .compute import ParticlesFrame, PathFrame, particle_frames, path_frames
 
 __all__ = ["PathLab"]
 

@@ -25,11 +25,9 @@ from widgets.density_view import DensityView
 from widgets.langevin_controls import LangevinControls
 from widgets.mode_bars import ModeBars
 
-from .base import Lab
-from .context import LabContext
-from .fast_mixture import FastMixture
-from .langevin_run import LangevinRun, Settings, describe
-from .langevin_targets import LEVELS, STEPS_PER_LEVEL, Target, learned_target, true_target
+from ..base import Lab
+from ..context import LabContext
+from .compute import LEVELS, STEPS_PER_LEVEL, LangevinRun, Settings, Target, describe, learned_target, true_target
 
 __all__ = ["LangevinLab"]
 
@@ -138,8 +136,7 @@ class LangevinLab(Lab):
         self._classify = None
         weights = None
         if density.num_classes:
-            fast = FastMixture(density) if isinstance(density, GaussianMixture) else None
-            self._classify = fast.classify if fast is not None else density.classify
+            self._classify = density.fast.classify if isinstance(density, GaussianMixture) else density.classify
             weights = density.weights if isinstance(density, GaussianMixture) else \
                 mode_shares(density, density.sample(50_000, seed=1).x)
         self.bars.set_modes(weights)
