@@ -1,6 +1,9 @@
 """The lab contract: one registry line makes a new lab a tab, a ``flowscope render --view`` and a scene view."""
 
+import importlib.util
 import json
+import subprocess
+import sys
 
 import pytest
 from PySide6 import QtWidgets
@@ -57,6 +60,17 @@ def test_every_registered_lab_is_a_lab_with_its_own_settings() -> None:
         cls = lab_class(name)
         assert issubclass(cls, Lab), name
         assert cls.settings is not Lab.settings and cls.configure is not Lab.configure, name
+
+
+def test_every_lab_is_a_package_whose_compute_module_needs_no_qt() -> None:
+    for name, entry in LABS.items():
+        assert entry.module == f"app.labs.{name}.view", name
+        assert importlib.util.find_spec(f"app.labs.{name}.compute") is not None, name
+    imports = "; ".join(f"import app.labs.{name}.compute" for name in LABS)
+    qt = "{'PySide6', 'pyqtgraph', 'widgets'}"
+    code = f"import sys; {imports}; print(sorted({{m.split('.')[0] for m in sys.modules}} & {qt}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_an_unknown_lab_is_refused_naming_the_known_ones() -> None:

@@ -152,7 +152,7 @@ class GuidanceLab(Lab):
         self._draw_class_map()
         return True
 
-    # -- background sampling (see guidance_queue for the policy) -------------------------------
+    # -- background sampling (see queue.py for the policy) -----------------------------------------
     def _make_request(self, panel: str, preview: bool = False) -> Request:
         c = self.controls
         label, gamma = {"unconditional": (None, None), "conditional": (c.label, 1.0),
