@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from .plot_style import FONT_SCALE_PROPERTY, current_style
+
+EQUATION_SCALE = 1.35
+
 __all__ = ["EquationLabel"]
 
 
@@ -15,8 +19,9 @@ class EquationLabel(QtWidgets.QWidget):
         super().__init__(parent)
         self.equation = QtWidgets.QLabel(equation)
         self.equation.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.equation.setProperty(FONT_SCALE_PROPERTY, EQUATION_SCALE)  # it follows the text size
         font = self.equation.font()
-        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setPointSizeF(current_style().font_pt * EQUATION_SCALE)
         font.setFamily("serif")
         self.equation.setFont(font)
         self.equation.setWordWrap(True)

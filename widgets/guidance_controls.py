@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .palette import CLASS_COLORS
+from .plot_style import FONT_SCALE_PROPERTY, current_style
 
 __all__ = ["GuidanceControls", "GAMMA_RANGE"]
 
@@ -115,8 +116,9 @@ class GuidanceControls(QtWidgets.QWidget):
         self.value.setText(f"γ = {self.guidance:+.1f}")
 
     def _bigger_font(self) -> None:
+        self.setProperty(FONT_SCALE_PROPERTY, 1.2)  # it follows the text size (plot_style.restyle)
         font = self.font()
-        font.setPointSizeF(font.pointSizeF() * 1.2)
+        font.setPointSizeF(current_style().font_pt * 1.2)
         self.setFont(font)
 
 
