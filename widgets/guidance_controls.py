@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from .keys import keep_arrow_keys
 from .palette import CLASS_COLORS
 from .plot_style import FONT_SCALE_PROPERTY, current_style
 
@@ -37,6 +38,7 @@ class GuidanceControls(QtWidgets.QWidget):
         self.slider.setRange(lo, hi)
         self.slider.setTickPosition(QtWidgets.QSlider.TickPosition.TicksBelow)
         self.slider.setTickInterval(_TICKS_PER_UNIT)
+        keep_arrow_keys(self.slider)  # the arrows move γ, not the time bar
         self.slider.setToolTip("γ = 0: unconditional, γ = 1: conditional, γ > 1: sharper, γ < 0: away from y")
         self.value = QtWidgets.QLabel()
         self.value.setMinimumWidth(90)
