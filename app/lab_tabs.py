@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from widgets.plot_style import restyle
 from widgets.time_bar import TimeBar
 
 from .labs.base import Lab
@@ -45,6 +46,7 @@ class LabTabs(QtWidgets.QWidget):
         """The lab ``name``, built on first use."""
         if name not in self.labs:
             lab = make_lab(name, self.ctx)
+            restyle(lab)  # the plots a lab made itself take the current theme and text size
             holder = self.tabs.widget(1 + self.names.index(name))
             holder.layout().addWidget(lab)
             self.labs[name] = lab
