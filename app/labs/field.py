@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtWidgets
 
+from engine.api import FLOW_KINDS
 from engine.densities import grid_points
 from widgets.arrows_item import ArrowField
 from widgets.density_view import DensityView
@@ -30,7 +31,7 @@ EXPLANATION = (
 def field_at(tm: object, box: tuple[float, float, float, float], t: float, n: int = GRID
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """(xs, ys, vectors (n, n, 2), background (n, n) or None) at the labs' time t."""
-    if tm.kind == "cnf":  # type: ignore[attr-defined]
+    if tm.kind in FLOW_KINDS:  # type: ignore[attr-defined]
         from engine.cnf.views import vector_field
 
         f = next(vector_field(tm.model, box, n, times=(t,)))  # type: ignore[attr-defined]
@@ -78,7 +79,7 @@ class FieldLab(Lab):
             self.view.set_density(None, self.ctx.box)
             self.header.set_status("No model yet: train or open a model to see its field.")
             return
-        self.header.set_equation(VELOCITY if tm.kind == "cnf" else SCORE)
+        self.header.set_equation(VELOCITY if tm.kind in FLOW_KINDS else SCORE)
         if self.busy:
             self._pending = True  # draw the newest time once the current one is done
             return

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 from PySide6 import QtWidgets
 
+from engine.api import FLOW_KINDS
 from widgets.density_view import DensityView
 from widgets.trails_item import Trails
 
@@ -110,7 +111,7 @@ class TrajectoriesLab(Lab):
             self.compare.setChecked(bool(reference))
 
     def _cnf(self) -> bool:
-        return self.ctx.trained is not None and self.ctx.trained.kind == "cnf"
+        return self.ctx.trained is not None and self.ctx.trained.kind in FLOW_KINDS
 
     def _jobs(self) -> Iterator[tuple[str, object]]:
         tm = self.ctx.trained

@@ -6,6 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 
+from engine.api import FLOW_KINDS
+
 from ..worker import GeneratorWorker
 from .context import LabContext
 
@@ -77,7 +79,7 @@ class TrajectoryProbe:
         self.reset()
         point, t = np.array([x, y]), self.ctx.t
         self.marker.setData([x], [y])
-        if tm.kind == "cnf":
+        if tm.kind in FLOW_KINDS:
             job = lambda: iter([("cnf", cnf_probe(tm.model, point, t))])  # noqa: E731
         else:
             job = lambda: iter([("fan", diffusion_fan(tm.model, point, "ancestral")),  # noqa: E731
