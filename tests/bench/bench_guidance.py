@@ -36,7 +36,7 @@ import torch
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 
-from app.labs import guidance_runs as runs  # noqa: E402
+from app.labs.guidance import compute as runs  # noqa: E402
 from engine.densities import get_density  # noqa: E402
 from engine.device import configure_threads  # noqa: E402
 from engine.diffusion import load_model, make_trainer  # noqa: E402
