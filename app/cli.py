@@ -36,7 +36,7 @@ def _add_gui_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--density", metavar="SPEC", help="density to open on (name, file:PATH or image:PATH)")
     g.add_argument("--model", choices=["cnf", "ddpm", "ncsn"], help="model to select")
     g.add_argument("--train", action="store_true", help="start training at once")
-    g.add_argument("--scene", metavar="FILE", help="open a scene file")
+    g.add_argument("--scene", metavar="FILE", help="open a scene file, or a shipped scene by name (e.g. score_field)")
 
 
 def build_parser() -> CliParser:

@@ -30,3 +30,18 @@ def test_layer_contracts_hold() -> None:
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stdout + out.stderr
     assert "broken" not in out.stdout.lower().replace("0 broken", "")
+
+
+def test_pyproject_lists_every_package() -> None:
+    """pyproject.toml lists the packages (so that assets/ can install as app.assets): a new package
+    of the source tree must be listed there, or the wheel would lack it."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for top in ("app", "engine", "widgets")
+             for p in (ROOT / top).rglob("__init__.py")}
+    found |= {"app.assets", *(f"app.assets.{d.name}" for d in (ROOT / "assets").iterdir() if d.is_dir()
+                              and d.name != "__pycache__")}
+    assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages in pyproject.toml"
+    assert listed <= found, f"{sorted(listed - found)} in pyproject.toml's packages do not exist"
+    assert setuptools["package-dir"] == {"app.assets": "assets"}
