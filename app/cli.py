@@ -1,8 +1,8 @@
 """The ``flowscope`` command line.
 
-Convention (DESIGN.md): exit 0 on success; exit 2 on bad usage or bad input with one line on
-stderr and no traceback; exit 1 with a short message on an unexpected internal error (the
-traceback only with ``--debug``). With no subcommand the GUI opens.
+Convention (docs/ARCHITECTURE.md, "The command line"): exit 0 on success; exit 2 on bad usage
+or bad input with one line on stderr and no traceback; exit 1 with a short message on an
+unexpected internal error (the traceback only with ``--debug``). With no subcommand the GUI opens.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def _langevin(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int, gener
         yield Frame(i + 1, st.tau, st.x, st.x0)
 
 
-Runner = Callable[[EpsFn, NoiseProcess, Tensor, int, "torch.Generator | None", bool, dict], Iterator[Frame]]
+Runner = Callable[[EpsFn, NoiseProcess, Tensor, int, "torch.Generator | None", bool, dict[str, Any]], Iterator[Frame]]
 
 SAMPLERS: dict[str, Runner] = {
     "ancestral": _ancestral,
