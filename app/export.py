@@ -11,7 +11,7 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 from engine.errors import InputError
 from widgets.density_view import DensityView
 
-from .commands.render import grab_rgb, write_frames
+from .frames import grab_rgb, write_frames
 
 __all__ = ["ExportMixin", "export_svg", "view_data"]
 

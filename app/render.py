@@ -17,8 +17,8 @@ def render_view(checkpoint: str | None, view: str, size: tuple[int, int], count:
     """Frames (h, w, 3) uint8 of lab ``view`` for the model in ``checkpoint``."""
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from app.commands.render import grab_rgb
-    from app.gui import create_application
+    from app.application import create_application
+    from app.frames import grab_rgb
     from app.labs.context import LabContext
     from app.labs.registry import LABS, available_labs, make_lab
     from engine.checkpoint import load_trained
@@ -35,7 +35,7 @@ def render_view(checkpoint: str | None, view: str, size: tuple[int, int], count:
     tm = load_trained(ckpt) if ckpt else None
     ctx = LabContext()
     if scene is not None and not density:
-        from app.scene_controller import scene_density
+        from app.scene_data import scene_density
 
         d, spec = scene_density(scene)
     else:

@@ -6,8 +6,6 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
 from engine.errors import InputError
 
 VIEWS = ["path", "trajectories", "field", "langevin", "kfp", "guidance", "trace", "adjoint"]
@@ -53,46 +51,12 @@ def check_output(path: str) -> str:
     return ext
 
 
-def grab_rgb(widget) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """The widget as an (h, w, 3) uint8 array."""
-    from PySide6 import QtGui
-
-    img = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB888)
-    w, h = img.width(), img.height()
-    buf = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
-    return buf[:, : 3 * w].reshape(h, w, 3).copy()
-
-
-def same_size(frames: list[np.ndarray]) -> list[np.ndarray]:
-    """Crop every frame to the size all share, rounded down to even numbers (video encoders need that;
-    a widget can change size by a pixel between grabs)."""
-    h = min(f.shape[0] for f in frames) // 2 * 2
-    w = min(f.shape[1] for f in frames) // 2 * 2
-    return [np.ascontiguousarray(f[:h, :w]) for f in frames]
-
-
-def write_frames(path: str, ext: str, frames: list[np.ndarray], fps: float) -> None:
-    import imageio.v2 as imageio
-
-    frames = same_size(frames)
-    try:
-        if ext == ".png":
-            imageio.imwrite(path, frames[-1])
-        elif ext == ".gif":
-            imageio.mimsave(path, frames, duration=1000.0 / fps, loop=0)
-        else:
-            with imageio.get_writer(path, fps=fps, codec="libx264", quality=8, macro_block_size=2) as w:
-                for f in frames:
-                    w.append_data(f)
-    except OSError as e:
-        raise InputError(f"{path}: cannot write ({e})") from None
-
-
 def run(args: argparse.Namespace) -> int:
     ext = check_output(args.out)
     size = parse_size(args.size)
     if args.frames < 1:
         raise InputError("--frames must be at least 1")
+    from app.frames import write_frames
     from app.render import render_view
 
     options = {"label": args.label, "guidance": args.guidance}

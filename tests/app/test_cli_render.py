@@ -45,7 +45,7 @@ def test_bad_requests_exit_2_with_one_line(ckpt, tmp_path, capsys) -> None:  # t
 
 
 def test_frames_of_slightly_different_sizes_are_cropped_to_one_even_size() -> None:
-    from app.commands.render import same_size
+    from app.frames import same_size
 
     out = same_size([np.zeros((101, 203, 3), np.uint8), np.zeros((100, 205, 3), np.uint8)])
     assert {f.shape for f in out} == {(100, 202, 3)}

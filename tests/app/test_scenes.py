@@ -95,7 +95,7 @@ def test_bad_scene_on_the_command_line_exits_2(tmp_path, capsys) -> None:  # typ
 
 def test_every_shipped_scene_opens_its_model_and_view() -> None:
     from app.labs.registry import available_labs
-    from app.scene_controller import scene_density
+    from app.scene_data import scene_density
     from engine.checkpoint import load_trained
 
     for n in sorted(os.listdir(SCENES_DIR)):

@@ -49,7 +49,7 @@ def headless_rate(model: str, density: str, seconds: float) -> float:
 def gui_run(model: str, density: str, seconds: float, particles: int, grid: int) -> dict[str, float]:
     from PySide6 import QtCore
 
-    from app.gui import create_application
+    from app.application import create_application
     from app.main_window import MainWindow
     from app.settings import Settings
 

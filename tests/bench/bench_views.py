@@ -176,7 +176,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--views", default="path,trajectories,field,langevin,kfp,guidance")
     args = ap.parse_args()
-    from app.gui import create_application
+    from app.application import create_application
     from engine.device import configure_threads
 
     configure_threads(1)

@@ -51,7 +51,7 @@ def main() -> None:
     faulthandler.enable()  # a crash prints where it happened
     from PySide6 import QtCore, QtWidgets
 
-    from app.gui import create_application
+    from app.application import create_application
     from app.main_window import MainWindow
     from app.memory import release_memory
     from app.settings import Settings
