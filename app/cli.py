@@ -20,7 +20,7 @@ from engine.errors import InputError
 __all__ = ["main", "build_parser", "COMMANDS", "CliParser"]
 
 # subcommand -> module in app.commands defining add_parser(subparsers) and run(args) -> int
-COMMANDS = ["densities", "train", "sample", "logprob", "eval", "kfp", "render", "reflow"]
+COMMANDS = ["densities", "train", "sample", "logprob", "eval", "kfp", "render", "reflow", "guidance-sweep"]
 
 
 class CliParser(argparse.ArgumentParser):
@@ -51,7 +51,8 @@ def build_parser() -> CliParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
     for name in COMMANDS:
         try:
-            mod = importlib.import_module(f"app.commands.{name if name != 'eval' else 'evaluate'}")
+            module = {"eval": "evaluate", "guidance-sweep": "guidance_sweep"}.get(name, name)
+            mod = importlib.import_module(f"app.commands.{module}")
         except ModuleNotFoundError as e:
             if e.name and e.name.startswith("app.commands"):
                 continue  # a command that is not part of this build yet

@@ -2,6 +2,7 @@
 environment away from the source tree, it renders a shipped scene headless."""
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -18,8 +19,16 @@ PACKAGES = {"app", "engine", "widgets"}
 
 
 def _build_wheel(out: Path) -> Path:
-    """Offline: the build backend (setuptools, in the test extras) comes from this environment."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+    """From a clean copy of the project (a build/ folder left in the checkout by an earlier build
+    would add its stale modules); offline: the build backend (setuptools, in the test extras)
+    comes from this environment."""
+    src = out.parent / "src"
+    junk = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for name in ("app", "engine", "widgets", "assets"):
+        shutil.copytree(ROOT / name, src / name, ignore=junk)
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation",
                     "--no-index", "-q", "-w", str(out)], check=True, capture_output=True, text=True)
     (wheel,) = out.glob("flowscope-*.whl")
     return wheel
@@ -44,7 +53,10 @@ def test_wheel_installs_and_renders_a_shipped_scene(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == PACKAGES, f"the wheel installs {sorted(top)} at site-packages' top level"
-    assert "app/assets/scenes/score_field.json" in names and "app/assets/pretrained/ncsn_twomodes.pt" in names
+    source = {str(p.parent.relative_to(ROOT)) for top in PACKAGES for p in (ROOT / top).rglob("__init__.py")}
+    assert source <= {n.rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py")}, "a package is missing"
+    shipped = {f"app/assets/{p.relative_to(ROOT / 'assets')}" for p in (ROOT / "assets").glob("*/*.*")}
+    assert shipped and shipped <= set(names), f"missing assets: {sorted(shipped - set(names))}"
 
     bin_dir = _fresh_venv(tmp_path / "venv", wheel)
     run_dir = tmp_path / "elsewhere"
