@@ -148,8 +148,8 @@ def parse_scene(path: str, raw: dict[str, Any]) -> Scene:
     _check_keys(path, "model", model, {"kind", "options", "checkpoint"})
     if model:
         s.model = _typed(path, "model.kind", model.get("kind", "cnf"), str)
-        if s.model not in ("cnf", "ddpm", "ncsn"):
-            raise _fail(path, f"model.kind '{s.model}' is not one of cnf, ddpm, ncsn")
+        if s.model not in ("cnf", "fm", "ddpm", "ncsn"):
+            raise _fail(path, f"model.kind '{s.model}' is not one of cnf, fm, ddpm, ncsn")
         s.options = dict(_typed(path, "model.options", model.get("options", {}), dict))
         if "checkpoint" in model:
             s.checkpoint = _checkpoint_path(path, _typed(path, "model.checkpoint", model["checkpoint"], str))

@@ -27,12 +27,15 @@ import torch
 from .densities import Density
 from .errors import InputError
 
-__all__ = ["FAMILIES", "Model", "TrainSnapshot", "Trainer", "family", "make_trainer", "default_options"]
+__all__ = ["FAMILIES", "FLOW_KINDS", "Model", "TrainSnapshot", "Trainer", "family", "make_trainer", "default_options"]
 
 # kind -> module that implements it (imported lazily: a family may be heavy)
 FAMILIES: dict[str, str] = {
     "cnf": "engine.cnf", "ddpm": "engine.diffusion", "ncsn": "engine.diffusion", "fm": "engine.flowmatch",
 }
+# kinds whose models are engine.cnf.CNF flows: an ODE from noise to data with an exact log-density,
+# so every CNF view (probability path, trajectories, vector field, trace) applies to them
+FLOW_KINDS: tuple[str, ...] = ("cnf", "fm")
 
 
 @dataclass(frozen=True)
