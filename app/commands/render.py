@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from app.labs.registry import lab_names
 from engine.errors import InputError
 
 from .args import RANGES, check_out, float_in, input_paths, int_in
-
-VIEWS = ["path", "trajectories", "field", "langevin", "kfp", "guidance", "trace", "adjoint"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,8 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        "The time bar sweeps from noise (t = 0) to data (t = 1) over the frames; a PNG is the "
                        "last frame.")
     p.add_argument("checkpoint", metavar="CKPT", nargs="?", help="trained model (.pt)")
-    p.add_argument("--scene", metavar="FILE", help="render a scene (its density, model, view and settings)")
-    p.add_argument("--view", choices=VIEWS, default=None, help="which view (default path, or the scene's)")
+    p.add_argument("--scene", metavar="FILE", help="render a scene file or a shipped scene by name (its density, "
+                   "model, view and settings)")
+    p.add_argument("--view", choices=lab_names(), default=None, help="which view (default path, or the scene's)")
     p.add_argument("--density", metavar="SPEC", help="density to show (default: the model's own)")
     p.add_argument("--frames", type=int_in(*RANGES["frames"]), default=30,  # type: ignore[arg-type]
                    help="number of frames, 1 to 2000 (default 30); frames x pixels must fit in memory")

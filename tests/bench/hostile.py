@@ -56,7 +56,8 @@ def run_case(case: Case, folder: str, timeout: float, cap: int) -> dict[str, obj
     err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
     return {"case": case.name, "family": case.family, "code": proc.returncode, "expected": case.code,
             "seconds": round(time.monotonic() - started, 2), "peak_mb": round(usage.ru_maxrss / 1024, 1),
-            "hung": hung, "lines": err.count("\n"), "message": err.strip().splitlines()[-1][:200] if err.strip() else "",
+            "hung": hung, "lines": err.count("\n"),
+            "message": err.strip().splitlines()[-1][:200] if err.strip() else "",
             "fragment_ok": case.fragment in err}
 
 
