@@ -69,6 +69,9 @@ VIEW_SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "batch": (int, 1, 100_000), "grid": (int, 16, 1024), "every": (int, 1, 10_000),
     "guidance": (_N, -100.0, 100.0), "eta": (_N, 0.0, 10.0),
 }
+SHIPPED_VIEWS = ("training", "path", "trajectories", "field", "langevin", "kfp", "guidance", "trace", "adjoint")
+_ANY: tuple[Any, Any, Any] = (object, None, None)
+
 # where a view gives a key another meaning: path's "particles" is a check box, not a count
 VIEW_OVERRIDES: dict[str, dict[str, tuple[Any, Any, Any]]] = {"path": {"particles": (bool, None, None)}}
 TOP_KEYS = {"flowscope_scene", "title", "description", "density", "model", "view", "seed", "controls",
@@ -203,11 +206,19 @@ def parse_scene(path: str, raw: dict[str, Any]) -> Scene:
 
 
 def _view_settings(path: str, view: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """The view's settings after checking each against :data:`VIEW_SETTINGS` (a bad one names its key)."""
+    """The view's settings after checking each against :data:`VIEW_SETTINGS` (a bad one names its key).
+
+    The shipped views take only the keys of the table; a lab registered beyond them may take
+    others, each a plain value: true/false, a finite number of magnitude up to 1e6, or a short text.
+    """
     table = {**VIEW_SETTINGS, **VIEW_OVERRIDES.get(view, {})}
-    _check_keys(path, "view.settings", settings, set(table))
+    if view in SHIPPED_VIEWS:
+        _check_keys(path, "view.settings", settings, set(table))
     for key, value in settings.items():
-        kind, low, high = table[key]
+        kind, low, high = table.get(key, _ANY)
+        if kind is _ANY[0]:
+            _plain(path, f"view.settings.{key}", value)
+            continue
         where = f"view.settings.{key}"
         if kind is bool:
             _typed(path, where, value, bool)
@@ -224,6 +235,20 @@ def _view_settings(path: str, view: str, settings: dict[str, Any]) -> dict[str, 
             if not low <= number <= high:
                 raise _fail(path, f"{where} must be between {low:g} and {high:g}, not {number}")
     return dict(settings)
+
+
+def _plain(path: str, where: str, value: Any) -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        if not (math.isfinite(value) and abs(value) <= 1e6):
+            raise _fail(path, f"{where} must be a finite number of magnitude at most 1e6, not {value}")
+        return
+    if isinstance(value, str):
+        if len(value) > 200:
+            raise _fail(path, f"{where} is longer than 200 characters")
+        return
+    raise _fail(path, f"{where} must be true/false, a number or a text, not {type(value).__name__}")
 
 
 def _names(path: str, where: str, value: Any, allowed: tuple[str, ...]) -> list[str]:
