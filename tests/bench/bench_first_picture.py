@@ -85,15 +85,21 @@ def window_samples(kind: str, trainer: Any, n: int, sampler: str) -> np.ndarray:
         return np.asarray(model.sample(n, seed=11))
     if kind == "cnf":
         return np.asarray(model.sample(n, seed=11, solver=trainer.cfg.solver, steps=trainer.solver_steps))
-    return np.asarray(model.sample(n, seed=11, sampler="ddim", steps=min(50, model.process.num_levels)))
+    if sampler == "preview":
+        preview = getattr(trainer, "preview_sampler", None)
+        name, steps = preview() if preview else ("ddim", min(50, model.process.num_levels))
+    else:  # NAME:STEPS
+        name, _, count = sampler.partition(":")
+        steps = int(count)
+    return np.asarray(model.sample(n, seed=11, sampler=name, steps=steps))
 
 
 def curve(kind: str, name: str, times: list[float], budget: float, n: int, seed: int,
-          sampler: str) -> dict[str, Any]:
+          sampler: str, options: dict[str, Any]) -> dict[str, Any]:
     density = get_density(name)
     truth, floor = exact_floor(density, n)
     target = TARGET_SECONDS.get(kind, 3.0)
-    trainer = make_trainer(kind, density, {}, torch.device("cpu"), seed)
+    trainer = make_trainer(kind, density, options, torch.device("cpu"), seed)
     run = trainer.run(seconds=budget)
     points: list[dict[str, Any]] = []
     pending = sorted(times)
@@ -124,6 +130,13 @@ def curve(kind: str, name: str, times: list[float], budget: float, n: int, seed:
             "curve": points, "load_1min": round(os.getloadavg()[0], 2)}
 
 
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default="ddpm,ncsn,cnf", help="comma-separated model kinds")
@@ -132,9 +145,13 @@ def main() -> None:
     p.add_argument("--budget", type=float, default=60.0, help="the run's budget in seconds (the window's default)")
     p.add_argument("--n", type=int, default=20_000, help="samples for each histogram")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sampler", choices=("preview", "default"), default="preview", help="how models are sampled")
+    p.add_argument("--sampler", default="preview",
+                   help="preview (as the window), default (each model's own) or NAME:STEPS (diffusion)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a training option instead of its default (repeatable; the value is read as JSON)")
     p.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="what the trainers' seconds count")
     args = p.parse_args()
+    args.options = {key: _value(value) for key, _, value in (o.partition("=") for o in args.option)}
     configure_threads(1)
     if args.clock == "cpu":
         use_cpu_clock()
@@ -150,7 +167,7 @@ def main() -> None:
         for kind in kinds:
             times = [float(t) for t in args.times.split(",")] if args.times else list(
                 DEFAULT_TIMES.get(kind, DIFFUSION_TIMES))
-            row = curve(kind, name, times, args.budget, args.n, args.seed, args.sampler)
+            row = curve(kind, name, times, args.budget, args.n, args.seed, args.sampler, args.options)
             results.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "curve"}), file=sys.stderr, flush=True)
     summary = {}
@@ -159,7 +176,8 @@ def main() -> None:
         met = [r for r in rows if r["seconds_to_1_5"] is not None and r["seconds_to_1_5"] <= r["target_s"] + 0.05]
         worst = max((r["ratio_at_target"] or float("inf") for r in rows), default=None)
         summary[kind] = {"densities_within_target": f"{len(met)}/{len(rows)}", "worst_ratio_at_target": worst}
-    print(json.dumps({"budget_s": args.budget, "clock": args.clock, "sampler": args.sampler, "n": args.n,
+    print(json.dumps({"budget_s": args.budget, "clock": args.clock, "sampler": args.sampler, "options": args.options,
+                      "n": args.n,
                       "threshold": THRESHOLD, "cpus": os.cpu_count(),
                       "load_before": [round(v, 2) for v in load0],
                       "load_after": [round(v, 2) for v in os.getloadavg()], "summary": summary,
