@@ -87,8 +87,9 @@ class Lab(QtWidgets.QWidget):
         """The lab's choices as plain values (a scene stores them; ``configure`` takes them back)."""
         return {}
 
-    def configure(self, **values: object) -> None:
-        """Apply choices from ``settings()``, a scene or the command line; unknown keys and None are ignored."""
+    def configure(self, **values: Any) -> None:
+        """Apply choices from ``settings()``, a scene or the command line; unknown keys and None are ignored.
+        (A subclass names the keys it takes, typed, and takes the rest as ``**_``.)"""
 
     def render_frames(self, count: int) -> Iterator[int]:
         """Draw ``count`` frames synchronously (headless rendering), yielding each index."""
