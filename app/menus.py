@@ -39,7 +39,8 @@ def build_menus(w: Any) -> None:
     w.density_actions = [
         _action(w, f, "Open &data file…", w.open_data_file, "Ctrl+Shift+O"),
         _action(w, f, "Open &image…", w.open_image, "Ctrl+I"),
-        _action(w, f, "&Draw a density…", w.draw_density, "Ctrl+D"),
+        # a lambda: triggered(checked) would arrive as the drawing itself
+        _action(w, f, "&Draw a density…", lambda: w.draw_density(), "Ctrl+D"),
     ]
     f.addSeparator()
     _action(w, f, "Open s&cene…", lambda: w.open_scene(), "Ctrl+Shift+E")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from widgets.plot_style import restyle
+
 from .theme import DEFAULT_FONT_PT, apply_theme
 
 __all__ = ["PresentationMixin"]
@@ -33,25 +35,8 @@ class PresentationMixin:
         self.apply_look(font_pt=int(self.settings.get("font_pt", DEFAULT_FONT_PT)) + delta)  # type: ignore[attr-defined]
 
     def _restyle_plots(self, theme: str) -> None:
-        """Plots made before the theme changed take its background, text colour and font now."""
-        import pyqtgraph as pg
-
-        from .theme import THEMES
-
-        t = THEMES.get(theme, THEMES["dark"])
-        font = QtWidgets.QApplication.font()
-        for plot in self.findChildren(pg.PlotWidget):  # type: ignore[attr-defined]
-            plot.setBackground(t["plot_bg"])
-            item = plot.getPlotItem()
-            for name in ("left", "bottom"):
-                ax = item.getAxis(name)
-                ax.setPen(t["plot_fg"])
-                ax.setTextPen(t["plot_fg"])
-                ax.setStyle(tickFont=font)
-            item.titleLabel.setAttr("color", t["plot_fg"])
-            item.titleLabel.setText(item.titleLabel.text)
-        for glw in self.findChildren(pg.GraphicsLayoutWidget):  # type: ignore[attr-defined]
-            glw.setBackground(t["plot_bg"])
+        """Plots made before the theme changed take its background, text colours and sizes now."""
+        restyle(self)  # type: ignore[arg-type]
 
     def set_controls(self, hidden: list[str] | tuple[str, ...] = (), locked: list[str] | tuple[str, ...] = ()) -> None:
         """Hide or lock parts of the window (a focused exercise); empty lists restore everything."""

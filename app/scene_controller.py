@@ -54,9 +54,8 @@ class SceneController:
         w.panel.seed.setValue(scene.seed)
         w.lab_tabs.show_view(scene.view)
         lab = w.lab_tabs.current_lab()
-        configure = getattr(lab, "configure", None)
-        if callable(configure) and scene.settings:
-            configure(**scene.settings)
+        if lab is not None and scene.settings:
+            lab.configure(**scene.settings)
         w.ctx.set_time(scene.t)
         w.lab_tabs.time_bar.play(scene.playing)
         w.set_controls(hidden=scene.hidden, locked=scene.locked)
@@ -73,8 +72,7 @@ class SceneController:
         s.model, s.options, s.seed = w.panel.model(), w.panel.options(), w.panel.seed.value()
         s.view, s.t, s.playing = w.lab_tabs.current_name(), w.ctx.t, w.lab_tabs.time_bar.playing
         lab = w.lab_tabs.current_lab()
-        settings = getattr(lab, "settings", None)
-        s.settings = settings() if callable(settings) else {}
+        s.settings = lab.settings() if lab is not None else {}
         if self.scene is not None:
             s.hidden, s.locked, s.description = self.scene.hidden, self.scene.locked, self.scene.description
         ref = None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from .contour_overlay import ContourOverlay
 from .density_view import DensityView
 from .guidance_controls import GuidanceControls
 from .map_view import MapView
+from .plot_style import BoxedLabel, restyle
+from .square_grid import SquareGrid
 
 __all__ = ["GuidancePanels", "PANELS"]
 
@@ -38,14 +40,15 @@ class GuidancePanels(QtWidgets.QWidget):
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addWidget(self.controls)
         inner.addWidget(self.note)
-        self.grid = QtWidgets.QGridLayout()
-        inner.addLayout(self.grid, 1)
+        # four panels of one shape, in a row or two by two, whichever makes them biggest
+        self.grid = SquareGrid(aspect=1.1)
+        inner.addWidget(self.grid, 1)
         self.pages = QtWidgets.QStackedLayout(self)
         self.pages.addWidget(self.message)
         self.pages.addWidget(content)
         self.views: dict[str, DensityView] = {}
         self.contours: dict[str, ContourOverlay] = {}
-        self.shares: dict[str, pg.LabelItem] = {}
+        self.shares: dict[str, BoxedLabel] = {}
         for name in PANELS:
             view = DensityView(title=name)
             view.set_colormap("CET-L1")
@@ -57,25 +60,9 @@ class GuidancePanels(QtWidgets.QWidget):
             self.shares[name] = _corner_label(view.plot)
             self.views[name] = view
         self.class_view = MapView("p(y | x<sub>τ</sub>)", "p(y | x_τ)", cmap="viridis")
-        self._columns = 0
-        self._arrange(4)
-
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
-        # four in a row or two by two, whichever gives the (square) plots more room
-        w, h = event.size().width(), max(event.size().height() - 90, 1)  # less the controls and the note
-        self._arrange(4 if min(w / 4, h) >= min(w / 2, h / 2) else 2)
-        super().resizeEvent(event)
-
-    def _arrange(self, columns: int) -> None:
-        if columns == self._columns:
-            return
-        self._columns = columns
-        for k, w in enumerate([*self.views.values(), self.class_view]):
-            self.grid.removeWidget(w)
-            self.grid.addWidget(w, k // columns, k % columns)
-        for k in range(4):
-            self.grid.setColumnStretch(k, 1 if k < columns else 0)
-            self.grid.setRowStretch(k, 1 if k < 4 // columns else 0)
+        for w in [*self.views.values(), self.class_view]:
+            self.grid.add(w)
+        restyle(self)
 
     def show_message(self, text: str | None) -> None:
         """Show ``text`` instead of the panels; None shows the panels."""
@@ -92,7 +79,7 @@ class GuidancePanels(QtWidgets.QWidget):
 
     def set_panel_title(self, panel: str, text: str, share: str = "") -> None:
         """The title above the panel, and ``share`` (e.g. how many land in the class) in its top-left corner."""
-        self.views[panel].plot.setTitle(text, size="12pt")
+        self.views[panel].plot.setTitle(text)
         self.shares[panel].setText(share)
 
     def set_class_map(self, probs: np.ndarray | None, box: Box, title: str) -> None:
@@ -102,9 +89,9 @@ class GuidancePanels(QtWidgets.QWidget):
         self.class_view.set_title(title)
 
 
-def _corner_label(plot: pg.PlotWidget) -> pg.LabelItem:
-    """A line of text pinned to the top-left corner of the plot's view, above the data."""
-    label = pg.LabelItem("", size="12pt", color="#FFFFFF")
+def _corner_label(plot: pg.PlotWidget) -> BoxedLabel:
+    """A line of text on a box, pinned to the top-left corner of the plot's view, above the data."""
+    label = BoxedLabel("")
     label.setParentItem(plot.getPlotItem().vb)
     label.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(6, 2))
     label.setZValue(30)

@@ -126,7 +126,7 @@ class PointsItem(pg.GraphicsObject):
         f[:, 6:10] = (1.0, 1.0, 0.0, 1.0)
         p.save()
         p.resetTransform()
-        p.drawPixmapFragments(*self._frags.drawargs(), self._atlas)
+        p.drawPixmapFragments(*self._frags.drawargs(), self._atlas)  # type: ignore[call-arg]  # (array, count) form
         p.restore()
 
     def _sieve(self, dev_x: np.ndarray, dev_y: np.ndarray, device: QtGui.QPaintDevice | None,

@@ -127,7 +127,7 @@ class Training:
 
 
 def bench_path(app, seconds: float, particles: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    from app.labs.path_frames import ParticlesFrame, PathFrame
+    from app.labs.path.compute import ParticlesFrame, PathFrame
 
     ctx, lab = open_lab(app, "path")
     lab.activate()

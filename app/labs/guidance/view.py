@@ -1,0 +1,218 @@
+"""Guidance lab: how the scale γ steers a class-conditional diffusion model, and where it really sends samples."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+from PySide6 import QtWidgets
+
+from engine.densities import Density
+from engine.diffusion.model import DiffusionModel
+from engine.diffusion.views import ClassMap, classifier_map
+from widgets.guidance_controls import GAMMA_RANGE
+from widgets.guidance_panels import PANELS, GuidancePanels
+
+from ..base import Lab
+from . import compute as runs
+from .compute import PanelSamples, Request, TiltedTarget
+from .queue import PanelQueue
+from .text import EQUATIONS, EXPLANATION, TARGET, missing_model_message, status_text
+
+__all__ = ["GuidanceLab"]
+
+
+class GuidanceLab(Lab):
+    equation = EQUATIONS["cfg"]
+    explanation = EXPLANATION
+
+    def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.panels = GuidancePanels()
+        self.controls, self.message, self.note = self.panels.controls, self.panels.message, self.panels.note
+        lay = QtWidgets.QVBoxLayout(self.body)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.panels)
+        self.seed = 0
+        self.samples: dict[str, PanelSamples] = {}
+        self.target: TiltedTarget | None = None
+        self.class_map: ClassMap | None = None
+        self.latency_ms: float | None = None  # of the last preview asked by the slider
+        self._slider_moved = False
+        self.sweep = GAMMA_RANGE  # γ from … to over the frames of a rendering
+        self.queue = PanelQueue(self.run_in_background, self._make_job, self._show, self._on_queue_idle)
+        self.controls.guidance_changed.connect(self._on_guidance_changed)
+        self.controls.label_changed.connect(self._on_label_changed)
+        self.controls.kind_changed.connect(self._on_kind_changed)
+        self.controls.reseed_requested.connect(self._on_reseed_requested)
+
+    # -- the model -------------------------------------------------------------------
+    def model(self) -> DiffusionModel | None:
+        m = None if self.ctx.trained is None else self.ctx.trained.model
+        return m if isinstance(m, DiffusionModel) and m.num_classes > 1 else None
+
+    def _model_density(self) -> Density | None:
+        """The density the model was trained on, when it is the current one (else its closed forms do not apply)."""
+        d, tm = self.ctx.density, self.ctx.trained
+        return d if d is not None and tm is not None and tm.density.get("name") == d.name else None
+
+    # -- Lab interface -------------------------------------------------------------------
+    def refresh(self) -> None:
+        if not self._prepare():
+            return
+        self._request(PANELS)
+
+    def refresh_now(self) -> None:
+        model = self.model()
+        if self._prepare() and model is not None:
+            for panel in PANELS:
+                self._show(runs.sample_panel(model, self._make_request(panel), self.ctx.box))
+
+    def on_time(self, t: float) -> None:
+        if self.model() is not None:
+            self._draw_class_map()
+            for panel in self.samples:
+                self._draw_panel(panel)
+
+    # -- scenes and rendering ------------------------------------------------------------
+    def settings(self) -> dict[str, object]:
+        c = self.controls
+        return {"label": c.label, "guidance": c.guidance, "kind": c.kind}
+
+    def configure(self, label: int | None = None, guidance: float | None = None, kind: str | None = None,
+                  **_: object) -> None:
+        """Class, γ and kind (scenes, ``flowscope render``); a rendering sweeps γ from 0 up to the one given."""
+        if self._prepare():  # the class and kind lists exist once the model is read
+            if label is not None:
+                self.controls.set_label(int(label))
+            if kind is not None:
+                self.controls.set_kind(str(kind))
+                self.header.set_equation(EQUATIONS[self.controls.kind])
+        if guidance is not None:
+            self.controls.set_guidance(float(guidance))
+            self.sweep = (0.0, float(guidance))
+        if self.active:
+            self.refresh()
+
+    def render_frames(self, count: int) -> Iterator[int]:
+        """Sweep γ over ``self.sweep`` (the last frame at its end), re-sampling the guided panel each frame."""
+        self.refresh_now()
+        gammas = np.linspace(*self.sweep, count) if count > 1 else [self.sweep[1]]
+        for k, gamma in enumerate(gammas):
+            self.controls.set_guidance(float(gamma))
+            model = self.model()
+            if model is not None:
+                self._draw_targets()
+                self._show(runs.sample_panel(model, self._make_request("guided"), self.ctx.box))
+            yield k
+
+    # -- control slots -------------------------------------------------------------------
+    def set_guidance(self, gamma: float) -> None:
+        """Move the slider to γ (as the user would) and re-sample."""
+        self.controls.set_guidance(gamma)
+        self._on_guidance_changed(self.controls.guidance)
+
+    def _on_guidance_changed(self, _gamma: float) -> None:
+        self._slider_moved = True
+        if self.model() is not None:
+            self._draw_targets()
+            self._request(("guided",))
+
+    def _on_label_changed(self, _label: int) -> None:
+        if self.model() is not None:
+            self._draw_targets()
+            self._draw_class_map()
+            if "unconditional" in self.samples:  # its title counts the chosen class
+                self._draw_panel("unconditional")
+            self._request(("conditional", "guided"))
+
+    def _on_kind_changed(self, kind: str) -> None:
+        self.header.set_equation(EQUATIONS[kind])
+        self._request(("conditional", "guided"))
+
+    def _on_reseed_requested(self) -> None:
+        self.seed += 1
+        self._request(PANELS)
+
+    # -- set-up ----------------------------------------------------------------------------
+    def _prepare(self) -> bool:
+        """Fit the controls to the model; False (with a message) when there is no conditional diffusion model."""
+        model = self.model()
+        if model is None:
+            self.panels.show_message(missing_model_message(self.ctx.trained, self.ctx.density))
+            self.header.set_status("")
+            return False
+        self.panels.show_message(None)
+        self.controls.set_classes(model.num_classes)
+        self.controls.set_kinds(["cfg"] + (["classifier"] if model.classifier is not None else []))
+        self.header.set_equation(EQUATIONS[self.controls.kind])
+        self.target = runs.tilted_target(model, self._model_density(), self.ctx.box)
+        self.note.setText(f"{TARGET} ({self.target.source})." if self.target is not None
+                          else "No tilted target: this model has no classifier and the density no closed form.")
+        self._draw_targets()
+        self._draw_class_map()
+        return True
+
+    # -- background sampling (see queue.py for the policy) -----------------------------------------
+    def _make_request(self, panel: str, preview: bool = False) -> Request:
+        c = self.controls
+        label, gamma = {"unconditional": (None, None), "conditional": (c.label, 1.0),
+                        "guided": (c.label, c.guidance)}[panel]
+        return Request(panel, label, gamma, c.kind, self.seed, time.perf_counter(), preview)
+
+    def _request(self, panels: tuple[str, ...], preview: bool = True) -> None:
+        if self.model() is not None:  # while the model trains (a new one every few seconds) previews are enough
+            self.queue.ask([self._make_request(p, preview and (p == "guided" or self.ctx.training)) for p in panels])
+
+    def _make_job(self, reqs: list[Request]) -> Callable[[], Iterator[PanelSamples | None]] | None:
+        model, box = self.model(), self.ctx.box
+        return None if model is None else lambda: runs.sample_panels(model, reqs, box)
+
+    def _on_queue_idle(self) -> None:
+        if self.samples["guided"].request.preview and not self.ctx.training:  # γ rests: sample it in full
+            self._request(("guided",), preview=False)
+
+    def deactivate(self) -> None:
+        super().deactivate()
+        self.queue.forget()  # stopped with the worker; the next refresh asks again
+
+    def _show(self, ps: PanelSamples) -> None:
+        self.samples[ps.request.panel] = ps
+        self._draw_panel(ps.request.panel)
+        if ps.request.panel == "guided":
+            waited = 1000 * (time.perf_counter() - ps.request.asked)
+            if ps.request.preview and self._slider_moved:  # the first picture shares the machine with start-up
+                self.latency_ms = waited
+            self.header.set_status(status_text(ps, waited, self.latency_ms))
+
+    # -- drawing -------------------------------------------------------------------------------
+    def _draw_panel(self, panel: str) -> None:
+        ps = self.samples[panel]
+        x = ps.at(1.0 - self.ctx.t)
+        labels = self._classes_of(x)
+        self.panels.set_samples(panel, x, labels)
+        gamma = {"unconditional": 0.0, "conditional": 1.0}.get(panel, ps.request.guidance or 0.0)
+        y = self.controls.label if ps.request.label is None else ps.request.label
+        # the share that lands in class y: about 1/C unguided, towards 1 as γ grows
+        share = "" if labels is None else f"{100 * np.mean(self._classes_of(ps.xs[-1]) == y):.0f}% in class {y}"
+        self.panels.set_panel_title(panel, f"{panel}, γ = {gamma:g}", share)
+
+    def _draw_targets(self) -> None:
+        gammas = {"unconditional": 0.0, "conditional": 1.0, "guided": self.controls.guidance}
+        for panel, gamma in gammas.items():
+            grid = None if self.target is None else self.target.density(self.controls.label, gamma)
+            self.panels.set_target(panel, grid, self.ctx.box)
+
+    def _draw_class_map(self) -> None:
+        model, tau, y = self.model(), 1.0 - self.ctx.t, self.controls.label
+        if model is None or model.classifier is None:
+            self.class_map = None
+            self.panels.set_class_map(None, self.ctx.box, "no noisy classifier in this model")
+            return
+        self.class_map = classifier_map(model, max(tau, float(model.process.t_min)), grid=64, box=self.ctx.box)
+        self.panels.set_class_map(self.class_map.probs[y], self.ctx.box, f"p(y = {y} | x<sub>τ</sub>), τ = {tau:.2f}")
+
+    def _classes_of(self, x: np.ndarray) -> np.ndarray | None:
+        exact = self.target is not None and self.target.exact
+        return runs.particle_classes(self.model(), self._model_density() if exact else None, x)
