@@ -1,13 +1,14 @@
 """Benchmark: how soon the window is painted and each shipped scene's picture moves; prints JSON.
 
-Every case starts a fresh ``python -m app`` (plain, then once per shipped scene with
+Every case starts a fresh ``python -m app`` (plain, then once per shipped scene, assets/scenes, with
 ``--scene``) in a process of its own, on Qt's offscreen platform unless ``--platform xcb``
 (then under a display, e.g. ``xvfb-run``). Times count from just before the process is
 launched, so the interpreter's start and every import are included:
 
 * ``first_paint_s``: the main window's first paint;
-* ``first_frame_s``: the first look at the current view (every 50 ms) at which it is not
-  busy computing (its background work, e.g. a probability path, has delivered);
+* ``first_frame_s``: the first look at the current view (every 50 ms) at which its picture
+  differs from the first look after the first paint (what the scene shows has been drawn;
+  None when the first look already showed it or nothing came);
 * ``first_motion_s``: the first of two looks in a row at which the view's picture differs
   from the look before (the picture is moving: playing, sampling, solving); None when it did
   not change within ``--limit`` seconds of the first paint (a still scene);
@@ -70,6 +71,7 @@ class _Watcher:
         self.t0, self.limit = t0, limit
         self.win: Any = None
         self.out: dict[str, Any] = {}
+        self.first: bytes | None = None  # the view as the first look after the first paint saw it
         self.last: bytes | None = None
         self.changes = 0
 
@@ -105,10 +107,12 @@ class _Watcher:
     def _look(self) -> None:
         lab = self.win.lab_tabs.current_lab()
         if "first_paint_s" in self.out and lab is not None:
-            if "first_frame_s" not in self.out and not bool(getattr(lab, "busy", False)):
-                self._mark("first_frame")
             img = lab.grab().toImage()
             data = bytes(img.constBits())[: img.sizeInBytes()]
+            if self.first is None:
+                self.first = data
+            elif data != self.first and "first_frame_s" not in self.out:
+                self._mark("first_frame")
             if self.last is not None and data != self.last:
                 self.changes += 1
                 if self.changes == 2 and "first_motion_s" not in self.out:
