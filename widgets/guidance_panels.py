@@ -1,4 +1,5 @@
-"""The guidance lab's picture: controls, unconditional / conditional / guided samples and the classifier's map."""
+"""The guidance lab's picture: controls, unconditional / conditional / guided samples, the classifier's map and
+the trade-off over γ."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from .density_view import DensityView
 from .guidance_controls import GuidanceControls
 from .map_view import MapView
 from .plot_style import BoxedLabel, restyle
+from .tradeoff_chart import TradeoffChart
 
 __all__ = ["GuidancePanels", "PANELS"]
 
@@ -19,8 +21,9 @@ PANELS = ("unconditional", "conditional", "guided")
 
 
 class GuidancePanels(QtWidgets.QWidget):
-    """Controls, a note, three sample panels (particles over a target heatmap) and p(y | x_τ) of the
-    chosen class; or, in their place, a message saying what the lab needs (``show_message``).
+    """Controls, a note, three sample panels (particles over a target heatmap), p(y | x_τ) of the
+    chosen class and the trade-off chart beside them; or, in their place, a message saying what
+    the lab needs (``show_message``).
 
     The heatmaps are drawn in grey so that the particles' class colours stay readable.
     """
@@ -40,7 +43,11 @@ class GuidancePanels(QtWidgets.QWidget):
         inner.addWidget(self.controls)
         inner.addWidget(self.note)
         self.grid = QtWidgets.QGridLayout()
-        inner.addLayout(self.grid, 1)
+        self.chart = TradeoffChart()
+        row = QtWidgets.QHBoxLayout()
+        row.addLayout(self.grid, 3)
+        row.addWidget(self.chart, 1)
+        inner.addLayout(row, 1)
         self.pages = QtWidgets.QStackedLayout(self)
         self.pages.addWidget(self.message)
         self.pages.addWidget(content)
@@ -58,13 +65,17 @@ class GuidancePanels(QtWidgets.QWidget):
             self.shares[name] = _corner_label(view.plot)
             self.views[name] = view
         self.class_view = MapView("p(y | x<sub>τ</sub>)", "p(y | x_τ)", cmap="viridis")
+        # a word-wrapped title makes the map ask for a height for its width, which the grid then gives its
+        # row first, leaving the first row of a 2 x 2 arrangement a sliver; its title is one short line
+        self.class_view.title.setWordWrap(False)
         self._columns = 0
         self._arrange(4)
         restyle(self)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
         # four in a row or two by two, whichever gives the (square) plots more room
-        w, h = event.size().width(), max(event.size().height() - 90, 1)  # less the controls and the note
+        # less the trade-off chart beside them, and the controls and the note above
+        w, h = 0.75 * event.size().width(), max(event.size().height() - 90, 1)
         self._arrange(4 if min(w / 4, h) >= min(w / 2, h / 2) else 2)
         super().resizeEvent(event)
 
