@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from .contour_overlay import ContourOverlay
 from .density_view import DensityView
 from .guidance_controls import GuidanceControls
 from .map_view import MapView
 from .plot_style import BoxedLabel, restyle
+from .square_grid import SquareGrid
 from .tradeoff_chart import TradeoffChart
 
 __all__ = ["GuidancePanels", "PANELS"]
@@ -42,10 +43,12 @@ class GuidancePanels(QtWidgets.QWidget):
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addWidget(self.controls)
         inner.addWidget(self.note)
-        self.grid = QtWidgets.QGridLayout()
+        # four panels of one shape, in a row or two by two, whichever makes them biggest; the trade-off
+        # chart beside them
+        self.grid = SquareGrid(aspect=1.1)
         self.chart = TradeoffChart()
         row = QtWidgets.QHBoxLayout()
-        row.addLayout(self.grid, 3)
+        row.addWidget(self.grid, 3)
         row.addWidget(self.chart, 1)
         inner.addLayout(row, 1)
         self.pages = QtWidgets.QStackedLayout(self)
@@ -65,30 +68,9 @@ class GuidancePanels(QtWidgets.QWidget):
             self.shares[name] = _corner_label(view.plot)
             self.views[name] = view
         self.class_view = MapView("p(y | x<sub>τ</sub>)", "p(y | x_τ)", cmap="viridis")
-        # a word-wrapped title makes the map ask for a height for its width, which the grid then gives its
-        # row first, leaving the first row of a 2 x 2 arrangement a sliver; its title is one short line
-        self.class_view.title.setWordWrap(False)
-        self._columns = 0
-        self._arrange(4)
+        for w in [*self.views.values(), self.class_view]:
+            self.grid.add(w)
         restyle(self)
-
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
-        # four in a row or two by two, whichever gives the (square) plots more room
-        # less the trade-off chart beside them, and the controls and the note above
-        w, h = 0.75 * event.size().width(), max(event.size().height() - 90, 1)
-        self._arrange(4 if min(w / 4, h) >= min(w / 2, h / 2) else 2)
-        super().resizeEvent(event)
-
-    def _arrange(self, columns: int) -> None:
-        if columns == self._columns:
-            return
-        self._columns = columns
-        for k, w in enumerate([*self.views.values(), self.class_view]):
-            self.grid.removeWidget(w)
-            self.grid.addWidget(w, k // columns, k % columns)
-        for k in range(4):
-            self.grid.setColumnStretch(k, 1 if k < columns else 0)
-            self.grid.setRowStretch(k, 1 if k < 4 // columns else 0)
 
     def show_message(self, text: str | None) -> None:
         """Show ``text`` instead of the panels; None shows the panels."""
