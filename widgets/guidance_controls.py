@@ -49,8 +49,9 @@ class GuidanceControls(QtWidgets.QWidget):
         self.value = QtWidgets.QLabel()
         self.value.setMinimumWidth(90)
         self.interval = QLabeledDoubleRangeSlider(QtCore.Qt.Orientation.Horizontal)
-        self.interval.setRange(0.0, 1.0)
-        self.interval.setSingleStep(0.05)
+        # superqt's stubs type the double slider's range and step as int (its integer twin's)
+        self.interval.setRange(0.0, 1.0)  # type: ignore[arg-type]
+        self.interval.setSingleStep(0.05)  # type: ignore[arg-type]
         self.interval.setDecimals(2)
         self.interval.setValue(FULL_INTERVAL)
         self.interval.setToolTip("Guidance acts only at diffusion times τ inside this interval (0: data, 1: noise);\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
@@ -66,7 +67,8 @@ class TradeoffChart(QtWidgets.QWidget):
         for key in FIGURES:
             values = list(figures.get(key, [None] * len(gammas)))
             pairs = [(g, v) for g, v in zip(gammas, values) if v is not None]
-            self.chart.set_series(f"{curve}:{key}", [g for g, _ in pairs], [v for _, v in pairs])
+            self.chart.set_series(f"{curve}:{key}", np.array([g for g, _ in pairs], float),
+                                  np.array([v for _, v in pairs], float))
 
     def points(self, curve: str, key: str) -> list[tuple[float, float]]:
         return self.chart.points(f"{curve}:{key}")
