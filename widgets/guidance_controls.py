@@ -53,6 +53,10 @@ class GuidanceControls(QtWidgets.QWidget):
         self.interval.setRange(0.0, 1.0)  # type: ignore[arg-type]
         self.interval.setSingleStep(0.05)  # type: ignore[arg-type]
         self.interval.setDecimals(2)
+        # the two ends' values in the edge boxes (τ_lo left, τ_hi right); labels on the handles overlap
+        self.interval.setHandleLabelPosition(QLabeledDoubleRangeSlider.LabelPosition.NoLabel)
+        self.interval.setEdgeLabelMode(QLabeledDoubleRangeSlider.EdgeLabelMode.LabelIsValue)
+        self.interval.setMinimumWidth(220)
         self.interval.setValue(FULL_INTERVAL)
         self.interval.setToolTip("Guidance acts only at diffusion times τ inside this interval (0: data, 1: noise);\n"
                                  "outside it the plain conditional model (γ = 1) draws the sample.")
