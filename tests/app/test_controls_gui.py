@@ -74,3 +74,56 @@ def test_the_status_line_keeps_its_height_whatever_its_text(qtbot) -> None:  # t
         QtWidgets.QApplication.processEvents()
         heights.append(header.status.height())
     assert len(set(heights)) == 1 and heights[0] > 0
+
+
+def test_the_time_bar_is_disabled_where_time_means_nothing(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    bar = window.lab_tabs.time_bar
+    for name, meaningful in (("path", True), ("langevin", False), ("trajectories", True), ("adjoint", False),
+                             ("training", False)):
+        window.lab_tabs.show_view(name)
+        assert bar.isEnabled() is meaningful, name
+        if not meaningful:
+            assert not bar.playing
+    window.lab_tabs.show_view("path")
+    bar.play(True)
+    window.lab_tabs.show_view("langevin")  # leaving a view that follows t stops the playback
+    assert not bar.playing and not bar.isEnabled()
+
+
+@pytest.mark.parametrize("kind", ["cnf", "ddpm"])
+def test_the_trajectories_chart_shows_valid_data_or_says_why_not(qtbot, kind) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from app.labs.context import LabContext
+    from app.labs.registry import make_lab
+    from engine.checkpoint import load_trained
+    from engine.densities import get_density
+
+    pre = Path(__file__).resolve().parents[2] / "assets" / "pretrained"
+    ckpt = {"cnf": "cnf_8gaussians.pt", "ddpm": "ddpm_8gaussians_conditional.pt"}[kind]
+    ctx = LabContext()
+    ctx.set_density(get_density("8gaussians"), "8gaussians")
+    ctx.set_model(load_trained(str(pre / ckpt)))
+    lab = make_lab("trajectories", ctx)
+    qtbot.addWidget(lab)
+    lab.resize(1000, 600)
+    lab.show()
+    lab.activate()
+    try:
+        chart = lab.probe.chart
+        if kind == "cnf":
+            assert chart.isVisible() and not lab.no_chart.isVisible()
+            (x0, x1), _ = chart.getPlotItem().vb.viewRange()
+            assert -0.1 <= x0 <= 0.0 and 1.0 <= x1 <= 1.1
+            lab.view.point_clicked.emit(1.0, 1.0)
+            qtbot.waitUntil(lambda: lab.probe.along.getData()[0] is not None
+                            and len(lab.probe.along.getData()[0]) > 2, timeout=60000)
+            ts, ys = lab.probe.along.getData()
+            assert ts.min() >= 0.0 and ts.max() <= 1.0 and (ys == ys).all()
+            (x0, x1), _ = chart.getPlotItem().vb.viewRange()
+            assert -0.1 <= x0 <= 0.0 and 1.0 <= x1 <= 1.1  # the axis stays on t in [0, 1]
+        else:
+            assert not chart.isVisible() and lab.no_chart.isVisible()
+            assert "CNF" in lab.no_chart.text()
+    finally:
+        lab.shutdown()
