@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6 import QtCore, QtWidgets
 
 from .plot_style import FONT_SCALE_PROPERTY, current_style
 
 EQUATION_SCALE = 1.35
+TITLE_SCALE = 1.6
+_TAG = re.compile(r"(<[^>]*>)")
+_GAP = re.compile(r"(?:\s|&nbsp;){2,}")
 
-__all__ = ["EquationLabel", "StatusLine"]
+
+def keep_formulas_whole(html: str) -> str:
+    """Line breaks only between formulas: a gap of two or more spaces separates formulas; inside a
+    formula spaces do not break and a word joiner follows "|" and "/", which Unicode would otherwise
+    break after (so "p(x<sub>t</sub> | y)" is never split over two lines)."""
+    out = []
+    for part in _TAG.split(html):
+        if not part.startswith("<"):
+            part = _GAP.sub("\0", part).replace(" ", "&nbsp;").replace("\0", "&nbsp;&nbsp; ")
+            part = part.replace("|", "|\u2060").replace("/", "/\u2060")
+        out.append(part)
+    return "".join(out)
 
 
 class EquationLabel(QtWidgets.QWidget):
@@ -17,7 +33,19 @@ class EquationLabel(QtWidgets.QWidget):
 
     def __init__(self, equation: str, explanation: str = "", parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.equation = QtWidgets.QLabel(equation)
+        # a figure's title and the time shown, only in a figure (an export, a presentation)
+        self.title = QtWidgets.QLabel()
+        self.title.setProperty(FONT_SCALE_PROPERTY, TITLE_SCALE)
+        font = self.title.font()
+        font.setPointSizeF(current_style().font_pt * TITLE_SCALE)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.title.setVisible(False)
+        self.time = QtWidgets.QLabel()
+        self.time.setProperty(FONT_SCALE_PROPERTY, EQUATION_SCALE)
+        self.time.setFont(font)
+        self.time.setVisible(False)
+        self.equation = QtWidgets.QLabel(keep_formulas_whole(equation))
         self.equation.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.equation.setProperty(FONT_SCALE_PROPERTY, EQUATION_SCALE)  # it follows the text size
         font = self.equation.font()
@@ -38,9 +66,11 @@ class EquationLabel(QtWidgets.QWidget):
         self.help.setVisible(bool(explanation))
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.equation, 1)
+        top.addWidget(self.time, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.help, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
+        lay.addWidget(self.title)
         lay.addLayout(top)
         lay.addWidget(self.explanation)
         lay.addWidget(self.status)
@@ -50,7 +80,22 @@ class EquationLabel(QtWidgets.QWidget):
         self.status.setToolTip(text)
 
     def set_equation(self, html: str) -> None:
-        self.equation.setText(html)
+        self.equation.setText(keep_formulas_whole(html))
+
+    def set_figure(self, title: str | None) -> None:
+        """As a figure (``title`` above the equation, no "?" button and no explanation), or as a view (None)."""
+        figure = title is not None
+        self.title.setText(title or "")
+        self.title.setVisible(figure)
+        self.help.setVisible(not figure and bool(self.explanation.text()))
+        self.explanation.setVisible(not figure and self.help.isChecked())
+        if not figure:
+            self.time.setVisible(False)
+
+    def show_time(self, t: float | None) -> None:
+        """The time the figure shows (t = 0.40), or none."""
+        self.time.setText("" if t is None else f"t = {t:.2f}")
+        self.time.setVisible(t is not None)
 
 
 class StatusLine(QtWidgets.QLabel):
