@@ -175,3 +175,23 @@ def test_render_takes_a_theme_and_a_font_scale(tmp_path) -> None:  # type: ignor
         corners[theme] = imageio.imread(out)[-4:, -4:, :3].mean()
     assert corners["dark"] < 80 < 180 < corners["light"]
     assert main(["render", str(MODELS["cnf"]), "--font-scale", "0", "--out", str(tmp_path / "x.png")]) == 2
+
+
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_every_colour_scale_drawn_has_a_legend_and_no_legend_is_idle(qtbot, trained, kind) -> None:  # type: ignore[no-untyped-def]
+    """Vector field: the arrows' colours have a colour bar (|f| or |s|, 0 to the longest arrow); the
+    heatmap's colour bar shows only when a heatmap is drawn (the CNF's divergence; none for a score)."""
+    lab = _lab(qtbot, "field", trained[kind])
+    try:
+        legend = lab.arrows.legend
+        assert legend is not None and legend.isVisible()
+        label = legend.getAxis("left").labelText
+        assert label.startswith("|f|" if kind == "cnf" else "|s|")
+        assert legend.levels()[1] == pytest.approx(lab.arrows.max_magnitude)
+        heatmap = lab.view.image.isVisible()
+        assert heatmap is (kind == "cnf")
+        assert lab.view.colorbar.isVisible() is heatmap
+        if heatmap:
+            assert "div" in lab.view.colorbar.getAxis("left").labelText
+    finally:
+        lab.shutdown()
