@@ -61,6 +61,7 @@ class SceneController:
         w.set_controls(hidden=scene.hidden, locked=scene.locked)
         w.setWindowTitle(f"flowscope — {scene.title}" if scene.title else "flowscope")
         self.scene = scene
+        w.set_presentation(scene.presentation)
 
     def save(self, path: str) -> None:
         """Write the window as a scene; a trained model goes beside it as NAME.pt."""

@@ -41,6 +41,9 @@ class EquationLabel(QtWidgets.QWidget):
         font.setBold(True)
         self.title.setFont(font)
         self.title.setVisible(False)
+        self.description = QtWidgets.QLabel()  # a presented scene's paragraph
+        self.description.setWordWrap(True)
+        self.description.setVisible(False)
         self.time = QtWidgets.QLabel()
         self.time.setProperty(FONT_SCALE_PROPERTY, EQUATION_SCALE)
         self.time.setFont(font)
@@ -71,6 +74,7 @@ class EquationLabel(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
         lay.addWidget(self.title)
+        lay.addWidget(self.description)
         lay.addLayout(top)
         lay.addWidget(self.explanation)
         lay.addWidget(self.status)
@@ -82,11 +86,14 @@ class EquationLabel(QtWidgets.QWidget):
     def set_equation(self, html: str) -> None:
         self.equation.setText(keep_formulas_whole(html))
 
-    def set_figure(self, title: str | None) -> None:
-        """As a figure (``title`` above the equation, no "?" button and no explanation), or as a view (None)."""
+    def set_figure(self, title: str | None, description: str = "") -> None:
+        """As a figure (``title`` and a ``description`` above the equation, no "?" button and no
+        explanation), or as a view (None)."""
         figure = title is not None
         self.title.setText(title or "")
         self.title.setVisible(figure)
+        self.description.setText(description if figure else "")
+        self.description.setVisible(figure and bool(description))
         self.help.setVisible(not figure and bool(self.explanation.text()))
         self.explanation.setVisible(not figure and self.help.isChecked())
         if not figure:

@@ -58,14 +58,15 @@ def controls_of(root: QtWidgets.QWidget) -> list[QtWidgets.QWidget]:
 
 
 @contextmanager
-def figure_mode(root: QtWidgets.QWidget, title: str | None = None) -> Iterator[None]:
-    """Within the block, ``root`` shows as a figure (controls hidden, ``title`` above the equation)."""
+def figure_mode(root: QtWidgets.QWidget, title: str | None = None, description: str = "") -> Iterator[None]:
+    """Within the block, ``root`` shows as a figure (controls hidden, ``title`` and ``description``
+    above the equation)."""
     hidden = controls_of(root)
     headers = [h for h in root.findChildren(EquationLabel) if not h.isHidden()]
     for w in hidden:
         w.setVisible(False)
     for h in headers:
-        h.set_figure(title or "")
+        h.set_figure(title or "", description)
     try:
         yield
     finally:

@@ -127,3 +127,36 @@ def test_the_trajectories_chart_shows_valid_data_or_says_why_not(qtbot, kind) ->
             assert "CNF" in lab.no_chart.text()
     finally:
         lab.shutdown()
+
+
+def test_presentation_shows_the_view_alone_and_f5_brings_everything_back(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.show()
+    window.lab_tabs.show_view("path")
+    lab = window.lab_tabs.current_lab()
+    qtbot.waitUntil(lab.isVisible, timeout=3000)
+    act = _action(window, "&Presentation (the view alone, full screen)")
+    assert act.shortcut().toString() == "F5"
+    act.trigger()
+    assert window.presenting and window.isFullScreen()
+    for part in (window.density_dock, window.training_dock, window.menuBar(), window.lab_tabs.time_bar,
+                 window.lab_tabs.tabs.tabBar()):
+        assert not part.isVisible()
+    inputs = (QtWidgets.QAbstractButton, QtWidgets.QComboBox, QtWidgets.QAbstractSpinBox, QtWidgets.QAbstractSlider)
+    assert not [w for w in lab.findChildren(QtWidgets.QWidget) if isinstance(w, inputs) and w.isVisible()]
+    assert lab.header.title.isVisible() and lab.header.title.text() == "Probability path"
+    screen = window.screen().geometry()
+    assert window.geometry().size() == screen.size()  # full screen even without a window manager
+    act.trigger()
+    assert not window.presenting and not window.isFullScreen()
+    for part in (window.density_dock, window.training_dock, window.menuBar(), window.lab_tabs.time_bar):
+        assert part.isVisible()
+    assert not lab.header.title.isVisible()
+
+
+def test_full_screen_fills_the_screen_without_a_window_manager(window) -> None:  # type: ignore[no-untyped-def]
+    window.show()
+    window.resize(800, 600)
+    _action(window, "&Full screen").trigger()
+    assert window.isFullScreen() and window.geometry().size() == window.screen().geometry().size()
+    _action(window, "&Full screen").trigger()
+    assert not window.isFullScreen() and window.width() == 800
