@@ -40,7 +40,10 @@ class SceneController:
             w.training.stop()
             w.training.shutdown()
         w.apply_look(scene.theme, scene.font_pt)
+        picked = w.settings.get("density", None)
         w.show_density(density, spec)
+        if picked is not None:  # a plain start reopens what the user picked, not the last scene's density
+            w.settings.set("density", picked)
         if trained is not None:
             w.training.adopt(trained)  # also sets the form like the model, so Train retrains it
         if scene.model:

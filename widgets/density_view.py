@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from .palette import colormap
 from .plot_style import restyle
@@ -33,6 +33,8 @@ class DensityView(QtWidgets.QWidget):
         self._colorbar_wanted = True
         self.plot = pg.PlotWidget()
         self.plot.setAspectLocked(True)
+        # heatmaps scaled up bilinearly when drawn, not in blocks (the data stays as computed)
+        self.plot.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, True)
         # the view box stays on the density's box: stray particles must not zoom the view out
         self.plot.disableAutoRange()
         self.plot.setMenuEnabled(False)

@@ -160,3 +160,16 @@ def test_full_screen_fills_the_screen_without_a_window_manager(window) -> None: 
     assert window.isFullScreen() and window.geometry().size() == window.screen().geometry().size()
     _action(window, "&Full screen").trigger()
     assert not window.isFullScreen() and window.width() == 800
+
+
+def test_a_scene_does_not_replace_the_density_the_user_picked(window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from app.scenes import load_scene
+
+    assert window.set_density("moons")
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"flowscope_scene": 1, "title": "two circles", "density": "circles"}))
+    window.scenes.apply(load_scene(str(path)))
+    assert window.state.density.name.startswith("circles") or "circles" in window.state.spec
+    assert window.settings.get("density", "") == "moons"  # a plain start reopens moons
