@@ -48,7 +48,7 @@ class EquationLabel(QtWidgets.QWidget):
         self.time.setProperty(FONT_SCALE_PROPERTY, EQUATION_SCALE)
         self.time.setFont(font)
         self.time.setVisible(False)
-        self.equation = QtWidgets.QLabel(keep_formulas_whole(equation))
+        self.equation = FormulaLabel(equation)
         self.equation.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.equation.setProperty(FONT_SCALE_PROPERTY, EQUATION_SCALE)  # it follows the text size
         font = self.equation.font()
@@ -61,6 +61,9 @@ class EquationLabel(QtWidgets.QWidget):
         self.help.setCheckable(True)
         self.help.setToolTip("Show what this view illustrates")
         self.status = StatusLine("")
+        for label in (self.title, self.description, self.time, self.status):
+            # text wraps or is clipped: it never makes the view wider than the window or a render
+            label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, label.sizePolicy().verticalPolicy())
         self.explanation = QtWidgets.QLabel(explanation)
         self.explanation.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.explanation.setWordWrap(True)
@@ -84,7 +87,7 @@ class EquationLabel(QtWidgets.QWidget):
         self.status.setToolTip(text)
 
     def set_equation(self, html: str) -> None:
-        self.equation.setText(keep_formulas_whole(html))
+        self.equation.setText(html)
 
     def set_figure(self, title: str | None, description: str = "") -> None:
         """As a figure (``title`` and a ``description`` above the equation, no "?" button and no
@@ -105,6 +108,27 @@ class EquationLabel(QtWidgets.QWidget):
         self.time.setVisible(t is not None)
 
 
+class FormulaLabel(QtWidgets.QLabel):
+    """Rich-text equations that break only between formulas (``keep_formulas_whole``); ``text()``
+    gives back the HTML as it was set."""
+
+    def __init__(self, html: str = "", parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._source = ""
+        self.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.setWordWrap(True)
+        # a formula wider than the window is clipped, never widens the window or a render
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.setText(html)
+
+    def setText(self, html: str) -> None:  # noqa: N802 - Qt's name
+        self._source = html
+        super().setText(keep_formulas_whole(html))
+
+    def text(self) -> str:
+        return self._source
+
+
 class StatusLine(QtWidgets.QLabel):
     """A word-wrapped label that always takes two lines' height, however long its text: a status that
     wrapped and unwrapped as it changed made everything below it jump while a slider was dragged."""
@@ -118,10 +142,15 @@ class StatusLine(QtWidgets.QLabel):
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
         self._fit_height()
 
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self._fit_height()
+
     def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
         if event.type() == QtCore.QEvent.Type.FontChange:  # larger text: two larger lines
             self._fit_height()
 
     def _fit_height(self) -> None:
-        self.setFixedHeight(self.LINES * self.fontMetrics().lineSpacing() + 2)
+        """Two lines while there is a status, none without one (a view with nothing to say keeps the room)."""
+        self.setFixedHeight(self.LINES * self.fontMetrics().lineSpacing() + 2 if self.text() else 0)

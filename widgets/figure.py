@@ -50,11 +50,15 @@ def controls_of(root: QtWidgets.QWidget) -> list[QtWidgets.QWidget]:
 
     walk(root)
     for lay in root.findChildren(QtWidgets.QLayout):
-        items = [lay.itemAt(i).widget() for i in range(lay.count())]
-        items = [w for w in items if w is not None and not w.isHidden()]
+        items = [w for w in (_widget_at(lay, i) for i in range(lay.count())) if w is not None and not w.isHidden()]
         if items and any(w in found for w in items) and all(w in found or type(w) is QtWidgets.QLabel for w in items):
             found.extend(w for w in items if w not in found)
     return found
+
+
+def _widget_at(lay: QtWidgets.QLayout, i: int) -> QtWidgets.QWidget | None:
+    item = lay.itemAt(i)
+    return None if item is None else item.widget()
 
 
 @contextmanager

@@ -69,7 +69,7 @@ def test_the_status_line_keeps_its_height_whatever_its_text(qtbot) -> None:  # t
     header.resize(500, 200)
     header.show()
     heights = []
-    for text in ("", "short", "a much longer status line " * 12, "short again"):
+    for text in ("short", "a much longer status line " * 12, "short again", "⚠ " + "an error " * 20):
         header.set_status(text)
         QtWidgets.QApplication.processEvents()
         heights.append(header.status.height())
