@@ -43,7 +43,7 @@ counted once, from when it is saved until it is freed); on a GPU, the peak of al
 
     uses_time = False  # see on_time
 
-    def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.controls = AdjointControls()
         self.error_chart = SeriesChart("relative error ‖g<sub>adj</sub> − g<sub>bp</sub>‖ / ‖g<sub>bp</sub>‖",
