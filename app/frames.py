@@ -41,8 +41,8 @@ def write_frames(path: str, ext: str, frames: list[np.ndarray], fps: float) -> N
         if ext == ".png":
             imageio.imwrite(tmp, frames[-1])
         elif ext == ".gif":
-            imageio.mimsave(tmp, frames, duration=1000.0 / fps, loop=0)
+            imageio.mimsave(tmp, frames, duration=1000.0 / fps, loop=0)  # type: ignore[arg-type]  # (stub: list[ArrayLike])
         else:
             with imageio.get_writer(tmp, fps=fps, codec="libx264", quality=8, macro_block_size=2) as w:
                 for f in frames:
-                    w.append_data(f)
+                    w.append_data(f)  # type: ignore[attr-defined]  # the ffmpeg writer's own method

@@ -11,7 +11,7 @@ from engine.errors import InputError
 from .args import check_out
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("logprob", help="exact log-density of a model at points",
                        description="Natural log-density (nats) of a trained model at the points of FILE "
                        "(.npy, .npz or .csv, in the training data's coordinates, at most 2,000,000 points), "

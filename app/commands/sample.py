@@ -18,7 +18,7 @@ GUIDANCE_HELP = (
 MAX_WORK = 2e10  # points x network evaluations of one run: beyond this a CPU takes hours
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="draw samples from a trained model",
                        description="Draw N samples from a checkpoint and write them as .npy or .csv "
                        "(in the coordinates of the training data).")
