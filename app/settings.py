@@ -105,7 +105,7 @@ class Settings:
             return value in (True, "true", "1", 1)
         if isinstance(default, int):
             try:
-                return int(value)
+                return int(str(value))
             except (TypeError, ValueError, OverflowError):
                 self._note(key, value, "not a whole number")
                 return default

@@ -46,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="guidance scales, comma-separated (default -2,-1,...,10)")
     p.add_argument("--interval", type=parse_interval, default=None, metavar="LO,HI",
                    help="apply gamma only at diffusion times LO <= tau <= HI (gamma = 1 elsewhere)")
-    p.add_argument("-n", type=int_in(10, 200_000), default=2000,  # type: ignore[arg-type]
+    p.add_argument("-n", type=int_in(10, 200_000), default=2000,
                    help="samples per gamma, 10 to 200,000 (default 2000)")
     p.add_argument("--seed", type=seed, default=0,
                    help="seed of the noise, the same for every gamma, 0 to 2**32-1 (default 0)")

@@ -49,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--density", required=True, metavar="SPEC", help="p_0: built-in name, file:PATH or image:PATH")
     g = p.add_argument_group("SDE options (each applies to the SDEs named)")
     for flag, dest, kind, text in SDE_FLAGS:
-        g.add_argument(flag, dest=dest, type=kind, default=None, metavar="EXPR" if kind is str else "X",  # type: ignore[call-overload]
+        g.add_argument(flag, dest=dest, type=kind, default=None, metavar="EXPR" if kind is str else "X",
                        help=text)
     p.add_argument("--t-end", type=float_in(0, 1e4, low_open=True), default=None, metavar="T",
                    help="end time in (0, 10000] (default per SDE: 2/theta for ou, 3 for double-well, else 1)")

@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     budget.add_argument("--seconds", type=float_in(*RANGES["train_seconds"], low_open=True),
                         help="training budget in seconds, up to 604,800 (drawing the pairs not counted)")
     p.add_argument("--lr", type=float_in(0, 1, low_open=True), help="learning rate in (0, 1] (default: the fm default)")
-    p.add_argument("--batch", type=int_in(1, 200_000),  # type: ignore[arg-type]
+    p.add_argument("--batch", type=int_in(1, 200_000),
                    help="batch size, 1 to 200,000 (default: the fm default)")
     p.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 2**32-1 (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")

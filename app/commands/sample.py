@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.errors import InputError
 
 from .args import RANGES, check_out, float_in, int_in, seed
+
+if TYPE_CHECKING:
+    from engine.checkpoint import TrainedModel
 
 GUIDANCE_HELP = (
     "guidance scale gamma, from -100 to 100: classifier-free eps = gamma*eps(x,y) + (1-gamma)*eps(x); classifier "
@@ -94,7 +98,7 @@ def sample_options(args: argparse.Namespace) -> dict[str, object]:
     return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
 
 
-def check_work(tm, n: int, options: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+def check_work(tm: TrainedModel, n: int, options: dict[str, Any]) -> None:
     """Refuse a request whose memory (points x network width) or work (points x steps) is out of reach."""
     from engine.resources import check_memory
 
@@ -107,15 +111,15 @@ def check_work(tm, n: int, options: dict[str, object]) -> None:  # type: ignore[
                          f"evaluations of a point; the limit is {MAX_WORK:.0e}): ask for fewer samples or steps")
 
 
-def _frames(tm, options: dict[str, object]) -> int:  # type: ignore[no-untyped-def]
-    model = tm.model
+def _frames(tm: TrainedModel, options: dict[str, Any]) -> int:
+    model: Any = tm.model
     if hasattr(model, "process"):
         from engine.diffusion.samplers import count_frames
 
         name = str(options.get("sampler") or model.default_sampler)
         steps = options.get("steps")
         try:
-            return count_frames(name, model.process, None if steps is None else int(steps),  # type: ignore[arg-type]
+            return count_frames(name, model.process, None if steps is None else int(steps),
                                 model.sampler_options({}))
         except (KeyError, ValueError):  # a sampler this family lacks: sampling itself says so in one sentence
             return 1
