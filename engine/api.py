@@ -9,7 +9,8 @@ A family is a module that defines::
 
 Trainers and models work in *model coordinates* (the density's view box);
 :class:`engine.checkpoint.TrainedModel` adds the user's coordinates on top.
-Training is a generator of :class:`TrainSnapshot` (DESIGN.md: data flows one way).
+Training is a generator of :class:`TrainSnapshot`: data flows one way, from the engine to whoever
+draws it (docs/ARCHITECTURE.md, "Data flow").
 """
 
 from __future__ import annotations
@@ -139,4 +140,4 @@ def make_trainer(
         if key not in opts:
             raise InputError(f"option '{key}' does not apply to {kind}; its options are {', '.join(opts)}")
         opts[key] = value
-    return fam.make_trainer(kind, density, opts, device, seed)  # type: ignore[no-any-return]
+    return fam.make_trainer(kind, density, opts, device, seed)

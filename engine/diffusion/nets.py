@@ -21,7 +21,8 @@ References:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -73,15 +74,16 @@ class ConditionedMLP(nn.Module):
         self._fold_cache: dict[tuple[float, int, tuple[tuple[int, int], ...]], list[tuple[Tensor, Tensor]]] = {}
         self.width, self.depth, self.num_classes, self.emb_dim = width, depth, num_classes, emb_dim
         self.fourier, self.film = float(fourier), bool(film)
-        self.layers = nn.ModuleList([nn.Linear(2, width)] + [nn.Linear(width, width) for _ in range(depth - 1)])
+        first = nn.Linear(2, width)
+        self.layers = nn.ModuleList([first] + [nn.Linear(width, width) for _ in range(depth - 1)])
         self.out = nn.Linear(width, out_dim)
         parts = 2 if self.film else 1
         self.cond = nn.Sequential(nn.Linear(emb_dim, width), nn.SiLU(), nn.Linear(width, parts * width * depth))
         self.labels = nn.Embedding(num_classes + 1, emb_dim) if num_classes else None
         if self.fourier > 0:
             with torch.no_grad():
-                self.layers[0].weight.normal_(0.0, self.fourier)
-                self.layers[0].bias.uniform_(-math.pi, math.pi)
+                first.weight.normal_(0.0, self.fourier)
+                first.bias.uniform_(-math.pi, math.pi)
 
     @property
     def null_label(self) -> int:
@@ -89,7 +91,7 @@ class ConditionedMLP(nn.Module):
 
     def conditioning(self, tau: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """Per-layer shifts and gains (m, depth, width) for times τ (m,) and labels y (m,) or None (= ∅)."""
-        e = time_embedding(tau, self.emb_dim).to(self.cond[0].weight.dtype)
+        e = time_embedding(tau, self.emb_dim).to(self.out.weight.dtype)
         if self.labels is not None:
             if y is None:
                 y = torch.full((len(e),), self.null_label, dtype=torch.long, device=e.device)
@@ -140,18 +142,22 @@ class ConditionedMLP(nn.Module):
             return h.sin_() if inplace else h.sin()
         return ACTIVATIONS[self.activation](h, inplace=inplace)
 
+    def _linears(self) -> list[nn.Linear]:
+        return cast("list[nn.Linear]", list(self.layers))
+
     def _per_point(self, h: Tensor, shift: Tensor, gain: Tensor | None) -> Tensor:
         shifts = shift.unbind(1)
-        gains = [None] * self.depth if gain is None else gain.unbind(1)
+        gains: Sequence[Tensor | None] = [None] * self.depth if gain is None else gain.unbind(1)
         for k, layer in enumerate(self.layers):
             h = layer(h) + shifts[k]
-            h = self._act(k, h if gains[k] is None else h * gains[k], False)
+            g = gains[k]
+            h = self._act(k, h if g is None else h * g, False)
         return self.out(h)
 
     def _folded(self, shift: Tensor, gain: Tensor | None) -> list[tuple[Tensor, Tensor]]:
         """(weightᵀ (in, out), bias) of each layer and the output layer, one row of conditioning folded in."""
         out = []
-        for k, layer in enumerate(self.layers):
+        for k, layer in enumerate(self._linears()):
             w, b = layer.weight, layer.bias + shift[k]
             if gain is not None:
                 w, b = w * gain[k][:, None], b * gain[k]

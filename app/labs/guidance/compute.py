@@ -19,10 +19,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from engine.densities import Box, Density, grid_points, histogram_density
+from engine.densities import Box, Density, histogram_density
 from engine.diffusion.model import DiffusionModel
+from engine.diffusion.tilted import TiltedTarget, estimated_tilted, exact_tilted
 from engine.diffusion.views import sampling_frames
 
 __all__ = ["PREVIEW", "FULL", "PARTICLES", "Request", "PanelSamples", "TiltedTarget", "particle_classes",
@@ -33,7 +33,6 @@ __all__ = ["PREVIEW", "FULL", "PARTICLES", "Request", "PanelSamples", "TiltedTar
 PREVIEW = ("dpm++", {"cfg": 10, "classifier": 8})
 FULL = ("dpm++", 25)  # the sampler and steps of the trade-off curve (engine.guidance_sweep.SWEEP_SAMPLER)
 PARTICLES = 2000
-_LOG_FLOOR = -30.0  # log p(y|x) where a class is impossible: keeps γ < 0 and γ = 0 finite
 
 
 @dataclass(frozen=True)
@@ -96,50 +95,17 @@ def sample_panels(model: DiffusionModel, requests: Sequence[Request], box: Box,
         yield from panel_frames(model, req, box, n)
 
 
-@dataclass(frozen=True)
-class TiltedTarget:
-    """log p(x) (G, G) and log p(y | x) (C, G, G) on the grid of ``box``; ``source`` says where they come from."""
-
-    log_px: np.ndarray
-    log_py: np.ndarray
-    box: Box
-    source: str
-    exact: bool
-
-    def density(self, label: int, gamma: float) -> np.ndarray:
-        """p(x) p(y|x)^γ / Z on the grid, (G, G) float32 (normalised over the box)."""
-        log = self.log_px + gamma * self.log_py[label]
-        top = np.max(log[np.isfinite(log)]) if np.isfinite(log).any() else 0.0
-        p = np.where(np.isfinite(log), np.exp(log - top), 0.0)
-        x0, x1, y0, y1 = self.box
-        cell = (x1 - x0) * (y1 - y0) / p.size
-        return (p / max(p.sum() * cell, 1e-300)).astype(np.float32)
-
-
 def tilted_target(model: DiffusionModel, density: Density | None, box: Box, n: int = 128) -> TiltedTarget | None:
     """The target exactly when the density has closed forms for p(x) and p(y|x), else estimated; None if neither."""
-    _, _, pts = grid_points(box, n)
-    if density is not None and density.analytic and density.num_classes == model.num_classes:
-        try:
-            with torch.no_grad():
-                x = torch.from_numpy(pts).double()
-                lp, lpy = density.log_prob(x).numpy(), density.class_log_prob(x).numpy()
-            return TiltedTarget(lp.reshape(n, n), _floor(lpy.T.reshape(-1, n, n)), box,
-                                "exact: closed-form p(x) and p(y | x)", True)
-        except NotImplementedError:
-            pass
+    if density is not None and density.num_classes == model.num_classes:
+        exact = exact_tilted(density, box, n)
+        if exact is not None:
+            return exact
     if model.classifier is None:
         return None
-    tau = float(model.process.t_min)
-    lpy = np.log(np.maximum(model.class_probs(pts, tau).astype(np.float64), 1e-300)).T.reshape(-1, n, n)
     if density is not None:
-        px, where = density.density_grid(n, box).astype(np.float64), "histogram of the data"
-    else:
-        px, where = _sample_histogram(model, box, n), "histogram of the model's samples"
-    with np.errstate(divide="ignore"):
-        lp = np.log(px)
-    return TiltedTarget(lp, _floor(lpy), box, f"estimated: p(x) from a {where}, p(y | x) from the noisy "
-                        f"classifier at τ = {tau:.2g}", False)
+        return estimated_tilted(model, density.density_grid(n, box).astype(np.float64), box, "histogram of the data")
+    return estimated_tilted(model, _sample_histogram(model, box, n), box, "histogram of the model's samples")
 
 
 def particle_classes(model: DiffusionModel | None, density: Density | None, x: np.ndarray) -> np.ndarray | None:
@@ -149,10 +115,6 @@ def particle_classes(model: DiffusionModel | None, density: Density | None, x: n
     if model is not None and model.classifier is not None:
         return model.class_probs(x, float(model.process.t_min)).argmax(1)
     return None
-
-
-def _floor(log_py: np.ndarray) -> np.ndarray:
-    return np.maximum(np.nan_to_num(log_py, nan=_LOG_FLOOR, neginf=_LOG_FLOOR), _LOG_FLOOR)
 
 
 def _sample_histogram(model: DiffusionModel, box: Box, n: int) -> np.ndarray:
