@@ -81,4 +81,5 @@ def test_reflow_in_the_lab_adds_the_reflowed_row(fewstep, qtbot, fm) -> None:  #
     qtbot.waitUntil(lambda: "reflow" in lab.frames and not lab.busy, timeout=120000)
     assert isinstance(lab.reflowed.model, FlowMatchingModel) and lab.reflowed.model.generation == 1
     assert all(p.isVisible() for p in lab.reflow_panels)
-    assert "after reflow: straightness S" in lab.header.status.text()
+    assert "reflow-1: straightness S" in lab.header.status.text()
+    assert lab.reflow_panels[0].plot.getPlotItem().titleLabel.text.startswith("reflow-1: 1 step")

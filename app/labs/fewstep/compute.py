@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.resources import files
 
 import numpy as np
 
-from engine.checkpoint import TrainedModel
+from engine.checkpoint import TrainedModel, load_trained
 from engine.cnf import CNF
 from engine.densities import Density
+from engine.errors import InputError
 from engine.flowmatch import FlowMatchingModel, make_reflow_trainer, ot_permutation
 from engine.flowmatch.coupling import pairing_cost
 from engine.metrics import histogram_tv
 
 __all__ = ["STEPS", "CouplingFrame", "FewStepFrame", "ReflowProgress", "coupling_frame", "few_step_frame",
-           "reflow_run"]
+           "load_shipped", "reflow_run", "row_label"]
 
 STEPS = (1, 2, 4, 8)
 
@@ -26,6 +29,7 @@ class FewStepFrame:
     (None for a CNF trained by likelihood) and the histogram TV of each panel against the data."""
 
     name: str
+    label: str
     panels: list[tuple[str, np.ndarray]]
     tv: list[float]
     straightness: float | None
@@ -52,6 +56,23 @@ class ReflowProgress:
     model: TrainedModel | None = None
 
 
+def row_label(tm: TrainedModel) -> str:
+    """How a row names its model: its reflow generation, or its coupling (flow matching), or CNF."""
+    model = tm.model
+    if not isinstance(model, FlowMatchingModel):
+        return "CNF"
+    if model.generation:
+        return f"reflow-{model.generation}"
+    return "OT" if model.info["coupling"] == "ot" else "indep."
+
+
+def load_shipped(name: str) -> TrainedModel:
+    """A pretrained model shipped with flowscope, by file name only (a scene's comparison row)."""
+    if os.path.basename(name) != name or not name.endswith(".pt"):
+        raise InputError(f"'{name}' is not the file name of a shipped model (e.g. fm_moons_reflow1.pt)")
+    return load_trained(str(files("app.assets") / "pretrained" / name))
+
+
 def few_step_frame(name: str, tm: TrainedModel, density: Density | None, n: int = 1500,
                    seed: int = 1) -> FewStepFrame:
     """Samples of ``tm`` with 1, 2, 4, 8 Euler steps and dopri5 from the same noise (model coordinates)."""
@@ -65,7 +86,7 @@ def few_step_frame(name: str, tm: TrainedModel, density: Density | None, n: int 
         ref = density.sample(n, seed=seed + 17).x
         tv = [histogram_tv(x, ref, density.box) for _, x in panels]
     s = model.straightness(min(n, 1000), seed=seed) if isinstance(model, FlowMatchingModel) else None
-    return FewStepFrame(name, panels, tv, s)
+    return FewStepFrame(name, row_label(tm), panels, tv, s)
 
 
 def coupling_frame(density: Density, n: int = 64, seed: int = 3) -> CouplingFrame:

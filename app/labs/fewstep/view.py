@@ -15,12 +15,22 @@ import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from engine.api import FLOW_KINDS
+from engine.errors import InputError
 from widgets.density_view import DensityView
 from widgets.square_grid import SquareGrid
 
 from ..base import Lab
 from ..context import LabContext
-from .compute import STEPS, CouplingFrame, FewStepFrame, ReflowProgress, coupling_frame, few_step_frame, reflow_run
+from .compute import (
+    STEPS,
+    CouplingFrame,
+    FewStepFrame,
+    ReflowProgress,
+    coupling_frame,
+    few_step_frame,
+    load_shipped,
+    reflow_run,
+)
 
 __all__ = ["FewStepLab"]
 
@@ -90,17 +100,24 @@ class FewStepLab(Lab):
         self.reflowed = None  # the reflowed TrainedModel of the current model, once trained
         self._reflow_of = None
         self._reflowing = False
+        self.compare: str | None = None  # a shipped model shown in the second row instead of a reflow
         self.frames: dict[str, FewStepFrame] = {}
 
     # -- the Lab contract ---------------------------------------------------------------------
     def settings(self) -> dict[str, object]:
-        return {"particles": self.count.value(), "reflow_seconds": self.seconds.value()}
+        return {"particles": self.count.value(), "reflow_seconds": self.seconds.value(), "compare": self.compare}
 
-    def configure(self, particles: int | None = None, reflow_seconds: float | None = None, **_: object) -> None:
+    def configure(self, particles: int | None = None, reflow_seconds: float | None = None,
+                  compare: str | None = None, **_: object) -> None:
         if particles is not None:
             self.count.setValue(int(particles))
         if reflow_seconds is not None:
             self.seconds.setValue(float(reflow_seconds))
+        if compare is not None:
+            try:
+                self.reflowed, self.compare = load_shipped(str(compare)), str(compare)
+            except InputError as e:
+                self.header.set_status(f"⚠ {e}")
 
     def on_time(self, t: float) -> None:
         """The panels show whole solves: the time bar does not change them."""
@@ -112,7 +129,7 @@ class FewStepLab(Lab):
         self.reflow_button.setEnabled(self.ctx.kind == "fm" and not self._reflowing)
         if self.ctx.density is not None:
             self._draw_coupling(coupling_frame(self.ctx.density))
-        if self._reflow_of is not self.ctx.trained:
+        if self.compare is None and self._reflow_of is not self.ctx.trained:
             self.reflowed, self._reflow_of = None, None
             for p in self.reflow_panels:
                 p.hide()
@@ -144,7 +161,7 @@ class FewStepLab(Lab):
             return
         self.frames[frame.name] = frame
         panels = self.model_panels if frame.name == "model" else self.reflow_panels
-        prefix = "" if frame.name == "model" else "reflow: "
+        prefix = f"{frame.label}: "
         for k, (panel, (title, x)) in enumerate(zip(panels, frame.panels)):
             panel.show()
             panel.set_density(None, self.ctx.box)
@@ -155,11 +172,11 @@ class FewStepLab(Lab):
 
     def _summary(self) -> str:
         parts = []
-        for name, label in (("model", "this model"), ("reflow", "after reflow")):
+        for name in ("model", "reflow"):
             f = self.frames.get(name)
             if f is not None and (name == "model" or self.reflowed is not None):
                 s = "—" if f.straightness is None else f"{f.straightness:.3g}"
-                parts.append(f"{label}: straightness S = {s}")
+                parts.append(f"{f.label}: straightness S = {s}")
         return " · ".join(parts)
 
     def _draw_coupling(self, c: CouplingFrame) -> None:
