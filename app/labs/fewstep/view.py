@@ -161,13 +161,15 @@ class FewStepLab(Lab):
             return
         self.frames[frame.name] = frame
         panels = self.model_panels if frame.name == "model" else self.reflow_panels
-        prefix = f"{frame.label}: "
+        # the data's density underneath: the samples are judged against it (and white dots need a dark ground)
+        ground = None if self.ctx.density is None else self.ctx.density.density_grid(96)
         for k, (panel, (title, x)) in enumerate(zip(panels, frame.panels)):
             panel.show()
-            panel.set_density(None, self.ctx.box)
+            panel.set_density(ground, self.ctx.box)
             panel.set_points(x)
             tv = f" · TV {frame.tv[k]:.2f}" if frame.tv else ""
-            panel.set_title(f"{prefix}{title.replace(' Euler', '').replace('reference ', '')}{tv}")
+            short = title.replace(" Euler", "").replace("reference (dopri5)", "dopri5")
+            panel.set_title(f"{frame.label}: {short}{tv}")
         self.header.set_status(self._summary())
 
     def _summary(self) -> str:
