@@ -24,7 +24,7 @@ MODELS: dict[str, list[str]] = {
     "ncsn_twomodes": ["--model", "ncsn", "--density", "twomodes", "--steps", "6000"],
     "fm_moons": ["--model", "fm", "--density", "moons", "--steps", "4000"],
     "fm_8gaussians": ["--model", "fm", "--density", "8gaussians", "--steps", "4000"],
-    "fm_8gaussians_ot": ["--model", "fm", "--density", "8gaussians", "--coupling", "ot", "--steps", "4000"],
+    "fm_8gaussians_ot": ["--model", "fm", "--density", "8gaussians", "--coupling", "ot", "--steps", "2500"],
 }
 # file name -> (teacher's file name, flowscope reflow arguments); made after the models above
 REFLOWED: dict[str, tuple[str, list[str]]] = {

@@ -52,7 +52,7 @@ def couple(kind: str, x0: Tensor, x1: Tensor, y: Tensor | None = None,
     """Pairs (x0, x1[π], y[π]) under the coupling ``kind``; the data's labels follow their points.
 
     ``block`` > 0 solves the OT problem on consecutive blocks of that many pairs: the exact
-    assignment costs O(n³), so four blocks of 128 take about a fortieth of the time of one
+    assignment costs O(n³), so eight blocks of 64 take a small fraction of the time of one
     of 512, and still pair each noise point with a nearby data point.
     """
     if kind not in COUPLINGS:

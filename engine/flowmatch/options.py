@@ -29,7 +29,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "path": "linear",
         "sigma_min": 0.0,
         "coupling": "independent",
-        "ot_block": 128,  # the OT coupling is solved exactly on blocks of this many pairs (0: the whole batch)
+        "ot_block": 64,  # the OT coupling is solved exactly on blocks of this many pairs (0: the whole batch)
         "time_sampling": "uniform",
         "t_mean": 0.0,  # logit-normal times: sigmoid(t_mean + t_std N(0, 1))
         "t_std": 1.0,
