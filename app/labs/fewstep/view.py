@@ -133,6 +133,7 @@ class FewStepLab(Lab):
             self.reflowed, self._reflow_of = None, None
             for p in self.reflow_panels:
                 p.hide()
+            self.grid.relayout()
         if not self._flow():
             for p in self.model_panels:
                 p.set_points(None)
@@ -170,6 +171,9 @@ class FewStepLab(Lab):
             tv = f" · TV {frame.tv[k]:.2f}" if frame.tv else ""
             short = title.replace(" Euler", "").replace("reference (dopri5)", "dopri5")
             panel.set_title(f"{frame.label}: {short}{tv}")
+        self.grid.relayout()
+        for panel in self.model_panels + self.reflow_panels + self.coupling_panels:
+            panel.fit()  # the cells changed size: each view goes back to the density's box
         self.header.set_status(self._summary())
 
     def _summary(self) -> str:
