@@ -83,3 +83,12 @@ def test_reflow_in_the_lab_adds_the_reflowed_row(fewstep, qtbot, fm) -> None:  #
     assert all(p.isVisible() for p in lab.reflow_panels)
     assert "reflow-1: straightness S" in lab.header.status.text()
     assert lab.reflow_panels[0].plot.getPlotItem().titleLabel.text.startswith("reflow-1: 1 step")
+
+
+def test_a_scene_compares_with_a_shipped_model_by_file_name_only(fewstep) -> None:  # type: ignore[no-untyped-def]
+    lab = fewstep(None)
+    lab.configure(compare="../../etc/x.pt")
+    assert "not the file name of a shipped model" in lab.header.status.text() and lab.compare is None
+    lab.configure(compare="fm_moons_reflow1.pt")
+    assert lab.compare == "fm_moons_reflow1.pt" and lab.reflowed.model.generation == 1
+    assert lab.settings()["compare"] == "fm_moons_reflow1.pt"
