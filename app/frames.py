@@ -41,10 +41,10 @@ def write_frames(path: str, ext: str, frames: list[np.ndarray], fps: float) -> N
         if ext == ".png":
             imageio.imwrite(path, frames[-1])
         elif ext == ".gif":
-            imageio.mimsave(path, frames, duration=1000.0 / fps, loop=0)
+            imageio.mimsave(path, frames, duration=1000.0 / fps, loop=0)  # type: ignore[arg-type]  # (stub: list[ArrayLike])
         else:
             with imageio.get_writer(path, fps=fps, codec="libx264", quality=8, macro_block_size=2) as w:
                 for f in frames:
-                    w.append_data(f)
+                    w.append_data(f)  # type: ignore[attr-defined]  # the ffmpeg writer's own method
     except OSError as e:
         raise InputError(f"{path}: cannot write ({e})") from None

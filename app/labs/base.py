@@ -50,6 +50,7 @@ class Lab(QtWidgets.QWidget):
     # longer than that sets this, so it finishes what it started and then redraws the newest.
     defer_updates = False
     tick_ms: int | None = None  # interval of the animation timer; None: the lab does not animate
+    uses_time = True  # False: the view ignores the time bar, which is then disabled on its tab
 
     def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -88,7 +89,8 @@ class Lab(QtWidgets.QWidget):
         return {}
 
     def configure(self, **values: Any) -> None:
-        """Apply choices from ``settings()``, a scene or the command line; unknown keys and None are ignored."""
+        """Apply choices from ``settings()``, a scene or the command line; unknown keys and None are ignored.
+        (A subclass names the keys it takes, typed, and takes the rest as ``**_``.)"""
 
     def render_frames(self, count: int) -> Iterator[int]:
         """Draw ``count`` frames synchronously (headless rendering), yielding each index."""
