@@ -10,11 +10,15 @@ reflowed model's row beside the first.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from engine.api import FLOW_KINDS
+from engine.checkpoint import TrainedModel
+from engine.densities import Density
 from engine.errors import InputError
 from widgets.density_view import DensityView
 from widgets.square_grid import SquareGrid
@@ -97,8 +101,8 @@ class FewStepLab(Lab):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(row)
         lay.addWidget(self.grid, 1)
-        self.reflowed = None  # the reflowed TrainedModel of the current model, once trained
-        self._reflow_of = None
+        self.reflowed: TrainedModel | None = None  # the reflowed model of the current one, once trained
+        self._reflow_of: TrainedModel | None = None
         self._reflowing = False
         self.compare: str | None = None  # a shipped model shown in the second row instead of a reflow
         self.frames: dict[str, FewStepFrame] = {}
@@ -141,9 +145,10 @@ class FewStepLab(Lab):
             return
         self.header.set_status("Sampling…")
         tm, density, n = self.ctx.trained, self.ctx.density, self.count.value()
+        assert tm is not None  # _flow() said so
         self.run_in_background(lambda: self._frames(tm, density, n), self._draw)
 
-    def _frames(self, tm, density, n):  # type: ignore[no-untyped-def]
+    def _frames(self, tm: TrainedModel, density: Density | None, n: int) -> Iterator[FewStepFrame]:
         yield few_step_frame("model", tm, density, n)
         if self.reflowed is not None:
             yield few_step_frame("reflow", self.reflowed, density, n)
@@ -151,7 +156,7 @@ class FewStepLab(Lab):
     def refresh_now(self) -> None:
         if self.ctx.density is not None:
             self._draw_coupling(coupling_frame(self.ctx.density))
-        if self._flow():
+        if self.ctx.trained is not None and self._flow():
             for frame in self._frames(self.ctx.trained, self.ctx.density, self.count.value()):
                 self._draw(frame)
 
