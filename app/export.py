@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -10,8 +12,10 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from engine.errors import InputError
 from widgets.density_view import DensityView
+from widgets.figure import figure_mode
 
 from .frames import grab_rgb, write_frames
+from .labs.registry import lab_title
 
 __all__ = ["ExportMixin", "export_svg", "view_data"]
 
@@ -56,6 +60,21 @@ class ExportMixin:
         lab = self.lab_tabs.current_lab()
         return lab if lab is not None else self.lab_tabs.tabs.currentWidget()
 
+    @contextmanager
+    def _as_figure(self, widget: QtWidgets.QWidget) -> Iterator[None]:
+        """The view as a figure while it is exported: its title, equation and time; no controls."""
+        name = self.lab_tabs.current_name()
+        with figure_mode(widget, "Training" if name == "training" else lab_title(name)):
+            self._show_time(widget)
+            QtWidgets.QApplication.processEvents()  # lay the figure out before it is drawn
+            yield
+        QtWidgets.QApplication.processEvents()
+
+    def _show_time(self, widget: QtWidgets.QWidget) -> None:
+        lab = self.lab_tabs.current_lab()
+        if lab is widget:
+            lab.header.show_time(lab.ctx.t if lab.uses_time else None)
+
     def _ask(self, title: str, filters: str) -> str:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, title, self._last_dir(), filters)  # type: ignore[attr-defined]
         return path
@@ -67,13 +86,13 @@ class ExportMixin:
         widget = self._current_widget()
         ext = os.path.splitext(path)[1].lower()
         try:
-            if ext == ".svg":
-                export_svg(widget, path)
-            elif ext == ".png":
-                if not widget.grab().save(path):
-                    raise InputError(f"{path}: cannot write the picture")
-            else:
+            if ext not in (".svg", ".png"):
                 raise InputError(f"{path}: choose a .png or .svg file name")
+            with self._as_figure(widget):
+                if ext == ".svg":
+                    export_svg(widget, path)
+                elif not widget.grab().save(path):
+                    raise InputError(f"{path}: cannot write the picture")
         except InputError as e:
             QtWidgets.QMessageBox.warning(self, "Export", str(e))  # type: ignore[call-overload]
             return False
@@ -105,12 +124,14 @@ class ExportMixin:
         images = []
         self.exporting = True
         try:
-            for k in lab.render_frames(count):
-                QtWidgets.QApplication.processEvents()
-                if progress.wasCanceled() or self.closing:  # the window may be closed between frames
-                    return False
-                images.append(grab_rgb(lab))
-                progress.setValue(k + 1)
+            with self._as_figure(lab):
+                for k in lab.render_frames(count):
+                    self._show_time(lab)
+                    QtWidgets.QApplication.processEvents()
+                    if progress.wasCanceled() or self.closing:  # the window may be closed between frames
+                        return False
+                    images.append(grab_rgb(lab))
+                    progress.setValue(k + 1)
             progress.setLabelText("Encoding…")
             write_frames(path, ext, images, fps=15.0)
         except InputError as e:

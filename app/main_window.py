@@ -18,7 +18,7 @@ from widgets.train_panel import TrainPanel
 
 from .density_controller import DensityState, builtin_entries, density_state, load_density_state, thumbnail_grid
 from .export import ExportMixin
-from .lab_tabs import LabTabs
+from .lab_tabs import LabTabs, scrolled
 from .labs.context import LabContext
 from .memory import release_memory
 from .menus import SHORTCUTS, build_menus
@@ -81,7 +81,7 @@ class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMai
         self.panel.train_requested.connect(self._stop_preview)
         self.training_dock = train_dock = QtWidgets.QDockWidget("Training", self)
         train_dock.setObjectName("training_dock")
-        train_dock.setWidget(self.panel)
+        train_dock.setWidget(scrolled(self.panel))  # the panel scrolls on a 720-pixel-high screen
         train_dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, train_dock)
         self.panel.set_model(model or str(self.settings.get("model", "cnf")))

@@ -13,7 +13,7 @@ SHORTCUTS = [
     ("Ctrl+O", "open a model"), ("Ctrl+Shift+O", "open a data file"), ("Ctrl+I", "open an image"),
     ("Ctrl+D", "draw a density"), ("Ctrl+Shift+E", "open a scene"), ("Ctrl+E", "export the view as PNG/SVG"),
     ("Space", "play / pause the time bar"), ("Left / Right", "step the time bar"), ("R", "draw new particles"),
-    ("L", "log colour scale"), ("P", "show or hide particles"), ("F11", "full screen"),
+    ("L", "log colour scale"), ("P", "show or hide particles"), ("F5", "presentation"), ("F11", "full screen"),
     ("Ctrl+= / Ctrl+-", "larger / smaller text"), ("F1", "this list"), ("Ctrl+Q", "quit"),
 ]
 
@@ -26,6 +26,7 @@ def _action(w: QtWidgets.QMainWindow, menu: QtWidgets.QMenu, text: str, slot: An
     act.setCheckable(checkable)
     (act.toggled if checkable else act.triggered).connect(slot)
     menu.addAction(act)
+    w.addAction(act)  # its shortcut works while the menu bar is hidden (presentation)
     return act
 
 
@@ -63,6 +64,7 @@ def build_menus(w: Any) -> None:
     w.points_action.setChecked(True)
     v.addSeparator()
     _action(w, v, "&Full screen", w.toggle_full_screen, "F11")
+    _action(w, v, "&Presentation (the view alone, full screen)", w.toggle_presentation, "F5")
     _action(w, v, "&Dark theme", lambda: w.apply_look("dark"))
     _action(w, v, "Light &projector theme", lambda: w.apply_look("light"))
     _action(w, v, "&Larger text", lambda: w.change_font(+1), "Ctrl+=")

@@ -40,7 +40,10 @@ class SceneController:
             w.training.stop()
             w.training.shutdown()
         w.apply_look(scene.theme, scene.font_pt)
+        picked = w.settings.get("density", None)
         w.show_density(density, spec)
+        if picked is not None:  # a plain start reopens what the user picked, not the last scene's density
+            w.settings.set("density", picked)
         if trained is not None:
             w.training.adopt(trained)  # also sets the form like the model, so Train retrains it
         if scene.model:
@@ -61,6 +64,7 @@ class SceneController:
         w.set_controls(hidden=scene.hidden, locked=scene.locked)
         w.setWindowTitle(f"flowscope — {scene.title}" if scene.title else "flowscope")
         self.scene = scene
+        w.set_presentation(scene.presentation)
 
     def save(self, path: str) -> None:
         """Write the window as a scene; a trained model goes beside it as NAME.pt."""

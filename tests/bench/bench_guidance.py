@@ -1,8 +1,10 @@
 """Benchmark: the guidance lab's preview and full samples, and the trade-off curve; prints JSON.
 
-For each density a class-conditional DDPM is trained for ``--seconds`` (one torch thread,
-cached in ``--cache`` between runs), then, with one busy-loop child keeping the other core
-loaded:
+For each density a class-conditional DDPM is trained for ``--steps`` (11,000 by default, what
+one minute gives on a quiet core: the pretrained 8gaussians model took 43 s for 8,000) or
+``--seconds`` (one torch thread, cached in ``--cache`` between runs; on a loaded machine a
+minute of training gives a model too poor to judge guidance by), then, with one busy-loop
+child keeping the other core loaded:
 
 * ``preview_ms``: p50 / p95 of the guided panel's preview (2,000 particles, the lab's own
   sampling path) over a drag of γ from −2 to 10 in steps of 0.1 (targets 33 / 60 ms);
@@ -11,13 +13,15 @@ loaded:
   between the preview and the full sample of the same noise, the TV between two full
   samples of different noise, and their ratio (target <= 1.5); ``edge`` is the share of
   preview particles within 1e-3 of the box's edge (a preview that pins particles there lies);
-* ``curve_s``: the time to fill the trade-off curve, 13 γ at 2,000 samples (target <= 5 s).
+* ``curve_s``: the time to fill the trade-off curve, 13 γ at 2,000 samples (target <= 5 s);
+* ``exact_ticks_s``: 121 full samples, the time until every tick of the slider (−2 … 10 by
+  0.1) is answered at once with the full sample instead of a preview.
 
 The load average is printed with the figures: on a shared machine they move with it.
 
 Usage::
 
-    python tests/bench/bench_guidance.py --seconds 60 --densities 8gaussians,checkerboard,rings
+    python tests/bench/bench_guidance.py --steps 11000 --densities 8gaussians,checkerboard,rings
 """
 
 from __future__ import annotations
@@ -47,13 +51,14 @@ from engine.metrics import histogram_tv  # noqa: E402
 GAMMAS = (-1.0, 0.0, 1.0, 3.0, 6.0, 10.0)
 
 
-def trained(density_name: str, seconds: float, cache: str) -> DiffusionModel:
-    """A class-conditional DDPM of the density, trained for ``seconds`` (or read from the cache)."""
-    path = os.path.join(cache, f"ddpm_{density_name}_cond_{int(seconds)}s.pt")
+def trained(density_name: str, steps: int | None, seconds: float, cache: str) -> DiffusionModel:
+    """A class-conditional DDPM of the density, trained for ``steps`` or ``seconds`` (or read from the cache)."""
+    budget = f"{steps}steps" if steps else f"{int(seconds)}s"
+    path = os.path.join(cache, f"ddpm_{density_name}_cond_{budget}.pt")
     if not os.path.exists(path):
         density = get_density(density_name)
         trainer = make_trainer("ddpm", density, {"conditional": True}, torch.device("cpu"), 0)
-        for _ in trainer.run(seconds=seconds):
+        for _ in trainer.run(steps=steps) if steps else trainer.run(seconds=seconds):
             pass
         torch.save(trainer.best_model().to_checkpoint(), path)
     return load_model(torch.load(path, weights_only=True), torch.device("cpu"))
@@ -94,15 +99,21 @@ def agreement(model: DiffusionModel, box: Any, label: int, kind: str) -> list[di
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=11_000, help="training steps (0: train for --seconds)")
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--densities", default="8gaussians,checkerboard,rings")
     ap.add_argument("--label", type=int, default=1)
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "flowscope-bench-guidance"))
+    ap.add_argument("--checkpoint", action="append", default=[], metavar="DENSITY=PATH",
+                    help="use this trained conditional DDPM for the density instead of training one "
+                         "(e.g. 8gaussians=assets/pretrained/ddpm_8gaussians_conditional.pt)")
     ap.add_argument("--skip-drag", action="store_true", help="only the agreement and the curve")
     args = ap.parse_args()
     configure_threads(1)
     os.makedirs(args.cache, exist_ok=True)
-    models = {name: trained(name, args.seconds, args.cache) for name in args.densities.split(",")}
+    given = dict(item.split("=", 1) for item in args.checkpoint)
+    models = {name: load_model(torch.load(given[name], weights_only=True), torch.device("cpu")) if name in given
+              else trained(name, args.steps, args.seconds, args.cache) for name in args.densities.split(",")}
     load0 = [round(v, 2) for v in os.getloadavg()]
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
@@ -117,6 +128,9 @@ def main() -> None:
                     row[f"preview_ms_{kind}"] = drag(model, box, args.label, kind)
                 fulls = [sample(model, box, args.label, 3.0, kind, s, False)[1] for s in range(5)]
                 row[f"full_ms_{kind}"] = round(float(np.median(fulls)), 1)
+                # the lab samples every slider tick in full in the background once the curve is done, and
+                # answers a tick met before with that exact sample: how long until all 121 are
+                row[f"exact_ticks_s_{kind}"] = round(121 * float(np.median(fulls)) / 1000, 1)
                 row[f"tv_{kind}"] = agreement(model, box, args.label, kind)
             start = time.perf_counter()
             points = list(sweep(model, density, args.label, DEFAULT_GAMMAS, n=2000))
@@ -130,7 +144,9 @@ def main() -> None:
         busy.wait()
     print(json.dumps({"machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "load_before": load0,
                                   "load_after": [round(v, 2) for v in os.getloadavg()]},
-                      "seconds": args.seconds, "label": args.label, "results": results}, indent=1))
+                      "steps": args.steps, "seconds": args.seconds, "checkpoints": given, "label": args.label,
+                      "results": results},
+                     indent=1))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import numpy as np
 from PySide6 import QtWidgets
@@ -17,10 +18,13 @@ from widgets.guidance_panels import PANELS, GuidancePanels
 from ..base import Lab
 from . import compute as runs
 from .compute import PanelSamples, Request, TiltedTarget
+from .curve import CurveKey, Curves, reading
 from .queue import PanelQueue
 from .text import EQUATIONS, EXPLANATION, TARGET, missing_model_message, status_text
 
 __all__ = ["GuidanceLab"]
+
+EXACT_LIMIT = 400  # full samples kept by γ (~0.4 MB each): three sweeps of the slider's 121 ticks
 
 
 class GuidanceLab(Lab):
@@ -42,9 +46,15 @@ class GuidanceLab(Lab):
         self._slider_moved = False
         self.sweep = GAMMA_RANGE  # γ from … to over the frames of a rendering
         self.queue = PanelQueue(self.run_in_background, self._make_job, self._show, self._on_queue_idle)
+        self.curves = Curves()
+        self.chart = self.panels.chart
+        # full-quality guided samples by γ (one per slider tick, filled in the background once the curve
+        # is done): a γ met before is answered at once with the exact picture instead of a preview
+        self.exact: dict[tuple[object, ...], PanelSamples] = {}
         self.controls.guidance_changed.connect(self._on_guidance_changed)
         self.controls.label_changed.connect(self._on_label_changed)
         self.controls.kind_changed.connect(self._on_kind_changed)
+        self.controls.interval_changed.connect(self._on_interval_changed)
         self.controls.reseed_requested.connect(self._on_reseed_requested)
 
     # -- the model -------------------------------------------------------------------
@@ -68,6 +78,7 @@ class GuidanceLab(Lab):
         if self._prepare() and model is not None:
             for panel in PANELS:
                 self._show(runs.sample_panel(model, self._make_request(panel), self.ctx.box))
+            self._fill_curves_now()
 
     def on_time(self, t: float) -> None:
         if self.model() is not None:
@@ -78,11 +89,17 @@ class GuidanceLab(Lab):
     # -- scenes and rendering ------------------------------------------------------------
     def settings(self) -> dict[str, object]:
         c = self.controls
-        return {"label": c.label, "guidance": c.guidance, "kind": c.kind}
+        out: dict[str, object] = {"label": c.label, "guidance": c.guidance, "kind": c.kind}
+        if c.guidance_interval is not None:
+            out["interval"] = list(c.guidance_interval)
+        return out
 
     def configure(self, label: int | None = None, guidance: float | None = None, kind: str | None = None,
-                  **_: object) -> None:
-        """Class, γ and kind (scenes, ``flowscope render``); a rendering sweeps γ from 0 up to the one given."""
+                  interval: object = None, **_: object) -> None:
+        """Class, γ, kind and interval (scenes, ``flowscope render``); a rendering sweeps γ from 0 up to the one
+        given."""
+        if isinstance(interval, (list, tuple)) and len(interval) == 2:
+            self.controls.set_interval((float(interval[0]), float(interval[1])))
         if self._prepare():  # the class and kind lists exist once the model is read
             if label is not None:
                 self.controls.set_label(int(label))
@@ -115,9 +132,15 @@ class GuidanceLab(Lab):
 
     def _on_guidance_changed(self, _gamma: float) -> None:
         self._slider_moved = True
+        self.chart.set_gamma(self.controls.guidance)
         if self.model() is not None:
             self._draw_targets()
-            self._request(("guided",))
+            cached = self.exact.get(self._exact_key(self.controls.guidance))
+            if cached is not None and not self.queue.running:
+                self.queue.pending.pop("guided", None)  # an older γ's preview is no longer wanted
+                self._show(replace(cached, request=replace(cached.request, asked=time.perf_counter())))
+            else:
+                self._request(("guided",))
 
     def _on_label_changed(self, _label: int) -> None:
         if self.model() is not None:
@@ -125,14 +148,21 @@ class GuidanceLab(Lab):
             self._draw_class_map()
             if "unconditional" in self.samples:  # its title counts the chosen class
                 self._draw_panel("unconditional")
+            self._draw_curves()
             self._request(("conditional", "guided"))
 
     def _on_kind_changed(self, kind: str) -> None:
         self.header.set_equation(EQUATIONS[kind])
+        self._draw_curves()
         self._request(("conditional", "guided"))
+
+    def _on_interval_changed(self, _interval: object) -> None:
+        self._draw_curves()
+        self._request(("guided",))
 
     def _on_reseed_requested(self) -> None:
         self.seed += 1
+        self._draw_curves()
         self._request(PANELS)
 
     # -- set-up ----------------------------------------------------------------------------
@@ -152,6 +182,8 @@ class GuidanceLab(Lab):
                           else "No tilted target: this model has no classifier and the density no closed form.")
         self._draw_targets()
         self._draw_class_map()
+        self.chart.set_gamma(self.controls.guidance)
+        self._draw_curves()
         return True
 
     # -- background sampling (see queue.py for the policy) -----------------------------------------
@@ -159,7 +191,8 @@ class GuidanceLab(Lab):
         c = self.controls
         label, gamma = {"unconditional": (None, None), "conditional": (c.label, 1.0),
                         "guided": (c.label, c.guidance)}[panel]
-        return Request(panel, label, gamma, c.kind, self.seed, time.perf_counter(), preview)
+        interval = c.guidance_interval if panel == "guided" else None
+        return Request(panel, label, gamma, c.kind, self.seed, time.perf_counter(), preview, interval)
 
     def _request(self, panels: tuple[str, ...], preview: bool = True) -> None:
         if self.model() is not None:  # while the model trains (a new one every few seconds) previews are enough
@@ -172,6 +205,89 @@ class GuidanceLab(Lab):
     def _on_queue_idle(self) -> None:
         if self.samples["guided"].request.preview and not self.ctx.training:  # γ rests: sample it in full
             self._request(("guided",), preview=False)
+        elif not self.ctx.training:  # the panels are done: the trade-off curve, then exact samples by γ
+            self._continue_curves()
+
+    # -- the trade-off curve (computed when the panels rest; any request stops it between two steps) ------
+    def _curve_keys(self) -> list[CurveKey]:
+        model, c = self.model(), self.controls
+        if model is None or self._model_density() is None:
+            return []
+        full = CurveKey(id(model), c.label, c.kind, self.seed, None)
+        return [full] if c.guidance_interval is None else [full, replace(full, interval=c.guidance_interval)]
+
+    def _continue_curves(self) -> None:
+        wanted = self.curves.wanted(self._curve_keys())
+        model, density = self.model(), self._model_density()
+        if model is None or density is None:
+            return
+        if wanted is None:
+            self._prefill()
+            return
+        key, gammas = wanted
+        job = lambda: self.curves.job(model, density, key, gammas)  # noqa: E731
+        self.run_in_background(job, lambda p: self._on_curve_point(key, p))
+
+    def _on_curve_point(self, key: CurveKey, point: object) -> None:
+        if point is None:
+            return
+        self.curves.add(key, point)  # type: ignore[arg-type]
+        self._draw_curves()
+        if self.curves.wanted([key]) is None:  # this curve is complete: the next one, if any
+            self._continue_curves()
+
+    # -- exact samples by γ --------------------------------------------------------------------------
+    def _exact_key(self, gamma: float, req: Request | None = None) -> tuple[object, ...]:
+        """What a full guided sample depends on: the request's, or the controls' now."""
+        c = self.controls
+        parts = (c.label, c.kind, self.seed, c.guidance_interval) if req is None else \
+            (req.label, req.kind, req.seed, req.interval)
+        return id(self.model()), *parts, int(round(10 * gamma))
+
+    def _prefill(self) -> None:
+        """Sample in full the nearest γ tick (to the slider's) not sampled yet; chained until all are."""
+        model = self.model()
+        if model is None or len(self.exact) >= EXACT_LIMIT:
+            return
+        here = int(round(10 * self.controls.guidance))
+        ticks = sorted(range(int(10 * GAMMA_RANGE[0]), int(10 * GAMMA_RANGE[1]) + 1), key=lambda t: abs(t - here))
+        todo = [t for t in ticks if self._exact_key(t / 10) not in self.exact]
+        if not todo:
+            return
+        req = replace(self._make_request("guided"), guidance=todo[0] / 10)
+        job = lambda: runs.sample_panels(model, [req], self.ctx.box)  # noqa: E731
+        self.run_in_background(job, self._on_prefilled)
+
+    def _on_prefilled(self, ps: PanelSamples | None) -> None:
+        if ps is None:
+            return
+        self.exact[self._exact_key(ps.request.guidance or 0.0, ps.request)] = ps
+        self._prefill()
+
+    def _fill_curves_now(self) -> None:
+        """Every curve at once, on this thread (renderings)."""
+        model, density = self.model(), self._model_density()
+        for key in self._curve_keys():
+            wanted = self.curves.wanted([key])
+            if wanted is not None and model is not None and density is not None:
+                for point in self.curves.job(model, density, key, wanted[1]):
+                    if point is not None:
+                        self.curves.add(key, point)
+        self._draw_curves()
+
+    def _draw_curves(self) -> None:
+        keys = self._curve_keys()
+        if not keys:
+            self.chart.clear()
+            self.chart.set_reading("No trade-off curve: it needs the density the model was trained on.")
+            return
+        c = self.controls
+        self.chart.set_title(f"class {c.label}, {'classifier-free' if c.kind == 'cfg' else 'classifier'} guidance")
+        full = self.curves.points.get(keys[0], [])
+        self.chart.set_points("full", *Curves.figures(full))
+        limited = self.curves.points.get(keys[1], []) if len(keys) > 1 else None
+        self.chart.set_points("interval", *Curves.figures(limited or []))
+        self.chart.set_reading(reading(full, limited, c.guidance_interval))
 
     def deactivate(self) -> None:
         super().deactivate()
@@ -179,6 +295,8 @@ class GuidanceLab(Lab):
 
     def _show(self, ps: PanelSamples) -> None:
         self.samples[ps.request.panel] = ps
+        if ps.request.panel == "guided" and not ps.request.preview and ps.request.guidance is not None:
+            self.exact.setdefault(self._exact_key(ps.request.guidance, ps.request), ps)
         self._draw_panel(ps.request.panel)
         if ps.request.panel == "guided":
             waited = 1000 * (time.perf_counter() - ps.request.asked)
