@@ -154,6 +154,8 @@ def prepare(folder: str, train: Callable[[list[str]], int]) -> None:
     np.save(d / "tiny.npy", rng.normal(size=(100, 2)) * 1e-300)
     np.save(d / "obj.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
     np.save(d / "labels3.npy", rng.normal(size=(100, 3)))
+    np.savez(d / "biglabel.npz", x=rng.normal(size=(100, 2)), labels=np.r_[np.zeros(99, int), 10**9])
+    (d / "biglabel.csv").write_text("x,y,label\n0,1,0\n1,0,1000000000\n2,2,1\n")
     (d / "one_col.csv").write_text("1\n2\n3\n")
     (d / "text.csv").write_text("x,y\n1,2\nhello,world\n")
     (d / "binary.csv").write_bytes(bytes(range(256)) * 10)
@@ -286,6 +288,10 @@ DATA = [
     _c("data", 2, "spread", *TRAIN, "--density", "file:{d}/tiny.npy", "--steps", "1"),
     _c("data", 2, "NaN", *TRAIN, "--density", "file:{d}/nan.npy", "--steps", "1"),
     _c("data", 2, "pickled", *TRAIN, "--density", "file:{d}/obj.npy", "--steps", "1"),
+    _c("data", 2, "label", "train", "--model", "ddpm", "--conditional", "--density", "file:{d}/biglabel.npz",
+       "--out", "{d}/m.pt", "--steps", "1"),
+    _c("data", 2, "label", "train", "--model", "ddpm", "--conditional", "--density", "file:{d}/biglabel.csv",
+       "--out", "{d}/m.pt", "--steps", "1"),
     _c("data", 2, "shape", *TRAIN, "--density", "file:{d}/labels3.npy", "--steps", "1"),
     _c("data", 2, "columns", *TRAIN, "--density", "file:{d}/one_col.csv", "--steps", "1"),
     _c("data", 2, "non-numeric", *TRAIN, "--density", "file:{d}/text.csv", "--steps", "1"),

@@ -30,6 +30,7 @@ MAX_CSV_BYTES = 64 << 20  # parsing text is slow and takes ~20x its size in memo
 MAX_IMAGE_PIXELS = 40_000_000
 MAX_IMAGE_BYTES = 256 << 20
 MAX_UNPACKED_BYTES = 512 << 20  # an .npz's arrays once inflated: 2,000,000 labelled points take 48 MB
+MAX_CLASSES = 1000  # a label is a class index: each class gets its own embedding and classifier output
 MAX_COORDINATE = 1e15  # beyond this, the float32 model coordinates cannot hold the data's spread
 IMAGE_SIDE = 256
 TARGET_STD = 1.6
@@ -156,6 +157,9 @@ def _check_points(
         labels = labels.astype(np.int64)
         if labels.min() < 0:
             raise _fail(path, "labels must be non-negative integers")
+        if labels.max() >= MAX_CLASSES:
+            raise _fail(path, f"has a label of {int(labels.max()):,}; labels must be below {MAX_CLASSES:,} (one "
+                        "class each)")
     if len(x) == 0:
         raise _fail(path, "contains no points")
     if not spread:

@@ -116,3 +116,38 @@ def test_non_finite_weights_are_never_saved(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="NaN or infinite"):
         save_checkpoint(str(tmp_path / "m.pt"), ckpt)
     assert list(tmp_path.iterdir()) == []
+
+
+def _ddpm_checkpoint() -> dict:  # type: ignore[type-arg]
+    from engine.api import make_trainer
+
+    density = get_density("moons")
+    trainer = make_trainer("ddpm", density, {"width": 8, "depth": 1, "batch": 32}, torch.device("cpu"), 0)
+    for _ in trainer.run(steps=1):
+        pass
+    return {**trainer.best_model().to_checkpoint(), "density": density_record(density), "metrics": {}}
+
+
+_DDPM: list[dict] = []  # type: ignore[type-arg]
+_PLACES = st.sampled_from([("net", "width"), ("net", "depth"), ("net", "num_classes"), ("net", "emb_dim"),
+                           ("net", "fourier"), ("process", "timesteps"), ("process", "schedule"), (None, "scale"),
+                           (None, "shift"), (None, "box"), (None, "sampler"), ("sampler_options", "variance")])
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(changes=st.lists(st.tuples(_PLACES, _VALUES), min_size=1, max_size=3))
+def test_any_diffusion_configuration_is_refused_in_one_sentence_or_loads(
+        tmp_path_factory: pytest.TempPathFactory, changes: list) -> None:  # type: ignore[type-arg]
+    if not _DDPM:
+        _DDPM.append(_ddpm_checkpoint())
+    ckpt = copy.deepcopy(_DDPM[0])
+    for (section, key), value in changes:
+        (ckpt["config"] if section is None else ckpt["config"][section])[key] = value
+    path = tmp_path_factory.mktemp("d") / "m.pt"
+    torch.save({"format": "flowscope", "version": 1, **ckpt}, path)
+    try:
+        tm = load_trained(str(path))
+    except InputError as e:
+        assert "\n" not in str(e) and str(e).startswith(str(path))
+        return
+    assert np.isfinite(tm.sample_user(4, seed=0, steps=5)).all()
