@@ -261,6 +261,20 @@ class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMai
         if not self.set_density(spec, quiet=density is None) and spec != "8gaussians":
             self.set_density("8gaussians")
 
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit_docks(event.size().width())
+
+    def _fit_docks(self, width: int) -> None:
+        """Side panels in proportion to the window: on a 1024-pixel projector the pictures keep
+        most of the width (the panels scroll what does not fit)."""
+        docks = [d for d in (self.density_dock, self.training_dock) if d.isVisible() and not d.isFloating()]
+        share = {self.density_dock: (0.13, 130, 260), self.training_dock: (0.24, 300, 400)}
+        sizes = [int(min(hi, max(lo, f * width))) for d in docks for f, lo, hi in [share[d]]]
+        if docks:
+            self.resizeDocks(docks, sizes, QtCore.Qt.Orientation.Horizontal)
+
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.closing = True  # an animation export drawing its frames stops and writes nothing
         self.training.shutdown()
