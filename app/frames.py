@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from engine.errors import InputError
 
@@ -36,15 +37,13 @@ def write_frames(path: str, ext: str, frames: list[np.ndarray], fps: float) -> N
     """The last frame as a PNG, or all of them as a GIF or an MP4 (``ext`` with its dot)."""
     import imageio.v2 as imageio
 
-    frames = same_size(frames)
+    images: list[ArrayLike] = list(same_size(frames))
     try:
         if ext == ".png":
-            imageio.imwrite(path, frames[-1])
+            imageio.imwrite(path, images[-1])
         elif ext == ".gif":
-            imageio.mimsave(path, frames, duration=1000.0 / fps, loop=0)
+            imageio.mimsave(path, images, duration=1000.0 / fps, loop=0)
         else:
-            with imageio.get_writer(path, fps=fps, codec="libx264", quality=8, macro_block_size=2) as w:
-                for f in frames:
-                    w.append_data(f)
+            imageio.mimsave(path, images, fps=fps, codec="libx264", quality=8, macro_block_size=2)
     except OSError as e:
         raise InputError(f"{path}: cannot write ({e})") from None

@@ -2,45 +2,65 @@
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from collections.abc import Mapping, Sequence
 
-from .theme import DEFAULT_FONT_PT, apply_theme
+import pyqtgraph as pg
+from PySide6 import QtGui, QtWidgets
 
-__all__ = ["PresentationMixin"]
+from .settings import Settings
+from .theme import DEFAULT_FONT_PT, THEMES, apply_theme
+
+__all__ = ["Presentation", "FONT_RANGE"]
 
 FONT_RANGE = (8, 28)
 
+Control = QtWidgets.QWidget | QtGui.QAction
 
-class PresentationMixin:
-    """For MainWindow: expects ``settings``, ``lab_tabs``, ``picker``, ``panel`` and the docks."""
+
+class Presentation:
+    """How the window looks and which of its controls a lecturer hides or locks.
+
+    Args:
+        window: the main window (full screen, and the plots it contains are restyled).
+        settings: where the theme and font size are remembered.
+        hideable: the widget each name in a scene's ``hidden`` list hides.
+        lockable: the controls each name in a scene's ``locked`` list disables.
+    """
+
+    def __init__(self, window: QtWidgets.QMainWindow, settings: Settings, hideable: Mapping[str, QtWidgets.QWidget],
+                 lockable: Mapping[str, Sequence[Control]]) -> None:
+        self.window, self.settings = window, settings
+        self.hideable = dict(hideable)
+        self.lockable = {name: list(controls) for name, controls in lockable.items()}
+
+    def lock_with(self, name: str, *controls: Control) -> None:
+        """Disable ``controls`` too whenever ``name`` is locked (menu actions made after this object)."""
+        self.lockable.setdefault(name, []).extend(controls)
 
     def toggle_full_screen(self) -> None:
-        w: QtWidgets.QMainWindow = self  # type: ignore[assignment]
+        w = self.window
         w.showNormal() if w.isFullScreen() else w.showFullScreen()
 
     def apply_look(self, theme: str | None = None, font_pt: int | None = None) -> None:
         """Theme ("dark", or "light": high contrast for projectors) and base font size, remembered."""
-        app = QtWidgets.QApplication.instance()
-        theme = theme or str(self.settings.get("theme", "dark"))  # type: ignore[attr-defined]
-        font_pt = int(font_pt or self.settings.get("font_pt", DEFAULT_FONT_PT))  # type: ignore[attr-defined]
+        theme = theme or str(self.settings.get("theme", "dark"))
+        font_pt = int(font_pt or self.settings.get("font_pt", DEFAULT_FONT_PT))
         font_pt = max(FONT_RANGE[0], min(FONT_RANGE[1], font_pt))
-        apply_theme(app, theme, font_pt)  # type: ignore[arg-type]
+        app = QtWidgets.QApplication.instance()
+        if isinstance(app, QtWidgets.QApplication):
+            apply_theme(app, theme, font_pt)
         self._restyle_plots(theme)
-        self.settings.set("theme", theme)  # type: ignore[attr-defined]
-        self.settings.set("font_pt", font_pt)  # type: ignore[attr-defined]
+        self.settings.set("theme", theme)
+        self.settings.set("font_pt", font_pt)
 
     def change_font(self, delta: int) -> None:
-        self.apply_look(font_pt=int(self.settings.get("font_pt", DEFAULT_FONT_PT)) + delta)  # type: ignore[attr-defined]
+        self.apply_look(font_pt=int(self.settings.get("font_pt", DEFAULT_FONT_PT)) + delta)
 
     def _restyle_plots(self, theme: str) -> None:
         """Plots made before the theme changed take its background, text colour and font now."""
-        import pyqtgraph as pg
-
-        from .theme import THEMES
-
         t = THEMES.get(theme, THEMES["dark"])
         font = QtWidgets.QApplication.font()
-        for plot in self.findChildren(pg.PlotWidget):  # type: ignore[attr-defined]
+        for plot in self.window.findChildren(pg.PlotWidget):
             plot.setBackground(t["plot_bg"])
             item = plot.getPlotItem()
             for name in ("left", "bottom"):
@@ -50,30 +70,13 @@ class PresentationMixin:
                 ax.setStyle(tickFont=font)
             item.titleLabel.setAttr("color", t["plot_fg"])
             item.titleLabel.setText(item.titleLabel.text)
-        for glw in self.findChildren(pg.GraphicsLayoutWidget):  # type: ignore[attr-defined]
+        for glw in self.window.findChildren(pg.GraphicsLayoutWidget):
             glw.setBackground(t["plot_bg"])
 
-    def set_controls(self, hidden: list[str] | tuple[str, ...] = (), locked: list[str] | tuple[str, ...] = ()) -> None:
+    def set_controls(self, hidden: Sequence[str] = (), locked: Sequence[str] = ()) -> None:
         """Hide or lock parts of the window (a focused exercise); empty lists restore everything."""
-        docks = {"densities": self.density_dock, "training": self.training_dock}  # type: ignore[attr-defined]
-        for name, dock in docks.items():
-            dock.setVisible(name not in hidden)
-        self.lab_tabs.time_bar.setVisible("time_bar" not in hidden)  # type: ignore[attr-defined]
-        self.lab_tabs.tabs.tabBar().setVisible("tabs" not in hidden)  # type: ignore[attr-defined]
-        self.picker.setEnabled("density" not in locked)  # type: ignore[attr-defined]
-        for act in self.density_actions:  # type: ignore[attr-defined]
-            act.setEnabled("density" not in locked)
-        self.panel.setEnabled("model" not in locked)  # type: ignore[attr-defined]
-        self.lab_tabs.tabs.tabBar().setEnabled("view" not in locked)  # type: ignore[attr-defined]
-
-    def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in self.SHORTCUTS)  # type: ignore[attr-defined]
-        box = QtWidgets.QMessageBox(self)  # type: ignore[call-overload]
-        box.setWindowTitle("Keyboard shortcuts")
-        box.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        box.setText(f"<table>{rows}</table>")
-        box.setModal(False)
-        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.show()
-
-
+        for name, widget in self.hideable.items():
+            widget.setVisible(name not in hidden)
+        for name, controls in self.lockable.items():
+            for control in controls:
+                control.setEnabled(name not in locked)
