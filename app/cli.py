@@ -20,7 +20,7 @@ from engine.errors import InputError
 __all__ = ["main", "build_parser", "COMMANDS", "CliParser"]
 
 # subcommand -> module in app.commands defining add_parser(subparsers) and run(args) -> int
-COMMANDS = ["densities", "train", "sample", "logprob", "eval", "kfp", "render"]
+COMMANDS = ["densities", "train", "sample", "logprob", "eval", "kfp", "render", "reflow", "guidance-sweep"]
 
 
 class CliParser(argparse.ArgumentParser):
@@ -34,7 +34,7 @@ class CliParser(argparse.ArgumentParser):
 def _add_gui_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("opening the window (no subcommand)")
     g.add_argument("--density", metavar="SPEC", help="density to open on (name, file:PATH or image:PATH)")
-    g.add_argument("--model", choices=["cnf", "ddpm", "ncsn"], help="model to select")
+    g.add_argument("--model", choices=["cnf", "fm", "ddpm", "ncsn"], help="model to select")
     g.add_argument("--train", action="store_true", help="start training at once")
     g.add_argument("--scene", metavar="FILE", help="open a scene file")
 
@@ -51,7 +51,8 @@ def build_parser() -> CliParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
     for name in COMMANDS:
         try:
-            mod = importlib.import_module(f"app.commands.{name if name != 'eval' else 'evaluate'}")
+            module = {"eval": "evaluate", "guidance-sweep": "guidance_sweep"}.get(name, name)
+            mod = importlib.import_module(f"app.commands.{module}")
         except ModuleNotFoundError as e:
             if e.name and e.name.startswith("app.commands"):
                 continue  # a command that is not part of this build yet

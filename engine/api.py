@@ -29,7 +29,9 @@ from .errors import InputError
 __all__ = ["FAMILIES", "Model", "TrainSnapshot", "Trainer", "family", "make_trainer", "default_options"]
 
 # kind -> module that implements it (imported lazily: a family may be heavy)
-FAMILIES: dict[str, str] = {"cnf": "engine.cnf", "ddpm": "engine.diffusion", "ncsn": "engine.diffusion"}
+FAMILIES: dict[str, str] = {
+    "cnf": "engine.cnf", "ddpm": "engine.diffusion", "ncsn": "engine.diffusion", "fm": "engine.flowmatch",
+}
 
 
 @dataclass(frozen=True)

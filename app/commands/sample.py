@@ -28,14 +28,39 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads (default 1, the fastest for these small networks on a CPU; "
                         "10k points x 1,000 DDPM steps took 1.8 s on one thread, 5 s on two)")
-    p.add_argument("--sampler", choices=["ancestral", "ddim", "sde", "ode", "langevin"],
-                   help="diffusion sampler (default: the model's own)")
-    p.add_argument("--steps", type=int, help="sampler steps (diffusion) or solver steps (CNF)")
-    p.add_argument("--label", type=int, help="class to sample (conditional diffusion models)")
+    p.add_argument("--sampler", choices=["ancestral", "ddim", "sde", "ode", "langevin", "dpm++", "euler", "midpoint",
+                                         "rk4", "dopri5"],
+                   help="diffusion sampler (default: the model's own; dpm++ is DPM-Solver++(2M), good at "
+                        "10-25 steps and with strong guidance), or the ODE solver of a CNF or "
+                        "flow-matching model (default dopri5; euler when only --steps is given to fm)")
+    p.add_argument("--steps", type=int, help="sampler steps (diffusion) or solver steps (CNF, fm)")
+    p.add_argument("--label", type=int, help="class to sample (conditional diffusion and fm models)")
     p.add_argument("--guidance", type=float, help=GUIDANCE_HELP)
     p.add_argument("--guidance-kind", choices=["cfg", "classifier"], default=None,
                    help="cfg (classifier-free, default) or classifier guidance")
+    p.add_argument("--guidance-interval", type=parse_interval, metavar="LO,HI",
+                   help="apply gamma only at diffusion times LO <= tau <= HI (0 data, 1 noise); "
+                        "elsewhere the plain conditional model (gamma = 1)")
     p.set_defaults(func=run)
+
+
+def parse_interval(text: str) -> tuple[float, float]:
+    """``LO,HI`` -> (lo, hi) with 0 <= lo <= hi <= 1 (argparse reports the error in one line)."""
+    from engine.diffusion.guidance import check_interval
+
+    parts = text.split(",")
+    try:
+        values = tuple(float(v) for v in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 2:
+        raise argparse.ArgumentTypeError(f"expected two times LO,HI such as 0.2,0.8, not '{text}'")
+    try:
+        window = check_interval(values)
+    except InputError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    assert window is not None
+    return window
 
 
 def write_points(path: str, x: np.ndarray) -> None:
@@ -55,7 +80,7 @@ def write_points(path: str, x: np.ndarray) -> None:
 
 
 def sample_options(args: argparse.Namespace) -> dict[str, object]:
-    keys = ("sampler", "steps", "label", "guidance", "guidance_kind")
+    keys = ("sampler", "steps", "label", "guidance", "guidance_kind", "guidance_interval")
     return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
 
 

@@ -1,4 +1,4 @@
-"""``flowscope train``: train a CNF, DDPM or NCSN on a density and save a checkpoint."""
+"""``flowscope train``: train a CNF, flow-matching model, DDPM or NCSN on a density and save a checkpoint."""
 
 from __future__ import annotations
 
@@ -22,8 +22,16 @@ MODEL_OPTIONS: list[tuple[str, dict[str, object]]] = [
     ("--adjoint", {"action": "store_true", "default": None, "help": "CNF: gradients by the adjoint method"}),
     ("--schedule", {"choices": ["linear", "cosine"], "help": "diffusion: noise schedule"}),
     ("--timesteps", {"type": int, "help": "diffusion: number of noise levels T"}),
+    ("--path", {"choices": ["linear", "vp"], "help": "fm: probability path (linear: rectified flow; vp: the "
+                                                     "diffusion path as a flow)"}),
+    ("--sigma-min", {"type": float, "dest": "sigma_min", "help": "fm: noise left at the data end of the linear path"}),
+    ("--coupling", {"choices": ["independent", "ot"], "help": "fm: pairing of noise and data in a batch "
+                                                            "(ot: minibatch optimal transport)"}),
+    ("--time-sampling", {"choices": ["uniform", "logit_normal"], "dest": "time_sampling",
+                         "help": "fm: distribution of the training times t"}),
     ("--conditional", {"action": "store_true", "default": None,
-                       "help": "diffusion: class-conditional model with label dropout, plus a noisy classifier; "
+                       "help": "fm: class-conditional velocity with label dropout (classifier-free guidance); "
+                               "diffusion: class-conditional model with label dropout, plus a noisy classifier; "
                                "unless given, its batch, depth and learning rate are 1024, 4 and 0.008, and its "
                                "first layer's Fourier features are wider (std 4.5 against 3)"}),
 ]
@@ -33,7 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser("train", help="train a model and save a checkpoint",
                        description="Train a model on a density. Without --steps or --seconds the model's default "
                        "number of steps is used. The saved model is the best one seen on a held-out batch.")
-    p.add_argument("--model", required=True, choices=["cnf", "ddpm", "ncsn"], help="model family")
+    p.add_argument("--model", required=True, choices=["cnf", "fm", "ddpm", "ncsn"],
+                   help="model family (fm: flow matching)")
     p.add_argument("--density", required=True, metavar="SPEC", help="built-in name, file:PATH or image:PATH")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, help="number of training steps")
@@ -104,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "device": str(device),
     }
+    if model.kind == "fm":
+        metrics["straightness"] = round(model.straightness(), 5)  # type: ignore[attr-defined]
     save_checkpoint(args.out, {**model.to_checkpoint(), "density": density_record(density, args.density),
                                "metrics": metrics})
     if failure is not None:

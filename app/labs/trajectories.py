@@ -31,7 +31,8 @@ EXPLANATION = (
     "compares log p<sub>t</sub>(z(t)) along the moving particle with log p<sub>t</sub>(z) at the fixed place.")
 
 SOLVERS = ("euler", "midpoint", "rk4", "dopri5")
-SAMPLERS = {"reverse SDE (ancestral)": "ancestral", "probability-flow ODE": "ode", "DDIM": "ddim"}
+SAMPLERS = {"reverse SDE (ancestral)": "ancestral", "probability-flow ODE": "ode", "DDIM": "ddim",
+            "DPM-Solver++": "dpm++"}
 
 
 class TrajectoriesLab(Lab):

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from ..errors import InputError
 from .dynamics import CNFDynamics, FieldDynamics
 from .nets import VectorField
-from .solvers import Counted, check_solver, odesolve
+from .solvers import ODE_SOLVERS, Counted, check_solver, odesolve
 
 __all__ = ["CNF", "seeded_generator", "standard_normal_log_prob"]
 
@@ -129,11 +129,12 @@ class CNF(nn.Module):
         """(n, 2) float32 samples: noise from N(0, I) carried from t=0 to t=1.
 
         Options: ``steps`` (a fixed-step solve with that many steps, RK4 unless ``solver``
-        says otherwise), ``solver`` (a name in ODE_SOLVERS), ``sampler`` (only ``ode``).
+        says otherwise), ``solver`` or ``sampler`` (a name in ODE_SOLVERS; ``ode`` is the default).
         Labels and guidance are refused: a CNF models one unconditional density.
         """
         self._check_sample_options(options)
-        solver = options.get("solver") or ("rk4" if options.get("steps") else "dopri5")
+        named = options.get("sampler") if options.get("sampler") in ODE_SOLVERS else None
+        solver = options.get("solver") or named or ("rk4" if options.get("steps") else "dopri5")
         gen = seeded_generator(seed)
         z = torch.randn(int(n), self.field.dim, generator=gen)
         x = self.flow(z, 0.0, 1.0, solver=solver, steps=int(options.get("steps") or 32))
@@ -145,7 +146,7 @@ class CNF(nn.Module):
             if options.get(key) is not None:
                 raise InputError(f"CNF models are unconditional: '{key}' does not apply (train a diffusion "
                                  "model with --conditional for labels and guidance)")
-        if options.get("sampler") not in (None, "ode"):
+        if options.get("sampler") not in (None, "ode", *ODE_SOLVERS):
             raise InputError(f"a CNF samples by solving its ODE; sampler '{options['sampler']}' does not apply")
         unknown = set(options) - {"label", "guidance", "guidance_kind", "sampler", "steps", "solver"}
         if unknown:

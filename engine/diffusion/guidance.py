@@ -12,22 +12,34 @@ Both sample p(x_t | y)^γ-sharpened: ∇ log p_γ = ∇ log p(x_t) + γ ∇ log 
 unconditional, γ = 1 conditional, γ > 1 sharper, and a negative γ pushes away from y.
 (Texts that write the CFG weight as 1 + w have w = γ − 1.)
 
+A guidance interval [τ_lo, τ_hi] (Kynkäänniemi et al., 2024) applies γ only at diffusion
+times inside it. Outside it the sampler follows the plain conditional model, γ = 1 for both
+kinds: ε_θ(x, y) for classifier-free guidance (one network call instead of two) and
+ε_θ(x) − s ∇ log p(y | x) for classifier guidance, so that "guidance off" means "sample
+p(x | y)" whichever way the class enters, as in that paper. Guidance at high noise mostly
+drags every particle towards the class's centre, which costs diversity; in the middle of
+the process it decides the class; near the data it only sharpens.
+
 References:
     | Classifier-Free Diffusion Guidance (Ho & Salimans, 2022) https://arxiv.org/abs/2207.12598
     | Diffusion Models Beat GANs on Image Synthesis (Dhariwal & Nichol, 2021) https://arxiv.org/abs/2105.05233
+    | Applying Guidance in a Limited Interval Improves Sample and Distribution Quality in Diffusion Models
+    |   (Kynkäänniemi et al., 2024) https://arxiv.org/abs/2404.07724
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
+from ..errors import InputError
 from .nets import EpsNet, NoisyClassifier
 from .schedules import NoiseProcess
 
-__all__ = ["GUIDANCE_KINDS", "cfg_eps", "classifier_eps", "eps_function"]
+__all__ = ["GUIDANCE_KINDS", "cfg_eps", "check_interval", "classifier_eps", "eps_function"]
 
 GUIDANCE_KINDS = ("cfg", "classifier")
 EpsFn = Callable[[Tensor, Tensor], Tensor]
@@ -43,12 +55,28 @@ def classifier_eps(eps: Tensor, grad_log_py: Tensor, noise_std: Tensor | float, 
     return eps - gamma * noise_std * grad_log_py
 
 
+def check_interval(interval: tuple[float, float] | None) -> tuple[float, float] | None:
+    """The interval as two floats 0 ≤ lo ≤ hi ≤ 1 (or None); an InputError names the rule otherwise."""
+    if interval is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in interval)
+    except (TypeError, ValueError):
+        raise InputError(f"a guidance interval is two times LO,HI, not {interval!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0.0 <= lo <= hi <= 1.0):
+        raise InputError(f"a guidance interval needs 0 <= LO <= HI <= 1 (diffusion times), not {lo:g},{hi:g}")
+    return lo, hi
+
+
 def eps_function(net: EpsNet, process: NoiseProcess, label: int | None = None, gamma: float | None = None,
-                 kind: str = "cfg", classifier: NoisyClassifier | None = None) -> EpsFn:
+                 kind: str = "cfg", classifier: NoisyClassifier | None = None,
+                 interval: tuple[float, float] | None = None) -> EpsFn:
     """The ε that a sampler uses, ``fn(x (n, 2), τ scalar) -> (n, 2)``.
 
     No label: the unconditional ε_θ(x, ∅). A label without γ: the conditional ε_θ(x, y)
-    (cfg) or γ = 1 (classifier). Callers check the combination (see ``model.py``).
+    (cfg) or γ = 1 (classifier). With ``interval`` (τ_lo, τ_hi), γ applies only at times
+    inside it and γ = 1 outside (see the module docstring). Callers check the combination
+    (see ``model.py``).
     """
     if label is None:
         return lambda x, tau: net(x, tau)
@@ -56,12 +84,22 @@ def eps_function(net: EpsNet, process: NoiseProcess, label: int | None = None, g
     if kind == "cfg" and gamma is None:
         return lambda x, tau: net(x, tau, y.to(x.device))
     g = 1.0 if gamma is None else float(gamma)
+    window = check_interval(interval)
+
+    def scale(tau: Tensor) -> float:
+        return g if window is None or window[0] <= float(tau) <= window[1] else 1.0
+
     if kind == "cfg":
-        return lambda x, tau: cfg_eps(net(x, tau, y.to(x.device)), net(x, tau), g)
+        def free(x: Tensor, tau: Tensor) -> Tensor:
+            gi = scale(tau)
+            cond = net(x, tau, y.to(x.device))
+            return cond if gi == 1.0 else cfg_eps(cond, net(x, tau), gi)
+
+        return free
     assert classifier is not None
 
     def guided(x: Tensor, tau: Tensor) -> Tensor:
         s = float(process.noise(torch.as_tensor(tau, dtype=torch.float64)))
-        return classifier_eps(net(x, tau), classifier.grad_log_prob(x, tau, label), s, g)
+        return classifier_eps(net(x, tau), classifier.grad_log_prob(x, tau, label), s, scale(tau))
 
     return guided

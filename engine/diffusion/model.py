@@ -22,13 +22,13 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import InputError
-from .guidance import GUIDANCE_KINDS, eps_function
+from .guidance import GUIDANCE_KINDS, check_interval, eps_function
 from .nets import EpsNet, NoisyClassifier
 from .samplers import Frame, check_sampler, run_sampler
 from .schedules import NoiseProcess, make_process
 from .score import ProbabilityFlow
 
-CLIPPED_SAMPLERS = ("ancestral", "ddim", "sde")  # x̂_0 held in the box; the ODE and Langevin stay exact
+CLIPPED_SAMPLERS = ("ancestral", "ddim", "sde", "dpm++")  # x̂_0 held in the box; the ODE and Langevin stay exact
 
 __all__ = ["DiffusionModel", "build_model"]
 
@@ -70,14 +70,18 @@ class DiffusionModel:
 
     # -- the ε a sampler uses ------------------------------------------------------
     def eps_fn(self, label: int | None = None, guidance: float | None = None, guidance_kind: str | None = None,
-               grad: bool = False) -> EpsFn:
+               grad: bool = False, interval: tuple[float, float] | None = None) -> EpsFn:
         """ε̂(z, τ) for an (optional) class and guidance, after checking the combination.
 
         Without ``grad`` it runs under ``torch.no_grad`` (classifier guidance still takes its
-        own gradient inside), so samplers build no graphs.
+        own gradient inside), so samplers build no graphs. ``interval``: the diffusion times
+        (τ_lo, τ_hi) where γ applies (γ = 1 elsewhere, see :mod:`engine.diffusion.guidance`).
         """
         self.check_guidance(label, guidance, guidance_kind)
-        fn = eps_function(self.net, self.process, label, guidance, guidance_kind or "cfg", self.classifier)
+        if interval is not None and guidance is None:
+            raise InputError("a guidance interval needs a guidance scale: give --guidance too")
+        fn = eps_function(self.net, self.process, label, guidance, guidance_kind or "cfg", self.classifier,
+                          check_interval(interval))
         if grad:
             return fn
 
@@ -121,10 +125,13 @@ class DiffusionModel:
 
     def sampler_setup(self, name: str, label: int | None, guidance: float | None, guidance_kind: str | None,
                       sampler_options: dict[str, Any]) -> tuple[EpsFn, dict[str, Any]]:
-        """The ε̂ a sampler runs on (clipped where that applies: ``clip_sample``, default on) and its options."""
+        """The ε̂ a sampler runs on (clipped where that applies: ``clip_sample``, default on) and its options.
+
+        ``guidance_interval`` (τ_lo, τ_hi) among the options limits guidance to those times.
+        """
         check_sampler(name)
-        eps = self.eps_fn(label, guidance, guidance_kind)
         options = self.sampler_options(sampler_options)
+        eps = self.eps_fn(label, guidance, guidance_kind, interval=options.pop("guidance_interval", None))
         if options.pop("clip_sample", True) and name in CLIPPED_SAMPLERS:
             eps = self.clipped(eps)
         return eps, options
@@ -173,11 +180,12 @@ class DiffusionModel:
         """(n, 2) float32 samples in model coordinates.
 
         Arguments:
-            sampler: ``ancestral``, ``ddim``, ``sde``, ``ode`` or ``langevin`` (default: the model's).
+            sampler: ``ancestral``, ``ddim``, ``sde``, ``ode``, ``langevin`` or ``dpm++`` (default: the model's).
             steps: sampler steps (see :mod:`engine.diffusion.samplers`).
             label: class to sample (conditional models).
             guidance: γ (0 unconditional, 1 conditional, > 1 sharper; needs ``label``).
             guidance_kind: ``cfg`` (default) or ``classifier``.
+            guidance_interval: (τ_lo, τ_hi), the diffusion times where γ applies (γ = 1 elsewhere).
         """
         frames = self.frames(n, seed=seed, sampler=sampler, steps=steps, label=label, guidance=guidance,
                              guidance_kind=guidance_kind, track=False, **sampler_options)

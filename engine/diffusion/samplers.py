@@ -8,13 +8,15 @@ ddim           deterministic DDIM (η = 0)                                  leve
 sde            Euler–Maruyama on the reverse SDE                           model evaluations
 ode            probability-flow ODE with a CNF solver (RK4 by default)     solver steps
 langevin       annealed Langevin dynamics (``steps_per_level`` per level)  levels visited
+dpm++          DPM-Solver++(2M), the probability-flow ODE in x̂_0 form      model evaluations
 =============  ==========================================================  ===================
 
 All work for both processes (VP for DDPM, VE for NCSN) and run in the model's normalised
 coordinates; :mod:`engine.diffusion.model` maps them back.
 
 References:
-    | Ho et al. (2020); Song, Meng & Ermon (2021); Song et al. (2021); Song & Ermon (2019), see the modules.
+    | Ho et al. (2020); Song, Meng & Ermon (2021); Song et al. (2021); Song & Ermon (2019);
+    | Lu et al. (2022b), see the modules.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from torch import Tensor
 
 from ..errors import InputError
 from .ddpm import AncestralScheduler, DDIMScheduler, Scheduler
+from .dpm_solver import dpm_solver_pp
 from .ncsn import annealed_langevin
 from .schedules import NoiseProcess
 from .score import ProbabilityFlow, ReverseSDEScheduler, continuous_times
@@ -101,6 +104,12 @@ def _langevin(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int, gener
         yield Frame(i + 1, st.tau, st.x, st.x0)
 
 
+def _dpmpp(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int, generator: torch.Generator | None,
+           track: bool, options: dict[str, Any]) -> Iterator[Frame]:
+    for step, tau, xi, x0 in dpm_solver_pp(eps_fn, process, x, steps, str(options.get("spacing", "logsnr"))):
+        yield Frame(step, tau, xi, x0)
+
+
 Runner = Callable[[EpsFn, NoiseProcess, Tensor, int, "torch.Generator | None", bool, dict], Iterator[Frame]]
 
 SAMPLERS: dict[str, Runner] = {
@@ -109,6 +118,7 @@ SAMPLERS: dict[str, Runner] = {
     "sde": _sde,
     "ode": _ode,
     "langevin": _langevin,
+    "dpm++": _dpmpp,
 }
 
 
@@ -123,7 +133,7 @@ def default_steps(name: str, process: NoiseProcess) -> int:
     """Steps a sampler takes when none are asked for."""
     levels = process.num_levels
     return {"ancestral": levels, "ddim": min(levels, 100), "sde": max(levels, 1000), "ode": 100,
-            "langevin": min(levels, 100)}[name]
+            "langevin": min(levels, 100), "dpm++": 25}[name]
 
 
 def count_frames(name: str, process: NoiseProcess, steps: int | None, options: dict[str, Any]) -> int:
@@ -144,7 +154,8 @@ def run_sampler(name: str, eps_fn: EpsFn, process: NoiseProcess, x: Tensor, step
     """Frames of sampler ``name`` from noise ``x`` (n, 2); the last frame's ``x`` is the sample.
 
     ``track=False`` lets a sampler skip work only needed for watching (the ODE's x̂_0).
-    Options: ``variance`` (ancestral), ``solver`` (ode), ``steps_per_level``, ``step_size`` (langevin).
+    Options: ``variance`` (ancestral), ``solver`` (ode), ``steps_per_level``, ``step_size`` (langevin),
+    ``spacing`` (dpm++: ``logsnr`` or ``time``).
     """
     runner = check_sampler(name)
     n_steps = default_steps(name, process) if steps is None else int(steps)

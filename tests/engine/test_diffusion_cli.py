@@ -43,7 +43,7 @@ def test_train_reports_json(tmp_path: object, capsys: pytest.CaptureFixture[str]
     assert report["steps"] == 5 and report["heldout_nll"] is not None
 
 
-@pytest.mark.parametrize("sampler", [None, "ancestral", "ddim", "sde", "ode", "langevin"])
+@pytest.mark.parametrize("sampler", [None, "ancestral", "ddim", "sde", "ode", "langevin", "dpm++"])
 def test_sample_with_every_sampler(ddpm: str, sampler: str | None, tmp_path: object) -> None:
     out = f"{tmp_path}/s.npy"
     extra = [] if sampler is None else ["--sampler", sampler, "--steps", "20"]
@@ -78,6 +78,18 @@ def test_guided_sampling(conditional: str, kind: str, tmp_path: object) -> None:
     assert main(["sample", conditional, "-n", "50", "--label", "3", "--guidance", "-1.5", "--out", out]) == 0
 
 
+def test_guidance_interval_on_the_command_line(conditional: str, tmp_path: object) -> None:
+    base = ["sample", conditional, "-n", "200", "--label", "3", "--sampler", "dpm++", "--steps", "10"]
+    runs = {}
+    for name, extra in {"full": ["--guidance", "4"], "whole": ["--guidance", "4", "--guidance-interval", "0,1"],
+                        "part": ["--guidance", "4", "--guidance-interval", "0.3,0.6"],
+                        "conditional": ["--guidance", "1"]}.items():
+        assert main([*base, *extra, "--out", f"{tmp_path}/{name}.npy"]) == 0
+        runs[name] = np.load(f"{tmp_path}/{name}.npy")
+    assert np.array_equal(runs["whole"], runs["full"])
+    assert not np.allclose(runs["part"], runs["full"]) and not np.allclose(runs["part"], runs["conditional"])
+
+
 def test_logprob_and_eval(ddpm: str, ncsn: str, tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
     pts, lp = f"{tmp_path}/p.npy", f"{tmp_path}/lp.npy"
     np.save(pts, np.array([[2.0, 2.0], [0.0, 0.0], [-2.8, 0.1]], np.float32))
@@ -101,6 +113,9 @@ def test_logprob_and_eval(ddpm: str, ncsn: str, tmp_path: object, capsys: pytest
         ("ddpm", ["--sampler", "ancestral", "--steps", "500"], "at most"),
         ("ncsn", ["--label", "0", "--guidance-kind", "classifier"], "unconditional"),
         ("ddpm", ["--threads", "0"], "--threads"),
+        ("conditional", ["--label", "1", "--guidance", "3", "--guidance-interval", "0.8,0.2"], "LO <= HI"),
+        ("conditional", ["--label", "1", "--guidance", "3", "--guidance-interval", "half"], "LO,HI"),
+        ("conditional", ["--label", "1", "--guidance-interval", "0.2,0.8"], "guidance scale"),
     ],
 )
 def test_impossible_sampling_requests_exit_2(which: str, args: list[str], message: str, request: pytest.FixtureRequest,

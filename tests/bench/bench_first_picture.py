@@ -1,0 +1,161 @@
+"""Benchmark: how soon after Train the picture is good; prints JSON.
+
+A run with the window's defaults (each family's default options, a 60-second budget, one
+torch thread) is paused at a few moments of training time; at each the model the window
+would show is sampled (``--n`` points with its default sampler: diffusion models through
+their kept EMA weights, the CNF through its current weights) and the total variation
+between 64 x 64 histograms of those samples and of an exact sample of the same size is
+divided by that of a second exact sample (the ratio bench_diffusion.py reports; 1 is as
+good as sampling the density itself). Evaluation does not count as training time.
+
+For each density and model it reports the ratio at every moment, ``seconds_to_1_5``: the
+first moment at which the ratio is at most 1.5 (None when none was), and the ratio at the
+target moment (3 s for diffusion models, 5 s for the CNF), with the steps done by then and
+the share of a core the run had.
+
+``--clock cpu`` (the default) runs the trainers on the process's CPU time instead of the
+wall clock (their budget, schedule and elapsed time all follow it): the figures are then what
+a core of one's own would give, even on a machine shared with other work; ``--clock wall``
+measures as the window does, which on a busy machine is far slower.
+
+Usage::
+
+    python tests/bench/bench_first_picture.py --models ddpm,ncsn,cnf
+    python tests/bench/bench_first_picture.py --models cnf --densities checkerboard --times 2,5
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+from typing import Any
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+
+from engine.api import FAMILIES, make_trainer  # noqa: E402
+from engine.densities import DENSITIES, Density, get_density  # noqa: E402
+from engine.device import configure_threads  # noqa: E402
+from engine.metrics import histogram_tv  # noqa: E402
+
+TARGET_SECONDS = {"cnf": 5.0}  # every other family: 3 s
+THRESHOLD = 1.5
+DEFAULT_TIMES = {"cnf": (1.0, 2.0, 3.0, 5.0, 8.0, 12.0)}  # every other family: DIFFUSION_TIMES
+DIFFUSION_TIMES = (1.0, 2.0, 3.0, 5.0, 10.0)
+TRAIN_MODULES = ("engine.cnf.train", "engine.diffusion.train", "engine.flowmatch.train")
+
+
+class _CpuClock:
+    """Stands in for the ``time`` module inside the trainers: their clock becomes CPU time."""
+
+    perf_counter = staticmethod(time.process_time)
+    monotonic = staticmethod(time.process_time)
+
+
+def use_cpu_clock() -> None:
+    for name in TRAIN_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # a family this engine does not have
+            continue
+        module.time = _CpuClock  # type: ignore[attr-defined]
+
+
+def exact_floor(density: Density, n: int, repeats: int = 3) -> tuple[np.ndarray, float]:
+    """A reference sample and the mean TV of ``repeats`` other exact samples of n points against it."""
+    truth = density.sample(n, seed=101).x
+    tvs = [histogram_tv(density.sample(n, seed=200 + r).x, truth, density.box) for r in range(repeats)]
+    return truth, float(np.mean(tvs))
+
+
+def window_model(kind: str, trainer: Any) -> Any:
+    """The model whose samples the window shows: the CNF's current weights, a diffusion model's kept EMA."""
+    return trainer.current_model() if kind == "cnf" else trainer.best_model()
+
+
+def curve(kind: str, name: str, times: list[float], budget: float, n: int, seed: int) -> dict[str, Any]:
+    density = get_density(name)
+    truth, floor = exact_floor(density, n)
+    target = TARGET_SECONDS.get(kind, 3.0)
+    trainer = make_trainer(kind, density, {}, torch.device("cpu"), seed)
+    run = trainer.run(seconds=budget)
+    points: list[dict[str, Any]] = []
+    pending = sorted(times)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    eval_cpu = eval_wall = 0.0
+    try:
+        for snap in run:
+            if snap.elapsed < pending[0]:
+                continue
+            c, w = time.process_time(), time.perf_counter()
+            x = window_model(kind, trainer).sample(n, seed=11)
+            ratio = histogram_tv(x, truth, density.box) / floor
+            eval_cpu, eval_wall = eval_cpu + time.process_time() - c, eval_wall + time.perf_counter() - w
+            share = (time.process_time() - cpu0 - eval_cpu) / max(time.perf_counter() - wall0 - eval_wall, 1e-9)
+            points.append({"t": round(snap.elapsed, 2), "step": snap.step, "tv_ratio": round(ratio, 3),
+                           "core_share": round(share, 2)})
+            pending = [t for t in pending if t > snap.elapsed]
+            reached = any(p["tv_ratio"] <= THRESHOLD for p in points)
+            if not pending or (reached and snap.elapsed >= target):
+                break
+    finally:
+        run.close()
+    first = next((p["t"] for p in points if p["tv_ratio"] <= THRESHOLD), None)
+    at_target = [p for p in points if p["t"] <= target + 0.05]
+    return {"density": name, "model": kind, "seconds_to_1_5": first, "target_s": target,
+            "ratio_at_target": at_target[-1]["tv_ratio"] if at_target else None,
+            "steps_at_target": at_target[-1]["step"] if at_target else None, "tv_exact": round(floor, 4),
+            "curve": points, "load_1min": round(os.getloadavg()[0], 2)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", default="ddpm,ncsn,cnf", help="comma-separated model kinds")
+    p.add_argument("--densities", default=",".join(DENSITIES), help="comma-separated densities (default: all built-in)")
+    p.add_argument("--times", default=None, help="training seconds at which to look (default per family)")
+    p.add_argument("--budget", type=float, default=60.0, help="the run's budget in seconds (the window's default)")
+    p.add_argument("--n", type=int, default=20_000, help="samples for each histogram")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="what the trainers' seconds count")
+    args = p.parse_args()
+    configure_threads(1)
+    if args.clock == "cpu":
+        use_cpu_clock()
+    kinds = [k for k in args.models.split(",") if k]
+    unknown = [k for k in kinds if k not in FAMILIES]
+    if unknown:
+        print(f"bench_first_picture: unknown model(s) {', '.join(unknown)}; choose from {', '.join(FAMILIES)}",
+              file=sys.stderr)
+        sys.exit(2)
+    load0 = os.getloadavg()
+    results = []
+    for name in args.densities.split(","):
+        for kind in kinds:
+            times = [float(t) for t in args.times.split(",")] if args.times else list(
+                DEFAULT_TIMES.get(kind, DIFFUSION_TIMES))
+            row = curve(kind, name, times, args.budget, args.n, args.seed)
+            results.append(row)
+            print(json.dumps({k: v for k, v in row.items() if k != "curve"}), file=sys.stderr, flush=True)
+    summary = {}
+    for kind in kinds:
+        rows = [r for r in results if r["model"] == kind]
+        met = [r for r in rows if r["seconds_to_1_5"] is not None and r["seconds_to_1_5"] <= r["target_s"] + 0.05]
+        worst = max((r["ratio_at_target"] or float("inf") for r in rows), default=None)
+        summary[kind] = {"densities_within_target": f"{len(met)}/{len(rows)}", "worst_ratio_at_target": worst}
+    print(json.dumps({"budget_s": args.budget, "clock": args.clock, "n": args.n, "threshold": THRESHOLD,
+                      "cpus": os.cpu_count(),
+                      "load_before": [round(v, 2) for v in load0],
+                      "load_after": [round(v, 2) for v in os.getloadavg()], "summary": summary,
+                      "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
