@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from widgets.plot_style import restyle
 from widgets.time_bar import TimeBar
 
 from .labs.base import Lab
 from .labs.context import LabContext
-from .labs.registry import LABS, available_labs, make_lab
+from .labs.registry import available_labs, lab_title, make_lab
 
 __all__ = ["LabTabs"]
-
-TAB_TITLES = {"path": "Probability path", "trajectories": "Trajectories", "field": "Vector field",
-              "langevin": "Langevin", "kfp": "Fokker–Planck", "guidance": "Guidance", "trace": "Trace",
-              "adjoint": "Adjoint"}
-
 
 class LabTabs(QtWidgets.QWidget):
     """Tabs over a time bar. Labs are built the first time their tab is opened, and only the
@@ -33,7 +29,7 @@ class LabTabs(QtWidgets.QWidget):
         for name in available_labs():
             holder = QtWidgets.QWidget()
             QtWidgets.QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
-            self.tabs.addTab(holder, TAB_TITLES.get(name, name))
+            self.tabs.addTab(holder, lab_title(name))
             self.names.append(name)
         self.time_bar = TimeBar()
         self.time_bar.set_time(ctx.t)
@@ -50,6 +46,7 @@ class LabTabs(QtWidgets.QWidget):
         """The lab ``name``, built on first use."""
         if name not in self.labs:
             lab = make_lab(name, self.ctx)
+            restyle(lab)  # the plots a lab made itself take the current theme and text size
             holder = self.tabs.widget(1 + self.names.index(name))
             holder.layout().addWidget(lab)
             self.labs[name] = lab
@@ -93,5 +90,3 @@ class LabTabs(QtWidgets.QWidget):
             self._current = self.lab(self.names[index - 1])
             self._current.activate()
 
-
-assert set(TAB_TITLES) == set(LABS)

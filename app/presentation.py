@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import pyqtgraph as pg
 from PySide6 import QtGui, QtWidgets
 
+from widgets.plot_style import restyle
+
 from .settings import Settings
-from .theme import DEFAULT_FONT_PT, THEMES, apply_theme
+from .theme import DEFAULT_FONT_PT, apply_theme
 
 __all__ = ["Presentation", "FONT_RANGE"]
 
@@ -57,21 +58,8 @@ class Presentation:
         self.apply_look(font_pt=int(self.settings.get("font_pt", DEFAULT_FONT_PT)) + delta)
 
     def _restyle_plots(self, theme: str) -> None:
-        """Plots made before the theme changed take its background, text colour and font now."""
-        t = THEMES.get(theme, THEMES["dark"])
-        font = QtWidgets.QApplication.font()
-        for plot in self.window.findChildren(pg.PlotWidget):
-            plot.setBackground(t["plot_bg"])
-            item = plot.getPlotItem()
-            for name in ("left", "bottom"):
-                ax = item.getAxis(name)
-                ax.setPen(t["plot_fg"])
-                ax.setTextPen(t["plot_fg"])
-                ax.setStyle(tickFont=font)
-            item.titleLabel.setAttr("color", t["plot_fg"])
-            item.titleLabel.setText(item.titleLabel.text)
-        for glw in self.window.findChildren(pg.GraphicsLayoutWidget):
-            glw.setBackground(t["plot_bg"])
+        """Plots made before the theme changed take its background, text colours and sizes now."""
+        restyle(self.window)
 
     def set_controls(self, hidden: Sequence[str] = (), locked: Sequence[str] = ()) -> None:
         """Hide or lock parts of the window (a focused exercise); empty lists restore everything."""

@@ -20,7 +20,7 @@ def render_view(checkpoint: str | None, view: str, size: tuple[int, int], count:
     from app.application import create_application
     from app.frames import grab_rgb
     from app.labs.context import LabContext
-    from app.labs.registry import LABS, available_labs, make_lab
+    from app.labs.registry import available_labs, make_lab
     from engine.checkpoint import load_trained
     from engine.densities import get_density
     from engine.device import configure_threads
@@ -28,7 +28,7 @@ def render_view(checkpoint: str | None, view: str, size: tuple[int, int], count:
 
     present = available_labs()
     if view not in present:
-        raise InputError(f"--view {view}: not available; choose one of {', '.join(n for n in LABS if n in present)}")
+        raise InputError(f"--view {view}: not available; choose one of {', '.join(present)}")
     configure_threads()
     app = create_application()
     ckpt = checkpoint or (scene.checkpoint if scene is not None else None)
@@ -44,9 +44,7 @@ def render_view(checkpoint: str | None, view: str, size: tuple[int, int], count:
     ctx.set_density(d, spec)
     ctx.set_model(tm)
     lab = make_lab(view, ctx)
-    configure = getattr(lab, "configure", None)
-    if callable(configure):
-        configure(**{k: v for k, v in (options or {}).items() if v is not None})
+    lab.configure(**{k: v for k, v in (options or {}).items() if v is not None})
     lab.resize(*size)
     lab.show()
     app.processEvents()

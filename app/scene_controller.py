@@ -93,9 +93,8 @@ class SceneController:
         """The scene's tab, with its settings, at its time, playing or not."""
         self.lab_tabs.show_view(scene.view)
         lab = self.lab_tabs.current_lab()
-        configure = getattr(lab, "configure", None)
-        if callable(configure) and scene.settings:
-            configure(**scene.settings)
+        if lab is not None and scene.settings:
+            lab.configure(**scene.settings)
         self.ctx.set_time(scene.t)
         self.lab_tabs.time_bar.play(scene.playing)
 
@@ -120,8 +119,7 @@ class SceneController:
         s.model, s.options, s.seed = self.panel.model(), self.panel.options(), self.panel.seed.value()
         s.view, s.t, s.playing = self.lab_tabs.current_name(), self.ctx.t, self.lab_tabs.time_bar.playing
         lab = self.lab_tabs.current_lab()
-        settings = getattr(lab, "settings", None)
-        s.settings = settings() if callable(settings) else {}
+        s.settings = lab.settings() if lab is not None else {}
         if self.scene is not None:
             s.hidden, s.locked, s.description = self.scene.hidden, self.scene.locked, self.scene.description
         ref = None

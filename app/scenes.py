@@ -18,6 +18,8 @@ from typing import Any
 
 from engine.errors import InputError
 
+from .labs.registry import lab_names
+
 __all__ = ["Scene", "load_scene", "save_scene", "ASSETS", "SCENES_DIR", "PRETRAINED_DIR", "HIDEABLE", "LOCKABLE"]
 
 ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
@@ -27,7 +29,6 @@ FORMAT = 1
 MAX_SCENE_BYTES = 20 << 20
 HIDEABLE = ("densities", "training", "time_bar", "tabs")
 LOCKABLE = ("density", "model", "view")
-VIEWS = ("training", "path", "trajectories", "field", "langevin", "kfp", "guidance", "trace", "adjoint")
 TOP_KEYS = {"flowscope_scene", "title", "description", "density", "model", "view", "seed", "controls",
             "theme", "font_pt"}
 
@@ -136,8 +137,9 @@ def parse_scene(path: str, raw: dict[str, Any]) -> Scene:
     view = _typed(path, "view", raw.get("view", {}), dict)
     _check_keys(path, "view", view, {"name", "t", "playing", "settings"})
     s.view = _typed(path, "view.name", view.get("name", "training"), str)
-    if s.view not in VIEWS:
-        raise _fail(path, f"view.name '{s.view}' is not one of {', '.join(VIEWS)}")
+    views = ["training", *lab_names()]
+    if s.view not in views:
+        raise _fail(path, f"view.name '{s.view}' is not one of {', '.join(views)}")
     s.t = float(_typed(path, "view.t", view.get("t", 1.0), (int, float)))
     if not 0.0 <= s.t <= 1.0:
         raise _fail(path, "view.t must be between 0 and 1")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import pyqtgraph as pg
 from PySide6 import QtGui, QtWidgets
+
+from widgets.plot_style import PlotStyle, set_style
 
 __all__ = ["apply_theme", "THEMES", "DEFAULT_FONT_PT"]
 
@@ -18,8 +19,8 @@ THEMES: dict[str, dict[str, str]] = {
 }
 
 
-def apply_theme(app: QtWidgets.QApplication, name: str = "dark", font_pt: int = DEFAULT_FONT_PT) -> None:
-    """Set style, palette, font and pyqtgraph's colours (call before creating plots)."""
+def apply_theme(app: QtWidgets.QApplication, name: str = "dark", font_pt: float = DEFAULT_FONT_PT) -> None:
+    """Set style, palette, font and the plots' look (plots made later take it; ``restyle`` updates the others)."""
     t = THEMES.get(name, THEMES["dark"])
     app.setStyle("Fusion")
     pal = QtGui.QPalette()
@@ -32,6 +33,6 @@ def apply_theme(app: QtWidgets.QApplication, name: str = "dark", font_pt: int = 
     pal.setColor(role.HighlightedText, QtGui.QColor("#ffffff"))
     app.setPalette(pal)
     font = app.font()
-    font.setPointSize(font_pt)
+    font.setPointSizeF(font_pt)
     app.setFont(font)
-    pg.setConfigOptions(background=t["plot_bg"], foreground=t["plot_fg"])
+    set_style(PlotStyle(bg=t["plot_bg"], fg=t["plot_fg"], font_pt=float(font_pt)))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from .plot_style import FONT_SCALE_PROPERTY, current_style
+
 __all__ = ["AdjointControls"]
 
 SOLVERS = {"euler": "Euler", "midpoint": "midpoint", "rk4": "RK4"}
@@ -36,8 +38,9 @@ class AdjointControls(QtWidgets.QWidget):
             lay.addWidget(w)
         lay.addWidget(self.run)
         lay.addStretch(1)
+        self.setProperty(FONT_SCALE_PROPERTY, 1.2)  # it follows the text size (plot_style.restyle)
         font = self.font()
-        font.setPointSizeF(font.pointSizeF() * 1.2)
+        font.setPointSizeF(current_style().font_pt * 1.2)
         self.setFont(font)
         self.solver_box.currentIndexChanged.connect(lambda _i: self.run_requested.emit())
         self.batch_box.currentIndexChanged.connect(lambda _i: self.run_requested.emit())

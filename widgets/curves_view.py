@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .plot_grid import add_light_grid
+from .plot_style import restyle
 
 __all__ = ["CurvesView", "running_mean"]
 
@@ -83,6 +84,7 @@ class CurvesView(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.glw)
+        restyle(self)
 
     def set_metric_name(self, name: str) -> None:
         self.metric_plot.setTitle(name)

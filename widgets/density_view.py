@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .palette import colormap
+from .plot_style import restyle
 from .points_item import PointsItem
 
 __all__ = ["DensityView"]
@@ -47,6 +48,7 @@ class DensityView(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot)
+        restyle(self)
 
     # -- public setters: they draw, they never change a model ----------------------
     def set_density(self, grid: np.ndarray | None, box: Box) -> None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-__all__ = ["EquationLabel"]
+from .plot_style import FONT_SCALE_PROPERTY, current_style
+
+EQUATION_SCALE = 1.35
+
+__all__ = ["EquationLabel", "StatusLine"]
 
 
 class EquationLabel(QtWidgets.QWidget):
@@ -15,8 +19,9 @@ class EquationLabel(QtWidgets.QWidget):
         super().__init__(parent)
         self.equation = QtWidgets.QLabel(equation)
         self.equation.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.equation.setProperty(FONT_SCALE_PROPERTY, EQUATION_SCALE)  # it follows the text size
         font = self.equation.font()
-        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setPointSizeF(current_style().font_pt * EQUATION_SCALE)
         font.setFamily("serif")
         self.equation.setFont(font)
         self.equation.setWordWrap(True)
@@ -24,8 +29,7 @@ class EquationLabel(QtWidgets.QWidget):
         self.help.setText("?")
         self.help.setCheckable(True)
         self.help.setToolTip("Show what this view illustrates")
-        self.status = QtWidgets.QLabel("")
-        self.status.setWordWrap(True)
+        self.status = StatusLine("")
         self.explanation = QtWidgets.QLabel(explanation)
         self.explanation.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.explanation.setWordWrap(True)
@@ -43,6 +47,29 @@ class EquationLabel(QtWidgets.QWidget):
 
     def set_status(self, text: str) -> None:
         self.status.setText(text)
+        self.status.setToolTip(text)
 
     def set_equation(self, html: str) -> None:
         self.equation.setText(html)
+
+
+class StatusLine(QtWidgets.QLabel):
+    """A word-wrapped label that always takes two lines' height, however long its text: a status that
+    wrapped and unwrapped as it changed made everything below it jump while a slider was dragged."""
+
+    LINES = 2
+
+    def __init__(self, text: str = "", parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        self._fit_height()
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.FontChange:  # larger text: two larger lines
+            self._fit_height()
+
+    def _fit_height(self) -> None:
+        self.setFixedHeight(self.LINES * self.fontMetrics().lineSpacing() + 2)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from .keys import keep_arrow_keys
 from .palette import CLASS_COLORS
+from .plot_style import FONT_SCALE_PROPERTY, current_style
 
 __all__ = ["GuidanceControls", "GAMMA_RANGE"]
 
@@ -36,6 +38,7 @@ class GuidanceControls(QtWidgets.QWidget):
         self.slider.setRange(lo, hi)
         self.slider.setTickPosition(QtWidgets.QSlider.TickPosition.TicksBelow)
         self.slider.setTickInterval(_TICKS_PER_UNIT)
+        keep_arrow_keys(self.slider)  # the arrows move γ, not the time bar
         self.slider.setToolTip("γ = 0: unconditional, γ = 1: conditional, γ > 1: sharper, γ < 0: away from y")
         self.value = QtWidgets.QLabel()
         self.value.setMinimumWidth(90)
@@ -115,8 +118,9 @@ class GuidanceControls(QtWidgets.QWidget):
         self.value.setText(f"γ = {self.guidance:+.1f}")
 
     def _bigger_font(self) -> None:
+        self.setProperty(FONT_SCALE_PROPERTY, 1.2)  # it follows the text size (plot_style.restyle)
         font = self.font()
-        font.setPointSizeF(font.pointSizeF() * 1.2)
+        font.setPointSizeF(current_style().font_pt * 1.2)
         self.setFont(font)
 
 

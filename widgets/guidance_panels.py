@@ -10,6 +10,7 @@ from .contour_overlay import ContourOverlay
 from .density_view import DensityView
 from .guidance_controls import GuidanceControls
 from .map_view import MapView
+from .plot_style import BoxedLabel, restyle
 
 __all__ = ["GuidancePanels", "PANELS"]
 
@@ -45,7 +46,7 @@ class GuidancePanels(QtWidgets.QWidget):
         self.pages.addWidget(content)
         self.views: dict[str, DensityView] = {}
         self.contours: dict[str, ContourOverlay] = {}
-        self.shares: dict[str, pg.LabelItem] = {}
+        self.shares: dict[str, BoxedLabel] = {}
         for name in PANELS:
             view = DensityView(title=name)
             view.set_colormap("CET-L1")
@@ -59,6 +60,7 @@ class GuidancePanels(QtWidgets.QWidget):
         self.class_view = MapView("p(y | x<sub>τ</sub>)", "p(y | x_τ)", cmap="viridis")
         self._columns = 0
         self._arrange(4)
+        restyle(self)
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
         # four in a row or two by two, whichever gives the (square) plots more room
@@ -92,7 +94,7 @@ class GuidancePanels(QtWidgets.QWidget):
 
     def set_panel_title(self, panel: str, text: str, share: str = "") -> None:
         """The title above the panel, and ``share`` (e.g. how many land in the class) in its top-left corner."""
-        self.views[panel].plot.setTitle(text, size="12pt")
+        self.views[panel].plot.setTitle(text)
         self.shares[panel].setText(share)
 
     def set_class_map(self, probs: np.ndarray | None, box: Box, title: str) -> None:
@@ -102,9 +104,9 @@ class GuidancePanels(QtWidgets.QWidget):
         self.class_view.set_title(title)
 
 
-def _corner_label(plot: pg.PlotWidget) -> pg.LabelItem:
-    """A line of text pinned to the top-left corner of the plot's view, above the data."""
-    label = pg.LabelItem("", size="12pt", color="#FFFFFF")
+def _corner_label(plot: pg.PlotWidget) -> BoxedLabel:
+    """A line of text on a box, pinned to the top-left corner of the plot's view, above the data."""
+    label = BoxedLabel("")
     label.setParentItem(plot.getPlotItem().vb)
     label.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(6, 2))
     label.setZValue(30)

@@ -6,6 +6,8 @@ import math
 
 from PySide6 import QtCore, QtWidgets
 
+from .keys import keep_arrow_keys
+
 __all__ = ["LangevinControls", "eta_of", "tick_of"]
 
 SOURCES = [("true", "true score ∇log p"), ("learned", "learned score s_θ")]
@@ -51,6 +53,8 @@ class LangevinControls(QtWidgets.QWidget):
         self.eta_slider.setValue(tick_of(eta))
         self.eta_slider.setToolTip("Step size η (log scale). Large η: fast but biased; too large: particles fly off")
         self.every_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        for slider in (self.eta_slider, self.every_slider):
+            keep_arrow_keys(slider)  # the arrows move η or steps/frame, not the time bar
         self.every_slider.setRange(1, 100)
         self.every_slider.setValue(every)
         self.every_slider.setToolTip("Langevin steps between two drawn frames")

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .palette import colormap
+from .plot_style import restyle
 from .titles import TitleLabel
 
 __all__ = ["MapView"]
@@ -43,6 +44,7 @@ class MapView(QtWidgets.QWidget):
         lay.setSpacing(2)
         lay.addWidget(self.title)
         lay.addWidget(self.plot, 1)
+        restyle(self)
 
     def set_map(self, grid: np.ndarray, box: Box, scale: str | tuple[float, float] = "symmetric") -> None:
         """Draw ``grid`` (float, (n, n)) over ``box`` with levels chosen by ``scale``."""

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .palette import CLASS_COLORS
+from .plot_style import boxed_text, restyle
 
 __all__ = ["ModeBars"]
 
@@ -47,6 +48,7 @@ class ModeBars(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.legend)
+        restyle(self)
 
     def set_modes(self, weights: np.ndarray | None) -> None:
         """The true weights (K,); None or empty hides the bars (a density without modes)."""
@@ -74,7 +76,7 @@ class ModeBars(QtWidgets.QWidget):
             self.plot.setYRange(0.0, self._top, padding=0)
         for i, text in enumerate(self.texts):
             text.setText(f"{100 * self._shares[i]:.0f}%")
-            text.setPos(i, min(self._shares[i], self._top))
+            text.setPos(i, min(max(self._shares[i], self._weights[i]), self._top))
 
     def weights(self) -> np.ndarray:
         """The true weights drawn now."""
@@ -87,10 +89,8 @@ class ModeBars(QtWidgets.QWidget):
     def _make_texts(self, count: int) -> None:
         for t in self.texts:
             self.plot.removeItem(t)
-        font = QtGui.QFont()
-        font.setPointSize(FONT_PT)
-        font.setBold(True)
-        self.texts = [pg.TextItem("", color="#FFFFFF", anchor=(0.5, 1.0)) for _ in range(count)]
+        # above the bar and its true-weight line, on a box: never struck through or lost on a colour
+        self.texts = [boxed_text("", anchor=(0.5, 1.0)) for _ in range(count)]
         for t in self.texts:
-            t.setFont(font)
             self.plot.addItem(t)
+        restyle(self)

@@ -7,9 +7,10 @@ import pyqtgraph as pg
 
 __all__ = ["CLASS_COLORS", "class_brushes", "colormap", "HEATMAPS"]
 
-# Okabe-Ito plus extras: distinguishable for colour-blind viewers and on washed-out projectors
+# Okabe-Ito plus extras: distinguishable for colour-blind viewers and on washed-out projectors. No
+# white or grey: the targets are drawn in grey with white contours, and the light theme is white.
 CLASS_COLORS = [
-    "#56B4E9", "#E69F00", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#FFFFFF",
+    "#56B4E9", "#E69F00", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#B15CFF",
     "#8DD3C7", "#FB8072", "#80B1D3", "#FDB462", "#B3DE69", "#FCCDE5", "#BEBADA", "#FFED6F",
 ]
 HEATMAPS = ["inferno", "viridis", "magma", "cividis", "CET-L17"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
+from .plot_style import restyle
 from .titles import TitleLabel
 
 __all__ = ["SeriesChart"]
@@ -27,18 +28,13 @@ class SeriesChart(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.title = TitleLabel(title)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        font = QtGui.QFont()
-        font.setPointSizeF(11)
         for side, text in (("bottom", x_label), ("left", y_label)):
-            axis = self.plot.getAxis(side)
-            axis.setStyle(tickFont=font)
-            axis.label.setFont(font)
             self.plot.setLabel(side, text)
         self.plot.setLogMode(x=log_x, y=log_y)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         # negative offsets are measured from the right or bottom edge; "none": the title says it all
         offset = {"top-right": (-8, 8), "bottom-left": (8, -8)}.get(legend, (8, 8))
-        self.legend = None if legend == "none" else self.plot.addLegend(offset=offset, labelTextSize="11pt")
+        self.legend = None if legend == "none" else self.plot.addLegend(offset=offset)
         self._log = (log_x, log_y)
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#BBBBBB", width=1,
                                       style=QtCore.Qt.PenStyle.DotLine), label="", labelOpts={"position": 0.95})
@@ -51,6 +47,7 @@ class SeriesChart(QtWidgets.QWidget):
         lay.setSpacing(2)
         lay.addWidget(self.title)
         lay.addWidget(self.plot, 1)
+        restyle(self)
 
     def add_series(self, key: str, name: str, color: str, *, dashed: bool = False, symbol: str | None = "o") -> None:
         style = QtCore.Qt.PenStyle.DashLine if dashed else QtCore.Qt.PenStyle.SolidLine

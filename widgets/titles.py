@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from .plot_style import FONT_SCALE_PROPERTY, ROLE_SCALE, current_style
+
 __all__ = ["TitleLabel"]
 
 
@@ -20,6 +22,8 @@ class TitleLabel(QtWidgets.QLabel):
         self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.setWordWrap(True)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        # the size of a plot's own title, and it follows the text size (see plot_style.restyle)
+        self.setProperty(FONT_SCALE_PROPERTY, ROLE_SCALE["title"])
         font = self.font()
-        font.setPointSizeF(12)
+        font.setPointSizeF(current_style().pt("title"))
         self.setFont(font)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from .plot_style import FONT_SCALE_PROPERTY, current_style
+
 __all__ = ["TraceControls"]
 
 PROBE_NAMES = {"gaussian": "Gaussian", "rademacher": "Rademacher (±1)"}
@@ -40,8 +42,9 @@ class TraceControls(QtWidgets.QWidget):
         lay.addWidget(self.redraw)
         lay.addStretch(1)
         lay.addWidget(self.measure)
+        self.setProperty(FONT_SCALE_PROPERTY, 1.2)  # it follows the text size (plot_style.restyle)
         font = self.font()
-        font.setPointSizeF(font.pointSizeF() * 1.2)
+        font.setPointSizeF(current_style().font_pt * 1.2)
         self.setFont(font)
         self.probe_box.currentIndexChanged.connect(lambda _i: self.probe_changed.emit(self.probe))
         self.k_box.currentIndexChanged.connect(lambda _i: self.probes_changed.emit(self.k))

@@ -134,6 +134,15 @@ class TrainPanel(QtWidgets.QWidget):
             w.setEnabled(not busy)
         for form in self.forms.values():
             form.set_running(busy)
+        if state == "running":
+            self._leave_the_fields()
+
+    def _leave_the_fields(self) -> None:
+        """Training started from the keyboard (Ctrl+Enter) while typing in a field: leave the field,
+        so that Space plays the time bar instead of overwriting the selected value."""
+        focus = QtWidgets.QApplication.focusWidget()
+        if focus is not None and self.isAncestorOf(focus):
+            focus.clearFocus()
 
     def set_progress(self, fraction: float | None, text: str) -> None:
         if fraction is None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from .plot_grid import add_light_grid
+from .plot_style import restyle
 
 __all__ = ["TvPlot"]
 
@@ -24,15 +25,12 @@ class TvPlot(QtWidgets.QWidget):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         add_light_grid(self.plot.getPlotItem())
-        font = QtGui.QFont()
-        font.setPointSize(11)
-        for axis in ("left", "bottom"):
-            self.plot.getAxis(axis).setStyle(tickFont=font)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.plot.setLabel("bottom", "t", **{"font-size": "12pt"})
-        # the title is the legend: a legend box inside the plot would hide the curves somewhere
-        self.plot.setTitle(f"total variation grid vs particles <span style='color:{TV_COLOUR}'>━ TV</span>"
-                           f" &nbsp; <span style='color:{FLOOR_COLOUR}'>╌ noise floor</span>", size="13pt")
+        self.plot.setLabel("bottom", "t")
+        # the title is the legend: a legend box inside the plot would hide the curves somewhere; only
+        # the line glyphs take the curves' colours, the words take the theme's text colour
+        self.plot.setTitle(f"total variation grid vs particles <span style='color:{TV_COLOUR}'>━</span> TV"
+                           f" &nbsp; <span style='color:{FLOOR_COLOUR}'>╌</span> noise floor")
         self.tv = self.plot.plot(pen=pg.mkPen(TV_COLOUR, width=3))
         self.floor = self.plot.plot(pen=pg.mkPen(FLOOR_COLOUR, width=2, style=QtCore.Qt.PenStyle.DashLine))
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#56B4E9", width=2))
@@ -42,6 +40,7 @@ class TvPlot(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot)
+        restyle(self)
 
     def set_series(self, t: np.ndarray, tv: np.ndarray, floor: np.ndarray) -> None:
         self.tv.setData(t, tv)

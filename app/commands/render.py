@@ -6,9 +6,8 @@ import argparse
 import os
 import sys
 
+from app.labs.registry import lab_names
 from engine.errors import InputError
-
-VIEWS = ["path", "trajectories", "field", "langevin", "kfp", "guidance", "trace", "adjoint"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        "last frame.")
     p.add_argument("checkpoint", metavar="CKPT", nargs="?", help="trained model (.pt)")
     p.add_argument("--scene", metavar="FILE", help="render a scene (its density, model, view and settings)")
-    p.add_argument("--view", choices=VIEWS, default=None, help="which view (default path, or the scene's)")
+    p.add_argument("--view", choices=lab_names(), default=None, help="which view (default path, or the scene's)")
     p.add_argument("--density", metavar="SPEC", help="density to show (default: the model's own)")
     p.add_argument("--frames", type=int, default=30, help="number of frames (default 30)")
     p.add_argument("--fps", type=float, default=15.0, help="frames per second of the animation (default 15)")

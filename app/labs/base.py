@@ -1,42 +1,55 @@
-"""The base of every lab: title, equation, explanation, background work, headless frames."""
+"""The base of every lab: equation, explanation, settings, background work, animation, headless frames."""
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from widgets.equation_label import EquationLabel
 
 from ..worker import GeneratorWorker
 from .context import LabContext
 
-__all__ = ["Lab"]
+__all__ = ["Lab", "STATUS_EVERY_S"]
+
+STATUS_EVERY_S = 0.25  # an animated lab's status line changes at most this often: relaying out a label costs
+FPS_WINDOW = 30  # frames the frame-rate meter averages over
 
 
 class Lab(QtWidgets.QWidget):
     """A view of one piece of theory.
 
-    Subclasses set ``title``, ``equation`` (HTML, rendered: never raw LaTeX) and
-    ``explanation`` (HTML, shown on demand), build their widgets into ``self.body``, and
-    implement:
+    Subclasses set ``equation`` (HTML, rendered: never raw LaTeX) and ``explanation`` (HTML,
+    shown on demand), build their widgets into ``self.body``, and implement:
 
     * ``refresh()``: recompute/redraw after the density, model or time changed;
+    * ``settings()`` / ``configure(**values)``: the lab's choices as plain values, for scenes
+      and ``flowscope render`` (``configure`` ignores keys it does not know and None values);
     * ``render_frames(count)``: for headless rendering, draw ``count`` frames synchronously,
       yielding after each one is drawn (the caller grabs the widget then).
 
     ``activate()``/``deactivate()`` are called when the lab's tab is shown or hidden, so an
     animation runs only while someone can see it. ``run_in_background`` runs one engine
     generator on a worker thread, replacing the previous one; ``shutdown()`` stops it.
+
+    An animated lab sets ``tick_ms``: then ``self.timer`` calls ``on_tick()`` every ``tick_ms``
+    while the lab is active and ``animating()`` says so (call ``sync_timer()`` when that
+    changes). Each frame drawn calls ``count_frame()``; ``throttled_status`` shows a status
+    line at most every :data:`STATUS_EVERY_S` with ``frames_per_second()`` available, which
+    reads 0 inside ``with self.recording():`` (no frame rate in a recorded animation).
     """
 
-    title = "lab"
     equation = ""
     explanation = ""
     # While a model trains it is replaced every few seconds: a lab whose computation takes
     # longer than that sets this, so it finishes what it started and then redraws the newest.
     defer_updates = False
+    tick_ms: int | None = None  # interval of the animation timer; None: the lab does not animate
 
     def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +58,13 @@ class Lab(QtWidgets.QWidget):
         self._worker: GeneratorWorker | None = None
         self._orphans: list[GeneratorWorker] = []
         self._stale = False
+        self._stamps: deque[float] = deque(maxlen=FPS_WINDOW)
+        self._status_at = 0.0
+        self._recording = False
+        self.timer = QtCore.QTimer(self)
+        if self.tick_ms is not None:
+            self.timer.setInterval(self.tick_ms)
+        self.timer.timeout.connect(self.on_tick)
         self.header = EquationLabel(self.equation, self.explanation)
         self.body = QtWidgets.QWidget()
         lay = QtWidgets.QVBoxLayout(self)
@@ -63,6 +83,13 @@ class Lab(QtWidgets.QWidget):
         """The time bar moved (default: refresh)."""
         self.refresh()
 
+    def settings(self) -> dict[str, object]:
+        """The lab's choices as plain values (a scene stores them; ``configure`` takes them back)."""
+        return {}
+
+    def configure(self, **values: object) -> None:
+        """Apply choices from ``settings()``, a scene or the command line; unknown keys and None are ignored."""
+
     def render_frames(self, count: int) -> Iterator[int]:
         """Draw ``count`` frames synchronously (headless rendering), yielding each index."""
         for k in range(count):
@@ -78,14 +105,66 @@ class Lab(QtWidgets.QWidget):
     def activate(self) -> None:
         self.active = True
         self.refresh()
+        self.sync_timer()
 
     def deactivate(self) -> None:
+        self.timer.stop()
         self.active = False
         self.stop_background()
 
     def shutdown(self) -> None:
+        self.timer.stop()
         self.active = False
         self.stop_background()
+
+    # -- animation -------------------------------------------------------------------------
+    def on_tick(self) -> None:
+        """One tick of the animation timer (labs that set ``tick_ms``)."""
+
+    def animating(self) -> bool:
+        """Whether the animation should run while the lab is active (default: always)."""
+        return True
+
+    def sync_timer(self) -> None:
+        """Run the animation timer exactly while the lab is active and animating."""
+        if self.tick_ms is not None and self.active and self.animating():
+            self.timer.start()
+        else:
+            self.timer.stop()
+
+    def count_frame(self) -> None:
+        """A frame was drawn (for the frame-rate meter)."""
+        self._stamps.append(time.monotonic())
+
+    def reset_frame_rate(self) -> None:
+        """Forget the frames counted so far (a new run starts)."""
+        self._stamps.clear()
+
+    def frames_per_second(self) -> float:
+        """Frames drawn per second over the last few; 0 while recording."""
+        s = self._stamps
+        if self._recording or len(s) < 2 or s[-1] <= s[0]:
+            return 0.0
+        return (len(s) - 1) / (s[-1] - s[0])
+
+    def throttled_status(self, text: Callable[[], str], force: bool = False) -> bool:
+        """Show ``text()`` as the status line unless one was shown less than STATUS_EVERY_S ago
+        (``force``: show it anyway); True when it was shown."""
+        now = time.monotonic()
+        if not force and now - self._status_at <= STATUS_EVERY_S:
+            return False
+        self._status_at = now
+        self.header.set_status(text())
+        return True
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[None]:
+        """Within it, frames are being recorded (``flowscope render``): the frame rate reads 0."""
+        self._recording = True
+        try:
+            yield
+        finally:
+            self._recording = False
 
     # -- background work ---------------------------------------------------------------------
     def run_in_background(self, make: Callable[[], Iterator[Any]], on_frame: Callable[[Any], None],

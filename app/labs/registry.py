@@ -1,41 +1,85 @@
-"""The labs, by name (also the names of ``flowscope render --view``)."""
+"""The labs, one entry each: the only place a lab is named.
+
+A lab's key is its view name everywhere: the tab, ``flowscope render --view`` and a scene's
+``view.name``. Its entry gives the tab's title and where its class lives; the class is
+imported only when the lab is first built, so the command line and the scene schema read this
+table without loading Qt. Adding a lab: write its package app/labs/<name>/ (``view.py`` with
+the :class:`~app.labs.base.Lab`, ``compute.py`` with what it computes) and add one line here.
+"""
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .base import Lab
-from .context import LabContext
+from engine.errors import InputError
 
-__all__ = ["LABS", "available_labs", "make_lab"]
+if TYPE_CHECKING:
+    from .base import Lab
+    from .context import LabContext
 
-# name -> (module, class); imported lazily
-LABS: dict[str, tuple[str, str]] = {
-    "path": ("app.labs.path", "PathLab"),
-    "trajectories": ("app.labs.trajectories", "TrajectoriesLab"),
-    "field": ("app.labs.field", "FieldLab"),
-    "langevin": ("app.labs.langevin", "LangevinLab"),
-    "kfp": ("app.labs.kfp", "KfpLab"),
-    "guidance": ("app.labs.guidance", "GuidanceLab"),
-    "trace": ("app.labs.trace", "TraceLab"),
-    "adjoint": ("app.labs.adjoint", "AdjointLab"),
+__all__ = ["LABS", "LabEntry", "available_labs", "lab_class", "lab_names", "lab_title", "make_lab"]
+
+
+@dataclass(frozen=True)
+class LabEntry:
+    """A lab's tab title, and its class as a module path and a class name (imported lazily)."""
+
+    title: str
+    module: str
+    cls: str
+
+
+LABS: dict[str, LabEntry] = {
+    "path": LabEntry("Probability path", "app.labs.path.view", "PathLab"),
+    "trajectories": LabEntry("Trajectories", "app.labs.trajectories.view", "TrajectoriesLab"),
+    "field": LabEntry("Vector field", "app.labs.field.view", "FieldLab"),
+    "langevin": LabEntry("Langevin", "app.labs.langevin.view", "LangevinLab"),
+    "kfp": LabEntry("Fokker–Planck", "app.labs.kfp.view", "KfpLab"),
+    "guidance": LabEntry("Guidance", "app.labs.guidance.view", "GuidanceLab"),
+    "trace": LabEntry("Trace", "app.labs.trace.view", "TraceLab"),
+    "adjoint": LabEntry("Adjoint", "app.labs.adjoint.view", "AdjointLab"),
 }
 
 
+def lab_names() -> list[str]:
+    """Every registered lab's name, in tab order (the choices of ``--view`` and of a scene's view)."""
+    return list(LABS)
+
+
+def _entry(name: str) -> LabEntry:
+    if name not in LABS:
+        raise InputError(f"unknown view '{name}'; choose one of {', '.join(LABS)}")
+    return LABS[name]
+
+
+def lab_title(name: str) -> str:
+    """The title of lab ``name``'s tab."""
+    return _entry(name).title
+
+
 def available_labs() -> list[str]:
-    """Names of the labs present in this build."""
+    """Names of the labs present in this build (a lab whose module is missing is left out)."""
     out = []
-    for name, (module, _) in LABS.items():
+    for name, entry in LABS.items():
         try:
-            importlib.import_module(module)
+            importlib.import_module(entry.module)
         except ModuleNotFoundError as e:
-            if e.name != module:
+            if e.name != entry.module:
                 raise
             continue
         out.append(name)
     return out
 
 
+def lab_class(name: str) -> type[Lab]:
+    """The class of lab ``name``, imported now."""
+    entry = _entry(name)
+    cls: type[Lab] = getattr(importlib.import_module(entry.module), entry.cls)
+    return cls
+
+
 def make_lab(name: str, ctx: LabContext) -> Lab:
-    module, cls = LABS[name]
-    return getattr(importlib.import_module(module), cls)(ctx)  # type: ignore[no-any-return]
+    """A new lab ``name`` following ``ctx``."""
+    return lab_class(name)(ctx)

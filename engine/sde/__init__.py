@@ -26,6 +26,7 @@ from .langevin import (
     LangevinFrame,
     Level,
     annealed_langevin,
+    annealing_levels,
     geometric_sigmas,
     langevin,
     mala,
@@ -43,7 +44,8 @@ __all__ = [
     "LIMITERS", "SDES", "SDE", "Brownian", "CustomSDE", "DensityFrame", "DoubleWell", "FokkerPlanck",
     "Formula", "Grid", "Langevin", "LangevinFrame", "Level", "LinearSDE", "OrnsteinUhlenbeck", "ParticleFrame",
     "Reverse", "ScoreFn", "TimeScoreFn", "VESDE", "KfpFrame", "kfp_frames", "pilot_box",
-    "VPSDE", "Velocity", "VelocityFn", "annealed_langevin", "covering_box", "euler_maruyama", "geometric_sigmas",
+    "VPSDE", "Velocity", "VelocityFn", "annealed_langevin", "annealing_levels", "covering_box", "euler_maruyama",
+    "geometric_sigmas",
     "initial_density", "langevin", "langevin_for", "make_sde", "mala", "mixture_noise", "mode_shares",
     "noised_mixture", "parse_formula", "run_levels", "sde_options", "trajectories",
 ]

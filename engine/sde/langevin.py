@@ -34,9 +34,8 @@ from ..errors import InputError
 from ..metrics import class_shares
 
 __all__ = [
-    "LangevinFrame", "Level", "annealed_langevin", "geometric_sigmas", "langevin", "mala", "mixture_noise",
-    "mode_shares",
-    "noised_mixture", "run_levels",
+    "LangevinFrame", "Level", "annealed_langevin", "annealing_levels", "geometric_sigmas", "langevin", "mala",
+    "mixture_noise", "mode_shares", "noised_mixture", "run_levels",
 ]
 
 Tensor = torch.Tensor
@@ -172,6 +171,20 @@ def annealed_langevin(score_at: NoisyFn, x0: np.ndarray | Tensor, sigmas: Sequen
         for s in sigmas
     ]
     return run_levels(levels, x0, seed, every, device)
+
+
+def annealing_levels(noisy_score: Callable[[float], ScoreFn], sigmas: Sequence[float], eta: float,
+                     steps: int) -> list[Level]:
+    """NCSN's levels σ_1 > … > σ_L with η_i = η σ_i²/σ_L² (η is the last level's step), each η_i
+    capped at σ_i².
+
+    The cap keeps a large η from blowing up the first levels: p blurred by σ has variance at
+    least σ², and on a Gaussian of variance v the unadjusted step is stable only for η < 4v
+    (its stationary variance is v / (1 − η/(4v))). NCSN's own ε gives η_i/σ_i² = 0.2, well
+    below the cap.
+    """
+    last = sigmas[-1]
+    return [Level(noisy_score(s), min(eta * (s / last) ** 2, s * s), steps, s) for s in sigmas]
 
 
 def noised_mixture(density: GaussianMixture, sigma: float) -> GaussianMixture:

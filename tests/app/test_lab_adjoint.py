@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from app.labs.adjoint import AdjointLab
-from app.labs.adjoint_runs import SavedTensorMeter, gradient
+from app.labs.adjoint.compute import SavedTensorMeter, gradient
+from app.labs.adjoint.view import AdjointLab
 from app.labs.cnf_field import random_field
 from app.labs.context import LabContext
 from engine.checkpoint import TrainedModel, density_record

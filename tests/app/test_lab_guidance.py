@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from app.labs.context import LabContext
-from app.labs.guidance import GuidanceLab
-from app.labs.guidance_runs import PARTICLES
+from app.labs.guidance.compute import PARTICLES
+from app.labs.guidance.view import GuidanceLab
 from engine.api import make_trainer
 from engine.checkpoint import TrainedModel, density_record
 from engine.cnf import CNF, VectorField

@@ -2,11 +2,9 @@
 
 import numpy as np
 import pytest
-import torch
 
 from app.labs.context import LabContext
-from app.labs.fast_mixture import FastMixture
-from app.labs.langevin import LangevinLab
+from app.labs.langevin.view import LangevinLab
 from engine.checkpoint import TrainedModel, density_record
 from engine.densities import get_density
 from engine.device import configure_threads
@@ -50,14 +48,6 @@ def make_lab(qtbot):  # type: ignore[no-untyped-def]
 
 def shown(lab: LangevinLab) -> np.ndarray:
     return lab.view.points._xy
-
-
-def test_fast_mixture_matches_the_closed_forms() -> None:
-    d = get_density("8gaussians")
-    fast, x = FastMixture(d), torch.from_numpy(d.sample(3000, seed=0).x) * 1.7
-    torch.testing.assert_close(fast.score(x), d.score(x.double()).float(), atol=1e-4, rtol=1e-4)
-    torch.testing.assert_close(fast.log_prob(x), d.log_prob(x.double()).float(), atol=1e-4, rtol=1e-4)
-    np.testing.assert_allclose(fast.shares(fast.classify(x.numpy())), mode_shares(d, x.numpy()), atol=1e-3)
 
 
 def test_animation_runs_while_active_and_bars_follow_the_particles(make_lab, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ import torch
 
 from app.labs.cnf_field import random_field
 from app.labs.context import LabContext
-from app.labs.trace import TraceLab
+from app.labs.trace.view import TraceLab
 from engine.checkpoint import TrainedModel, density_record
 from engine.cnf import CNF
 from engine.cnf.divergence import autograd_trace

@@ -94,7 +94,7 @@ def sweep(app, ctx, lab, seconds: float) -> float:  # type: ignore[no-untyped-de
 
 
 def bench_path(app, seconds: float) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    from app.labs.path_frames import ParticlesFrame, PathFrame
+    from app.labs.path.compute import ParticlesFrame, PathFrame
 
     ctx, lab = open_lab(app, "path")
     lab.activate()

@@ -29,10 +29,12 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from app.labs.registry import lab_names  # noqa: E402 - after the path is set
+
 DENSITIES = ["8gaussians", "moons", "checkerboard", "twomodes", "banana", "rings"]
 MODELS = ["cnf", "ddpm", "ncsn"]
 MODELS_NOW = list(MODELS)
-VIEWS = ["path", "trajectories", "field", "langevin", "kfp", "guidance", "trace", "adjoint", "training"]
+VIEWS = [*lab_names(), "training"]
 
 
 def rss_mb() -> float:

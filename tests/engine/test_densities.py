@@ -155,3 +155,17 @@ def test_grid_rows_are_y() -> None:
 def test_unknown_density_names_the_choices() -> None:
     with pytest.raises(InputError, match="8gaussians"):
         get_density("nine-gaussians")
+
+
+@pytest.mark.parametrize("name", ["8gaussians", "twomodes"])
+def test_the_fast_mixture_layout_gives_the_mixtures_closed_forms(name: str) -> None:
+    d = get_density(name)
+    fast, x = d.fast, torch.from_numpy(d.sample(3000, seed=0).x) * 1.7  # out into the tails too
+    assert d.fast is fast  # built once per mixture
+    torch.testing.assert_close(fast.score(x), d.score(x.double()).float(), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(fast.log_prob(x), d.log_prob(x.double()).float(), atol=1e-4, rtol=1e-4)
+    labels = fast.classify(x.numpy())
+    np.testing.assert_array_equal(labels, d.class_log_prob(x.double()).argmax(1).numpy())
+    np.testing.assert_allclose(fast.shares(labels), np.bincount(labels, minlength=len(d.means)) / len(x))
+    far = np.array([[np.nan, 0.0], [np.inf, 1.0]], np.float32)
+    assert (fast.classify(far) == -1).all()

@@ -78,3 +78,22 @@ def test_a_zero_sized_network_or_batch_is_refused_before_training(model: str, op
                  "--out", f"{tmp_path}/m.pt"]) == 2
     err = capsys.readouterr().err
     assert f"'{option}'" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_hutchinson_variance_closed_forms_for_one_jacobian() -> None:
+    from engine.cnf.divergence import theory_variance
+
+    jac = np.array([[[1.0, 2.0], [4.0, -3.0]]])  # S = [[1, 3], [3, -3]]
+    counts = (1, 4)
+    np.testing.assert_allclose(theory_variance(jac, "gaussian", counts), np.array([2 * 28.0, 2 * 28.0 / 4]))
+    np.testing.assert_allclose(theory_variance(jac, "rademacher", counts), np.array([36.0, 9.0]))  # (J12 + J21)²
+
+
+@pytest.mark.parametrize("probe", ["gaussian", "rademacher"])
+def test_measured_hutchinson_variance_matches_its_closed_form(probe: str) -> None:
+    from engine.cnf.divergence import probe_variance, theory_variance
+
+    jac = np.random.default_rng(0).standard_normal((64, 3, 3))
+    counts = (1, 2, 8)
+    measured = probe_variance(jac, probe, counts, draws=4096, seed=1)
+    np.testing.assert_allclose(measured, theory_variance(jac, probe, counts), rtol=0.1)

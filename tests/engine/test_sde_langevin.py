@@ -8,12 +8,14 @@ from engine.device import configure_threads
 from engine.errors import InputError
 from engine.sde import (
     annealed_langevin,
+    annealing_levels,
     geometric_sigmas,
     langevin,
     mala,
     mixture_noise,
     mode_shares,
     noised_mixture,
+    run_levels,
 )
 
 configure_threads()  # one torch thread: two spinning threads collapse on a shared 2-core machine
@@ -91,3 +93,24 @@ def test_noise_levels_and_noised_mixtures() -> None:
     np.testing.assert_allclose(noisy.weights, TRUE_WEIGHTS)
     with pytest.raises(InputError):
         geometric_sigmas(0.1, 1.0, 3)
+
+
+def test_annealing_levels_scale_eta_with_sigma_squared_and_cap_it() -> None:
+    sigmas = geometric_sigmas(4.0, 0.1, 5)
+    levels = annealing_levels(lambda s: (lambda x: -x / s**2), sigmas, 0.005, 7)
+    for lv, s in zip(levels, sigmas):
+        assert (lv.sigma, lv.steps) == (s, 7)
+        assert lv.eta == pytest.approx(min(0.005 * (s / 0.1) ** 2, s * s))
+    assert levels[0].eta == pytest.approx(8.0)  # 0.005 · (4/0.1)², below the cap σ² = 16
+    big = annealing_levels(lambda s: (lambda x: -x / s**2), sigmas, 0.5, 7)
+    assert big[0].eta == pytest.approx(16.0) and big[-1].eta == pytest.approx(0.01)
+
+
+def test_a_capped_step_keeps_langevin_stable_with_the_closed_form_variance() -> None:
+    """Unadjusted Langevin on N(0, v I) is x ← (1 − η/2v) x + √η ε: stationary variance v / (1 − η/4v)."""
+    v = 0.25
+    (level,) = annealing_levels(lambda s: (lambda x: -x / v), [0.5], eta=10.0, steps=400)  # η capped at σ² = v
+    assert level.eta == pytest.approx(v)
+    *_, last = run_levels([level], np.zeros((20_000, 2), np.float32), seed=0, every=400)
+    assert np.var(last.x) == pytest.approx(v / (1 - level.eta / (4 * v)), rel=0.03)
+

@@ -1,24 +1,129 @@
-"""Particles under a Langevin sampler, advanced one frame at a time (the Langevin lab's model; no Qt).
+"""What the Langevin lab computes (no Qt): the score it follows, and its particles advanced one frame at a time.
 
-A run is a plan of levels (engine.sde.Level): for plain and MALA one endless level on p; for
-annealed, NCSN's ladder of noise levels and then the endless level on p. Changing the step
-size, the steps per frame or the score (a model that is training) continues from where the
-particles are, at the same place in the plan.
+A :class:`Target` is the true score of an analytic density or a diffusion model's learned one,
+with log p for MALA and the noisy scores of an annealing ladder. Coordinates are the density's
+model coordinates throughout (the heatmap's and the particles').
+
+A :class:`LangevinRun` is a plan of levels (engine.sde.Level): for plain and MALA one endless
+level on p; for annealed, NCSN's ladder of noise levels and then the endless level on p.
+Changing the step size, the steps per frame or the score (a model that is training) continues
+from where the particles are, at the same place in the plan.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
+import torch
 
+from engine.checkpoint import TrainedModel
 from engine.densities import Density
+from engine.densities.analytic import GaussianMixture
+from engine.diffusion.sde import time_at_noise
 from engine.errors import InputError
-from engine.sde import LangevinFrame, Level, run_levels
+from engine.sde import (
+    LangevinFrame,
+    Level,
+    annealing_levels,
+    geometric_sigmas,
+    langevin_for,
+    noised_mixture,
+    run_levels,
+)
 
-from .langevin_targets import LEVELS, Target, ladder
+__all__ = ["LEVELS", "METHODS", "STARTS", "STEPS_PER_LEVEL", "LangevinRun", "Settings", "Target", "describe",
+           "ladder", "learned_target", "true_target"]
 
-__all__ = ["METHODS", "STARTS", "Settings", "LangevinRun", "describe"]
+Tensor = torch.Tensor
+ScoreFn = Callable[[Tensor], Tensor]
+
+LEVELS = 10  # annealing levels, as in NCSN
+STEPS_PER_LEVEL = 100
+SIGMA_MIN = 0.1  # the last level's noise for an analytic mixture (its components have σ ≈ 0.35-0.5)
+LEARNED_NOISE = 0.05  # noise level of the learned score, in the model's normalised units
+
+
+@dataclass(frozen=True)
+class Target:
+    """A score to follow and what comes with it.
+
+    Attributes:
+        label: what the lab's status line says about it (HTML).
+        score: ∇log p, (n, 2) -> (n, 2).  log_prob: log p up to a constant (for MALA), or None.
+        noisy_score: σ -> score of p blurred by noise σ, for annealing, or None.
+        sigma_max, sigma_min: the annealing ladder's first and last noise levels.
+    """
+
+    label: str
+    score: ScoreFn
+    log_prob: ScoreFn | None = None
+    noisy_score: Callable[[float], ScoreFn] | None = None
+    sigma_max: float = 1.0
+    sigma_min: float = SIGMA_MIN
+
+
+def _mixture_target(density: GaussianMixture) -> Target:
+    exact = density.fast
+    cache: dict[float, ScoreFn] = {}
+
+    def noisy(sigma: float) -> ScoreFn:
+        if sigma not in cache:
+            cache[sigma] = noised_mixture(density, sigma).fast.score
+        return cache[sigma]
+
+    means = np.asarray(density.means)
+    # NCSN's rule: the first level's noise is about the largest distance between two modes
+    spread = float(np.sqrt(((means[:, None] - means[None]) ** 2).sum(-1).max()))
+    return Target("true score ∇log p", exact.score, exact.log_prob, noisy, max(1.0, spread), SIGMA_MIN)
+
+
+def true_target(density: Density) -> Target:
+    """The density's own score; InputError when it has none that Langevin can use."""
+    langevin_for(density)  # refuses densities known only by samples, or zero in places
+    if isinstance(density, GaussianMixture):
+        return _mixture_target(density)
+    return Target("true score ∇log p", density.score, density.log_prob)
+
+
+def _learned_score(trained: TrainedModel, tau: float) -> ScoreFn:
+    model = trained.model
+
+    def score(x: Tensor) -> Tensor:
+        return torch.from_numpy(model.score(x.detach().cpu().numpy(), tau)).to(x)
+
+    return score
+
+
+def learned_target(trained: TrainedModel | None) -> Target:
+    """A diffusion model's score s_θ(x, τ₀) at a small noise level τ₀; annealing walks its own levels."""
+    if trained is None:
+        raise InputError("no model yet: train a DDPM or NCSN model to use its learned score")
+    if trained.kind not in ("ddpm", "ncsn"):
+        raise InputError(f"a {trained.kind.upper()} learns a velocity, not a score: train a DDPM or NCSN model")
+    model = trained.model
+    taus = torch.linspace(0.0, 1.0, 2001, dtype=torch.float64)
+    noise = model.process.noise(taus).numpy()  # normalised units, increasing in τ
+    tau0 = time_at_noise(model.process, LEARNED_NOISE)
+    scale = float(model.scale)
+
+    def noisy(sigma: float) -> ScoreFn:
+        return _learned_score(trained, float(np.interp(sigma / scale, noise, taus.numpy())))
+
+    sigma0 = scale * float(model.process.noise(torch.tensor(tau0, dtype=torch.float64)))
+    label = f"learned score s<sub>θ</sub>(x, τ = {tau0:.3f}), noise σ = {sigma0:.2f}"
+    return Target(label, _learned_score(trained, tau0), None, noisy, scale * float(noise[-1]), sigma0)
+
+
+def ladder(target: Target, eta: float, steps: int = STEPS_PER_LEVEL) -> list[Level]:
+    """NCSN's annealing levels from the target's σ_max down to its σ_min (η is the last level's step)."""
+    if target.noisy_score is None:
+        raise InputError("annealing needs the score of the density blurred by noise: a Gaussian mixture's "
+                         "closed form or a diffusion model's levels")
+    sigmas = geometric_sigmas(target.sigma_max, target.sigma_min, LEVELS)
+    return annealing_levels(target.noisy_score, sigmas, eta, steps)
+
 
 METHODS = ("plain", "annealed", "mala")
 STARTS = ("p", "noise")

@@ -14,17 +14,16 @@ from engine.diffusion.views import ClassMap, classifier_map
 from widgets.guidance_controls import GAMMA_RANGE
 from widgets.guidance_panels import PANELS, GuidancePanels
 
-from . import guidance_runs as runs
-from .base import Lab
-from .guidance_queue import PanelQueue
-from .guidance_runs import PanelSamples, Request, TiltedTarget
-from .guidance_text import EQUATIONS, EXPLANATION, TARGET, missing_model_message, status_text
+from ..base import Lab
+from . import compute as runs
+from .compute import PanelSamples, Request, TiltedTarget
+from .queue import PanelQueue
+from .text import EQUATIONS, EXPLANATION, TARGET, missing_model_message, status_text
 
 __all__ = ["GuidanceLab"]
 
 
 class GuidanceLab(Lab):
-    title = "Guidance"
     equation = EQUATIONS["cfg"]
     explanation = EXPLANATION
 
@@ -153,7 +152,7 @@ class GuidanceLab(Lab):
         self._draw_class_map()
         return True
 
-    # -- background sampling (see guidance_queue for the policy) -------------------------------
+    # -- background sampling (see queue.py for the policy) -----------------------------------------
     def _make_request(self, panel: str, preview: bool = False) -> Request:
         c = self.controls
         label, gamma = {"unconditional": (None, None), "conditional": (c.label, 1.0),

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from widgets.density_view import DensityView
 from widgets.trails_item import Trails
 
-from .base import Lab
-from .context import LabContext
-from .path_frames import particle_frames
-from .trajectory_probe import TrajectoryProbe
+from ...worker import GeneratorWorker
+from ..base import Lab
+from ..context import LabContext
+from ..path.compute import particle_frames
+from .compute import TIMES, cnf_probe, diffusion_fan
 
 __all__ = ["TrajectoriesLab"]
 
@@ -36,7 +38,6 @@ SAMPLERS = {"reverse SDE (ancestral)": "ancestral", "probability-flow ODE": "ode
 
 
 class TrajectoriesLab(Lab):
-    title = "Trajectories"
     equation = EQUATION
     explanation = EXPLANATION
     defer_updates = True
@@ -190,3 +191,68 @@ class TrajectoriesLab(Lab):
         self.view.set_title(f"t = {self.ctx.t:.2f}")
         self.probe.show_time(self.ctx.t)
 
+
+class TrajectoryProbe:
+    """A chart of log-density against t and an overlay of the traced path(s) on the plot."""
+
+    def __init__(self, ctx: LabContext, plot: pg.PlotItem) -> None:
+        self.ctx = ctx
+        self.chart = pg.PlotWidget(title="log-density along a path")
+        self.chart.setLabel("bottom", "t")
+        self.chart.addLegend(offset=(10, 10))
+        # no grid: an axis with grid lines is replayed on every repaint of the moving time cursor
+        self.along = self.chart.plot(pen=pg.mkPen("#E69F00", width=3), name="log p_t(z(t)): moving particle")
+        self.fixed = self.chart.plot(pen=pg.mkPen("#56B4E9", width=3), name="log p_t(z): fixed place")
+        self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen("#AAAAAA", width=1))
+        self.chart.addItem(self.now)
+        self.path = pg.PlotCurveItem(pen=pg.mkPen("#FFFFFF", width=3), connect="finite")
+        self.fan = pg.PlotCurveItem(pen=pg.mkPen((255, 255, 255, 90), width=1.2), connect="finite")
+        self.marker = pg.ScatterPlotItem(size=14, pen=pg.mkPen("#000000", width=2), brush=pg.mkBrush("#FFFFFF"))
+        for item in (self.fan, self.path, self.marker):
+            plot.addItem(item)
+        self.worker: GeneratorWorker | None = None
+        self.sampler = "ancestral"
+
+    def reset(self) -> None:
+        self._stop()
+        for c in (self.along, self.fixed, self.path, self.fan):
+            c.setData([], [])
+        self.marker.clear()
+
+    def trace(self, x: float, y: float) -> None:
+        tm = self.ctx.trained
+        if tm is None:
+            return
+        self.reset()
+        point, t = np.array([x, y]), self.ctx.t
+        self.marker.setData([x], [y])
+        if tm.kind == "cnf":
+            job = lambda: iter([("cnf", cnf_probe(tm.model, point, t))])  # noqa: E731
+        else:
+            job = lambda: iter([("fan", diffusion_fan(tm.model, point, "ancestral")),  # noqa: E731
+                                ("ode", diffusion_fan(tm.model, point, "ode"))])
+        self.worker = GeneratorWorker(job, min_interval=0.0)
+        self.worker.yielded.connect(self._on_result)
+        self.worker.start()
+
+    def show_time(self, t: float) -> None:
+        self.now.setValue(t)
+
+    def _on_result(self, item: tuple[str, object]) -> None:
+        kind, data = item
+        if kind == "cnf":
+            path, along, fixed = data  # type: ignore[misc]
+            self.path.setData(path[:, 0], path[:, 1])
+            self.along.setData(TIMES, along)
+            self.fixed.setData(TIMES, fixed)
+        elif kind == "fan":
+            fan = np.concatenate([data.transpose(1, 0, 2), np.full((data.shape[1], 1, 2), np.nan)], 1)  # type: ignore[union-attr]
+            fan = fan.reshape(-1, 2)
+            self.fan.setData(fan[:, 0], fan[:, 1])
+        else:
+            self.path.setData(data[:, 0, 0], data[:, 0, 1])  # type: ignore[index]
+
+    def _stop(self) -> None:
+        if self.worker is not None:
+            self.worker.shutdown(10_000)
+            self.worker = None

@@ -1,9 +1,5 @@
-r"""What the trace lab computes: divergence maps, the estimator's variance, and FFJORD's cost argument.
-
-Hutchinson's estimator (one probe v with E[v] = 0, cov(v) = I) is vᵀ(∂f/∂z)v; with K probes it
-is their mean, so its variance is Var₁/K. For a 2×2 Jacobian J with symmetric part S,
-Var₁ = 2‖S‖²_F for Gaussian probes and 2(‖S‖²_F − Σ S_ii²) for Rademacher ones (v_i² = 1 removes
-the diagonal's noise): in 2D only (J₁₂ + J₂₁)² is left.
+r"""What the trace lab computes (no Qt): divergence maps, the Jacobians whose estimator variance it
+charts (measured and in closed form by engine.cnf.divergence), and FFJORD's cost argument.
 
 The cost sweep times, for a random MLP field R^m → R^m, the exact trace (m backward passes)
 against one Hutchinson vector-Jacobian product, as m grows.
@@ -24,8 +20,7 @@ from engine.cnf import TraceEstimator, VectorField
 from engine.cnf.divergence import autograd_hutchinson, autograd_trace, sample_probes
 from engine.densities import Box, grid_points
 
-__all__ = ["PROBE_COUNTS", "COST_DIMS", "DivergenceMaps", "CostPoint", "divergence_maps", "jacobians",
-           "probe_variance", "theory_variance", "cost_sweep"]
+__all__ = ["PROBE_COUNTS", "COST_DIMS", "DivergenceMaps", "CostPoint", "divergence_maps", "jacobians", "cost_sweep"]
 
 PROBE_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 COST_DIMS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -67,30 +62,6 @@ def jacobians(field: VectorField, box: Box, t: float, n: int = 16) -> np.ndarray
     with torch.no_grad():
         jv = field.jvp(t, x, basis)[1]  # jv[j, p, i] = ∂f_i/∂z_j
     return jv.permute(1, 2, 0).double().cpu().numpy()
-
-
-def probe_variance(jac: np.ndarray, probe: str, counts: Sequence[int] = PROBE_COUNTS, draws: int = 1024,
-                   seed: int = 0) -> np.ndarray:
-    """Measured variance of the K-probe estimate for each K, averaged over the points, (len(counts),).
-
-    A pool of ``draws`` single-probe estimates vᵀJv per point is split into groups of K; the
-    variance of the group means is measured directly (no 1/K assumed).
-    """
-    v = sample_probes(probe, draws, len(jac), 2, generator=torch.Generator().manual_seed(seed)).double().numpy()
-    single = np.einsum("kpi,pij,kpj->kp", v, jac, v)  # (draws, points)
-    out = []
-    for k in counts:
-        groups = single[: (draws // k) * k].reshape(draws // k, k, -1).mean(1)
-        out.append(groups.var(0, ddof=1).mean())
-    return np.asarray(out)
-
-
-def theory_variance(jac: np.ndarray, probe: str, counts: Sequence[int] = PROBE_COUNTS) -> np.ndarray:
-    """Var of the K-probe estimate in closed form, averaged over the points, (len(counts),)."""
-    s = 0.5 * (jac + jac.transpose(0, 2, 1))
-    fro = (s**2).sum((1, 2))
-    one = 2 * fro if probe == "gaussian" else 2 * (fro - (np.diagonal(s, axis1=1, axis2=2) ** 2).sum(1))
-    return float(one.mean()) / np.asarray(counts, np.float64)
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtWidgets
 
-from engine.densities import grid_points
 from widgets.arrows_item import ArrowField
 from widgets.density_view import DensityView
 
-from .base import Lab
-from .context import LabContext
+from ..base import Lab
+from ..context import LabContext
+from .compute import field_at
 
-__all__ = ["FieldLab", "field_at"]
-
-GRID = 24
+__all__ = ["FieldLab"]
 
 VELOCITY = "dz/dt = f<sub>θ</sub>(z, t) &nbsp;&nbsp; <small>(arrows: velocity; colour: divergence tr ∂f/∂z)</small>"
 SCORE = ("s<sub>θ</sub>(x<sub>τ</sub>, τ) = −ε<sub>θ</sub>(x<sub>τ</sub>, τ) / √(1 − ᾱ<sub>τ</sub>) ≈ "
@@ -27,22 +25,7 @@ EXPLANATION = (
     "almost −x/σ². Colour of an arrow = its length.")
 
 
-def field_at(tm: object, box: tuple[float, float, float, float], t: float, n: int = GRID
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """(xs, ys, vectors (n, n, 2), background (n, n) or None) at the labs' time t."""
-    if tm.kind == "cnf":  # type: ignore[attr-defined]
-        from engine.cnf.views import vector_field
-
-        f = next(vector_field(tm.model, box, n, times=(t,)))  # type: ignore[attr-defined]
-        return f.xs, f.ys, f.velocity, f.divergence
-    xs, ys, pts = grid_points(box, n)
-    tau = min(max(1.0 - t, 1e-3), 1.0)  # the score at τ = 0 is not defined by the schedule
-    vec = tm.model.score(pts, tau).reshape(n, n, 2)  # type: ignore[attr-defined]
-    return xs, ys, vec, None
-
-
 class FieldLab(Lab):
-    title = "Vector field"
     equation = VELOCITY
     explanation = EXPLANATION
 

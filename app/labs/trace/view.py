@@ -7,13 +7,14 @@ from collections.abc import Iterator
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from engine.cnf.divergence import probe_variance, theory_variance
 from widgets.map_view import MapView
 from widgets.series_chart import SeriesChart
 from widgets.trace_controls import TraceControls
 
-from .base import Lab
-from .cnf_field import lab_field
-from .trace_runs import (
+from ..base import Lab
+from ..cnf_field import lab_field
+from .compute import (
     COST_DIMS,
     PROBE_COUNTS,
     CostPoint,
@@ -21,8 +22,6 @@ from .trace_runs import (
     cost_sweep,
     divergence_maps,
     jacobians,
-    probe_variance,
-    theory_variance,
 )
 
 __all__ = ["TraceLab"]
@@ -32,7 +31,6 @@ COLORS = {"gaussian": "#56B4E9", "rademacher": "#E69F00", "exact": "#D55E00", "h
 
 
 class TraceLab(Lab):
-    title = "Trace"
     equation = ("tr(∂f/∂z) = 𝔼<sub>v</sub>[ vᵀ (∂f/∂z) v ] ≈ (1/K) Σ<sub>k</sub> v<sub>k</sub>ᵀ (∂f/∂z) v<sub>k</sub>"
                 "&nbsp;&nbsp;&nbsp; 𝔼[v] = 0, cov(v) = I")
     explanation = """
@@ -163,9 +161,10 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
         field, _ = lab_field(self.ctx)
         jac = jacobians(field, self.ctx.box, self.ctx.t)
         for probe in ("gaussian", "rademacher"):
-            self.variance[probe] = probe_variance(jac, probe, seed=self.seed)
+            self.variance[probe] = probe_variance(jac, probe, PROBE_COUNTS, seed=self.seed)
             self.variance_chart.set_series(probe, np.asarray(PROBE_COUNTS), self.variance[probe])
-            self.variance_chart.set_series(f"{probe}-theory", np.asarray(PROBE_COUNTS), theory_variance(jac, probe))
+            theory = theory_variance(jac, probe, PROBE_COUNTS)
+            self.variance_chart.set_series(f"{probe}-theory", np.asarray(PROBE_COUNTS), theory)
         self.variance_chart.set_marker(self.controls.k, f"K = {self.controls.k} in the map")
 
     def _clear_costs(self) -> None:

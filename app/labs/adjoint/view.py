@@ -11,9 +11,9 @@ from PySide6 import QtWidgets
 from widgets.adjoint_controls import AdjointControls
 from widgets.series_chart import SeriesChart
 
-from .adjoint_runs import STEP_COUNTS, AdjointPoint, adjoint_sweep
-from .base import Lab
-from .cnf_field import lab_field
+from ..base import Lab
+from ..cnf_field import lab_field
+from .compute import STEP_COUNTS, AdjointPoint, adjoint_sweep
 
 __all__ = ["AdjointLab"]
 
@@ -21,7 +21,6 @@ COLORS = {"backprop": "#D55E00", "adjoint": "#0072B2", "error": "#009E73"}
 
 
 class AdjointLab(Lab):
-    title = "Adjoint"
     equation = ("a(t) = ∂L/∂z(t):&nbsp;&nbsp; da/dt = −a(t)ᵀ ∂f<sub>θ</sub>/∂z,&nbsp;&nbsp; "
                 "da<sub>θ</sub>/dt = −a(t)ᵀ ∂f<sub>θ</sub>/∂θ&nbsp;&nbsp; "
                 "(solved backwards; a<sub>θ</sub> ends as ∂L/∂θ)")

@@ -8,12 +8,10 @@ still being computed. Time mapping: the SDE's own time s = t·T, so t = 0 is the
 
 from __future__ import annotations
 
-import time
-from collections import deque
 from collections.abc import Iterator
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from engine.errors import InputError
 from engine.sde import KfpFrame
@@ -21,10 +19,9 @@ from widgets.density_view import DensityView
 from widgets.kfp_controls import KfpControls
 from widgets.tv_plot import TvPlot
 
-from .base import Lab
-from .context import LabContext
-from .kfp_display import images, status_text
-from .kfp_problems import CHOICES, Problem, Progress, Setup, make_problem, solve
+from ..base import Lab
+from ..context import LabContext
+from .compute import CHOICES, Problem, Progress, Setup, images, make_problem, solve, status_text
 
 __all__ = ["KfpLab"]
 
@@ -46,9 +43,9 @@ EXPLANATION = (
 
 
 class KfpLab(Lab):
-    title = "Fokker–Planck"
     equation = KFP
     explanation = EXPLANATION
+    tick_ms = REDRAW_MS
 
     def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -66,18 +63,12 @@ class KfpLab(Lab):
         self.setup: Setup | None = None
         self.frames: list[KfpFrame] = []
         self.shown = -1
-        self._rendering = False
         self.runs = 0  # the seed of the next run: "Run again" draws new particles
         self.particles = 0  # particles in the current run
         self._seen: tuple[object, object] = (None, None)
-        self._stamps: deque[float] = deque(maxlen=30)
         self._dirty = False
-        self._status_at = 0.0
         self._status_due: KfpFrame | None = None
         self._scales: dict[int, tuple[object, ...]] = {}  # view -> (box, levels, label) it shows
-        self.timer = QtCore.QTimer(self)
-        self.timer.setInterval(REDRAW_MS)
-        self.timer.timeout.connect(self._on_redraw_due)
         self._layout()
         self.controls.run_requested.connect(self.start)
         self.controls.points_requested.connect(self.pde_view.set_points_visible)
@@ -100,18 +91,6 @@ class KfpLab(Lab):
         lay.addLayout(bottom, 1)
 
     # -- lifecycle -----------------------------------------------------------------------------
-    def activate(self) -> None:
-        super().activate()
-        self.timer.start()
-
-    def deactivate(self) -> None:
-        self.timer.stop()
-        super().deactivate()
-
-    def shutdown(self) -> None:
-        self.timer.stop()
-        super().shutdown()
-
     def refresh(self) -> None:
         density, model = self.ctx.density, self.ctx.trained
         diffusion = model is not None and model.kind in ("ddpm", "ncsn")
@@ -175,15 +154,12 @@ class KfpLab(Lab):
         if not self._begin(problem):
             return
         assert problem is not None
-        self._rendering = True  # no frame rate in the status line of a recorded animation
-        try:
+        with self.recording():
             for item in solve(problem, self.controls.grid, self.particles, max(count, 2), 0):
                 self._take(item)
                 if isinstance(item, KfpFrame) and len(self.frames) <= count:
                     self._draw(len(self.frames) - 1, force_status=True)
                     yield len(self.frames) - 1
-        finally:
-            self._rendering = False
 
     def _on_item(self, item: Progress | Setup | KfpFrame) -> None:
         self._take(item)
@@ -209,13 +185,13 @@ class KfpLab(Lab):
         k = round(self.ctx.t * (len(self.setup.times) - 1))
         return min(k, len(self.frames) - 1)
 
-    def _on_redraw_due(self) -> None:
+    def on_tick(self) -> None:
+        """Redraw the frame the time bar points at, if it changed (or is still being computed)."""
         k = self.wanted()
         if self._dirty and k >= 0 and (k != self.shown or not self.complete):
             self._draw(k)
         self._dirty = False
-        if time.monotonic() - self._status_at > 0.25:  # relaying out the label every frame costs
-            self._update_status()
+        self._update_status()
 
     def _draw(self, k: int, force_status: bool = False) -> None:
         assert self.setup is not None and self.problem is not None
@@ -227,18 +203,18 @@ class KfpLab(Lab):
         self.pde_view.set_points(f.particles[:DOTS])
         self.tv_plot.set_cursor(f.t / max(self.problem.t_end, 1e-12))
         self.shown = k
-        self._stamps.append(time.monotonic())
+        self.count_frame()
         self._status_due = f
         if force_status:
-            self._update_status()
+            self._update_status(force=True)
 
-    def _update_status(self) -> None:
+    def _update_status(self, force: bool = False) -> None:
+        """The status line of the frame drawn last, at most every STATUS_EVERY_S unless forced."""
+        due = self._status_due
         if self.problem is None or self.setup is None:  # a redraw due after the problem was reset
             self._status_due = None
             return
-        if self._status_due is not None:
-            self._status_at = time.monotonic()
-            self.header.set_status(self._status(self._status_due))
+        if due is not None and self.throttled_status(lambda: self._status(due), force):
             self._status_due = None
 
     def _show_map(self, view: DensityView, values: np.ndarray, box: tuple[float, float, float, float],
@@ -252,11 +228,6 @@ class KfpLab(Lab):
             view.set_map(values, box, levels, label)
             self._scales[id(view)] = key
 
-    def frames_per_second(self) -> float:
-        s = self._stamps
-        return (len(s) - 1) / (s[-1] - s[0]) if len(s) > 1 and s[-1] > s[0] else 0.0
-
     def _status(self, f: KfpFrame) -> str:
         assert self.problem is not None and self.setup is not None
-        fps = 0.0 if self._rendering else self.frames_per_second()
-        return status_text(f, self.problem.t_end, len(self.frames), len(self.setup.times), fps)
+        return status_text(f, self.problem.t_end, len(self.frames), len(self.setup.times), self.frames_per_second())

@@ -10,9 +10,9 @@ from PySide6 import QtWidgets
 
 from widgets.density_view import DensityView
 
-from .base import Lab
-from .context import LabContext
-from .path_frames import ParticlesFrame, PathFrame, particle_frames, path_frames
+from ..base import Lab
+from ..context import LabContext
+from .compute import ParticlesFrame, PathFrame, particle_frames, path_frames
 
 __all__ = ["PathLab"]
 
@@ -32,7 +32,6 @@ EXPLANATION = (
 
 
 class PathLab(Lab):
-    title = "Probability path"
     equation = CNF_EQUATION
     explanation = EXPLANATION
     defer_updates = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .guidance_runs import PanelSamples, Request
+from .compute import PanelSamples, Request
 
 __all__ = ["PanelQueue"]
 

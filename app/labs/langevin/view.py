@@ -12,12 +12,10 @@ form scores a frame of 20k particles costs a few milliseconds, and drawing ~6 ms
 from __future__ import annotations
 
 import math
-import time
-from collections import deque
 from collections.abc import Callable, Iterator
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from engine.densities import Density
 from engine.densities.analytic import GaussianMixture
@@ -27,11 +25,9 @@ from widgets.density_view import DensityView
 from widgets.langevin_controls import LangevinControls
 from widgets.mode_bars import ModeBars
 
-from .base import Lab
-from .context import LabContext
-from .fast_mixture import FastMixture
-from .langevin_run import LangevinRun, Settings, describe
-from .langevin_targets import LEVELS, STEPS_PER_LEVEL, Target, learned_target, true_target
+from ..base import Lab
+from ..context import LabContext
+from .compute import LEVELS, STEPS_PER_LEVEL, LangevinRun, Settings, Target, describe, learned_target, true_target
 
 __all__ = ["LangevinLab"]
 
@@ -52,9 +48,9 @@ RENDERED_STEPS = {"plain": 400, "mala": 400, "annealed": LEVELS * STEPS_PER_LEVE
 
 
 class LangevinLab(Lab):
-    title = "Langevin"
     equation = EQUATION
     explanation = EXPLANATION
+    tick_ms = TICK_MS
 
     def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -64,14 +60,8 @@ class LangevinLab(Lab):
         self.controls = LangevinControls()
         self.run: LangevinRun | None = None
         self.paused = False
-        self._rendering = False
         self._seen: tuple[object, object] = (None, None)  # (density, model) the run was built for
         self._classify: Callable[[np.ndarray], np.ndarray] | None = None
-        self._stamps: deque[float] = deque(maxlen=30)
-        self._status_at = 0.0
-        self.timer = QtCore.QTimer(self)
-        self.timer.setInterval(TICK_MS)
-        self.timer.timeout.connect(self._on_tick)
         side = QtWidgets.QVBoxLayout()
         side.addWidget(self.bars, 1)
         side.addWidget(self.controls)
@@ -87,18 +77,6 @@ class LangevinLab(Lab):
         self.controls.pause_requested.connect(self._on_pause_requested)
 
     # -- lifecycle ------------------------------------------------------------------------
-    def activate(self) -> None:
-        super().activate()
-        self._sync_timer()
-
-    def deactivate(self) -> None:
-        self.timer.stop()
-        super().deactivate()
-
-    def shutdown(self) -> None:
-        self.timer.stop()
-        super().shutdown()
-
     def on_time(self, t: float) -> None:
         """Langevin dynamics has no t of its own to follow: it runs on its step clock."""
 
@@ -109,7 +87,7 @@ class LangevinLab(Lab):
         elif model is not self._seen[1]:
             self._on_model_changed()
         self._seen = (density, model)
-        self._sync_timer()
+        self.sync_timer()
 
     # -- scenes -----------------------------------------------------------------------------
     def settings(self) -> dict[str, object]:
@@ -120,11 +98,10 @@ class LangevinLab(Lab):
         self.controls.apply(**known)  # type: ignore[arg-type]
         if known:
             self.rebuild()
-            self._sync_timer()
+            self.sync_timer()
 
     def render_frames(self, count: int) -> Iterator[int]:
-        self._rendering = True  # no frame rate in the status line of a recorded animation
-        try:
+        with self.recording():
             if self.run is None or self.ctx.density is not self._seen[0]:
                 self.refresh()
             if self.run is not None:  # a GIF of a few dozen frames should still tell the whole story
@@ -135,8 +112,6 @@ class LangevinLab(Lab):
                 if k and self.run is not None:
                     self.advance(force_status=True)
                 yield k
-        finally:
-            self._rendering = False
 
     # -- building ---------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -153,7 +128,7 @@ class LangevinLab(Lab):
             self.header.set_status(f"⚠ {e}")
             self.view.set_points(None)
             return
-        self._stamps.clear()
+        self.reset_frame_rate()
         self._draw(self.run.frame, force_status=True)
 
     def _show_density(self, density: Density) -> None:
@@ -161,8 +136,7 @@ class LangevinLab(Lab):
         self._classify = None
         weights = None
         if density.num_classes:
-            fast = FastMixture(density) if isinstance(density, GaussianMixture) else None
-            self._classify = fast.classify if fast is not None else density.classify
+            self._classify = density.fast.classify if isinstance(density, GaussianMixture) else density.classify
             weights = density.weights if isinstance(density, GaussianMixture) else \
                 mode_shares(density, density.sample(50_000, seed=1).x)
         self.bars.set_modes(weights)
@@ -198,27 +172,19 @@ class LangevinLab(Lab):
         if labels is not None:
             self.bars.set_shares(np.bincount(labels[labels >= 0], minlength=self.bars.shares().size)
                                  / max(len(labels), 1))
-        self._stamps.append(time.monotonic())
-        now = time.monotonic()
-        if force_status or now - self._status_at > 0.25:  # relaying out a label per frame costs
-            self._status_at = now
-            fps = 0.0 if self._rendering else self.frames_per_second()
-            self.header.set_status(describe(self.run, frame, fps))  # type: ignore[arg-type]
+        self.count_frame()
+        run = self.run
+        assert run is not None
+        self.throttled_status(lambda: describe(run, frame, self.frames_per_second()), force_status)
 
-    def frames_per_second(self) -> float:
-        s = self._stamps
-        return (len(s) - 1) / (s[-1] - s[0]) if len(s) > 1 and s[-1] > s[0] else 0.0
+    def animating(self) -> bool:
+        return not self.paused and self.run is not None
 
-    def _sync_timer(self) -> None:
-        if self.active and not self.paused and self.run is not None:
-            self.timer.start()
-        else:
-            self.timer.stop()
-
-    # -- slots --------------------------------------------------------------------------------
-    def _on_tick(self) -> None:
+    def on_tick(self) -> None:
         if self.run is not None:
             self.advance()
+
+    # -- slots --------------------------------------------------------------------------------
 
     def _on_settings_changed(self, name: str) -> None:
         if self.run is None or name in ("source", "method", "start", "particles"):
@@ -227,7 +193,7 @@ class LangevinLab(Lab):
             self.run.set_eta(self.controls.eta)
         elif name == "every":
             self.run.set_every(self.controls.every)
-        self._sync_timer()
+        self.sync_timer()
 
     def _on_model_changed(self) -> None:
         if self.run is None or self.controls.source != "learned":
@@ -239,4 +205,4 @@ class LangevinLab(Lab):
 
     def _on_pause_requested(self, paused: bool) -> None:
         self.paused = paused
-        self._sync_timer()
+        self.sync_timer()

@@ -1,4 +1,5 @@
-"""Frames of a model's probability path p_t and its particles, for the path and trajectory labs.
+"""What the path lab computes (no Qt): frames of a model's probability path p_t and its particles
+(the trajectories lab draws the particles' frames too).
 
 Every frame uses the labs' time t (0 noise, 1 data). For a CNF, p_t is the model's own
 density by the instantaneous change of variables, and the particles are carried by its ODE.
@@ -13,10 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from engine.checkpoint import TrainedModel
 from engine.densities import Box, Density, histogram_density
+from engine.diffusion.model import DiffusionModel
+from engine.diffusion.sde import noised_data
 
 __all__ = ["PathFrame", "ParticlesFrame", "path_frames", "particle_frames", "diffusion_marginal"]
 
@@ -34,12 +36,10 @@ class ParticlesFrame:
     log_density: np.ndarray | None = None
 
 
-def diffusion_marginal(model: object, data: np.ndarray, tau: float, box: Box, n: int, seed: int = 0) -> np.ndarray:
-    """Histogram of x_τ = a x_0 + (1 − a) shift + scale · s · ε in model coordinates."""
-    a, s = (float(v) for v in model.process.marginal(torch.tensor(float(tau), dtype=torch.float64)))  # type: ignore[attr-defined]
-    shift, scale = np.asarray(model.shift), float(model.scale)  # type: ignore[attr-defined]
-    eps = np.random.default_rng(seed).standard_normal(data.shape)
-    x = a * data + (1 - a) * shift + scale * s * eps
+def diffusion_marginal(model: DiffusionModel, data: np.ndarray, tau: float, box: Box, n: int,
+                       seed: int = 0) -> np.ndarray:
+    """Histogram of the forward marginal x_τ = a x_0 + (1 − a) shift + scale · s · ε in model coordinates."""
+    x = noised_data(model, data, tau, seed)
     return histogram_density(x.astype(np.float32), box, n, sigma=1.0)
 
 
@@ -53,7 +53,7 @@ def path_frames(tm: TrainedModel, density: Density, box: Box, times: np.ndarray,
         return
     data = density.sample(150_000, seed=7).x.astype(np.float64)
     for t in times:
-        yield PathFrame(float(t), diffusion_marginal(tm.model, data, 1.0 - float(t), box, n))
+        yield PathFrame(float(t), diffusion_marginal(tm.model, data, 1.0 - float(t), box, n))  # type: ignore[arg-type]
 
 
 def particle_frames(tm: TrainedModel, count: int = 2000, seed: int = 0, solver: str = "rk4",

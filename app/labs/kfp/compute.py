@@ -1,33 +1,33 @@
-"""The SDEs the KFP lab can show, each with the density it starts from and how long it runs.
+"""What the KFP lab computes (no Qt): the SDEs it can show, each with the density it starts from and
+how long it runs, their solution, and the maps and status line of one frame.
 
 Coordinates are the density's model coordinates. The learned reverse process runs a diffusion
 model's reverse-time SDE from its prior; its score is tabulated on a lattice over the box at
-a few dozen times and interpolated, because the grid solver evaluates the drift at every cell
-face on every step (thousands of steps), and a network there would take minutes. Particles
-and grid follow the same tabulated drift, so their comparison stays exact.
+a few dozen times and interpolated (engine.diffusion.sde.ScoreTable), because the grid solver
+evaluates the drift at every cell face on every step. Particles and grid follow the same
+tabulated drift, so their comparison stays exact.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from engine.checkpoint import TrainedModel
-from engine.densities import Box, Density, grid_points
+from engine.densities import Box, Density
 from engine.densities.analytic import GaussianMixture
+from engine.diffusion.sde import ModelNoising, ScoreTable, time_at_noise
 from engine.errors import InputError
 from engine.sde import SDE, Grid, KfpFrame, Langevin, Reverse, kfp_frames, langevin_for, make_sde, pilot_box
+from engine.sde.kfp import TV_BINS
 
-from .fast_mixture import FastMixture
-
-__all__ = ["CHOICES", "Problem", "Progress", "ScoreTable", "Setup", "make_problem", "solve"]
+__all__ = ["CHOICES", "HIST_CELLS", "KfpImages", "Problem", "Progress", "Setup", "block_sum", "images",
+           "make_problem", "nice_ceiling", "solve", "status_text"]
 
 CHOICES: list[tuple[str, str]] = [
     ("ou", "Ornstein–Uhlenbeck"), ("brownian", "Brownian motion"), ("vp", "VP forward diffusion"),
@@ -58,7 +58,8 @@ class Problem:
         if self.key != "reverse" or self.model is None:
             yield self.sde
             return
-        table = ScoreTable(self.model, box, np.linspace(1.0 - self.t_end, 1.0, TABLE_TIMES), fill=False)
+        table = ScoreTable(self.model.model, box, np.linspace(1.0 - self.t_end, 1.0, TABLE_TIMES), TABLE_POINTS,
+                           fill=False)
         for k in table.filling():
             yield Progress(f"tabulating the learned score: {k}/{TABLE_TIMES} times")
         yield Reverse(forward=self.sde.forward, score=table, t_start=1.0)  # type: ignore[attr-defined]
@@ -79,79 +80,6 @@ class Setup:
     times: np.ndarray
 
 
-@dataclass
-class ModelNoising(SDE):
-    """A diffusion model's forward SDE in the density's coordinates x = shift + scale·z, where the
-    model noises z by dz = f(τ) z dτ + g(τ) dw: so dx = f(τ)(x − shift) dτ + scale·g(τ) dw."""
-
-    model: TrainedModel
-
-    name: ClassVar[str] = "model-noising"
-
-    @functools.lru_cache(maxsize=16)  # noqa: B019 - a few recent times: the solver asks several times per step
-    def _coefficients(self, t: float) -> tuple[float, float]:
-        m, tau = self.model.model, torch.tensor(float(t), dtype=torch.float64)
-        return float(m.process.drift_coef(tau)), float(m.scale) * float(m.process.g2(tau)) ** 0.5
-
-    def drift(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        shift = torch.as_tensor(self.model.model.shift, dtype=x.dtype, device=x.device)
-        return self._coefficients(float(t))[0] * (x - shift)
-
-    def diffusion(self, t: float) -> float:
-        return self._coefficients(float(t))[1]
-
-    __hash__ = object.__hash__  # lru_cache keys on self; the dataclass would make it unhashable
-
-
-class ScoreTable:
-    """s(x, τ) of a model sampled on a lattice over ``box`` at ``taus`` (ascending), interpolated
-    linearly in τ and bilinearly in x (constant beyond the box's edge)."""
-
-    def __init__(self, model: TrainedModel, box: Box, taus: np.ndarray, n: int = TABLE_POINTS,
-                 fill: bool = True) -> None:
-        self.model, self.box, self.n = model, box, n
-        self.taus = np.asarray(taus, np.float64)
-        self.table = torch.zeros(len(self.taus), 2, n, n)  # (K, 2, n, n): component, y, x
-        self._lo = torch.tensor([box[0], box[2]], dtype=torch.float32)
-        self._span = torch.tensor([box[1] - box[0], box[3] - box[2]], dtype=torch.float32)
-        # the grid solver asks at its two fixed sets of cell faces, both at each step's time
-        self._field: tuple[float, torch.Tensor] | None = None
-        self._where: list[tuple[torch.Tensor, int, torch.Tensor]] = []
-        if fill:
-            for _ in self.filling():
-                pass
-
-    def filling(self) -> Iterator[int]:
-        """Evaluate the model at each time in turn, yielding how many are done (a worker can stop between)."""
-        _, _, pts = grid_points(self.box, self.n)
-        for k, tau in enumerate(self.taus):
-            values = self.model.model.score(pts, float(tau)).reshape(self.n, self.n, 2)
-            self.table[k] = torch.from_numpy(values).permute(2, 0, 1)
-            yield k + 1
-
-    def _at_time(self, tau: float) -> torch.Tensor:
-        if self._field is None or self._field[0] != tau:
-            k = int(np.clip(np.searchsorted(self.taus, tau) - 1, 0, len(self.taus) - 2))
-            w = float(np.clip((tau - self.taus[k]) / (self.taus[k + 1] - self.taus[k]), 0.0, 1.0))
-            self._field = (tau, torch.lerp(self.table[k], self.table[k + 1], w)[None])
-        return self._field[1]
-
-    def _lattice_coords(self, x: torch.Tensor) -> torch.Tensor:
-        """x in grid_sample's −1 … 1 (lattice points are cell centres: align_corners), (1, 1, n, 2)."""
-        for known, version, u in self._where:
-            if known is x and version == x._version:  # the same points, not changed in place since
-                return u
-        n = self.table.shape[-1]
-        u = (((x.float() - self._lo) / self._span * n - 0.5) / (n - 1) * 2 - 1)[None, None]
-        self._where = [*self._where[-1:], (x, x._version, u)]
-        return u
-
-    def __call__(self, x: torch.Tensor, tau: float) -> torch.Tensor:
-        out = F.grid_sample(self._at_time(float(tau)), self._lattice_coords(x), mode="bilinear",
-                            padding_mode="border", align_corners=True)
-        return out[0, :, 0].T.to(x.dtype)
-
-
 def _model_score(model: TrainedModel):  # type: ignore[no-untyped-def]
     return lambda x, tau: torch.from_numpy(model.model.score(x.cpu().numpy(), float(tau))).to(x)
 
@@ -160,12 +88,10 @@ def _reverse(model: TrainedModel | None) -> Problem:
     if model is None or model.kind not in ("ddpm", "ncsn"):
         raise InputError("the learned reverse process needs a diffusion model (DDPM or NCSN): train one first")
     m = model.model
-    taus = torch.linspace(0.0, 1.0, 2001, dtype=torch.float64)
-    noise = m.process.noise(taus).numpy()
-    tau_stop = float(taus[int(np.searchsorted(noise, STOP_NOISE))]) if noise[-1] > STOP_NOISE else 0.0
+    tau_stop = time_at_noise(m.process, STOP_NOISE)
     prior = GaussianMixture("prior", "the model's prior", means=[list(m.shift)],
                             stds=float(m.scale) * float(m.process.prior_std), labelled=False)
-    forward = ModelNoising(model)
+    forward = ModelNoising(m)
     sde = Reverse(forward=forward, score=_model_score(model), t_start=1.0)
     return Problem("reverse", sde, prior, 1.0 - tau_stop, "dx = [g² s<sub>θ</sub>(x, τ) − f(x, τ)] ds + g dw, "
                    "τ = 1 − s", model)
@@ -173,7 +99,7 @@ def _reverse(model: TrainedModel | None) -> Problem:
 
 def _langevin(density: Density) -> SDE:
     langevin_for(density)  # says why when p has no usable closed-form score
-    return Langevin(FastMixture(density).score) if isinstance(density, GaussianMixture) else langevin_for(density)
+    return Langevin(density.fast.score) if isinstance(density, GaussianMixture) else langevin_for(density)
 
 
 def make_problem(key: str, density: Density, model: TrainedModel | None = None,
@@ -218,3 +144,55 @@ def solve(problem: Problem, n: int, particles: int, frames: int,
     times = np.linspace(0.0, problem.t_end, frames)
     yield Setup(grid, times)
     yield from kfp_frames(sde, problem.start, grid, times, particles, seed, keep=KEEP)
+
+
+# -- what the lab shows of one frame --------------------------------------------------------------
+HIST_CELLS = 64  # the particle histogram is shown on at most 64 x 64 blocks: finer is mostly noise
+
+
+@dataclass(frozen=True)
+class KfpImages:
+    """pde (n, n) and hist (m, m): densities on the same scale (0, top); diff (32, 32): grid mass minus
+    particle share per block, in % of the mass, on the scale (−limit, limit)."""
+
+    pde: np.ndarray
+    hist: np.ndarray
+    diff: np.ndarray
+    top: float
+    limit: float
+
+
+def nice_ceiling(v: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k at or above v (v > 0): colour scales
+    rounded so that they do not change, and redraw their axes, on every frame."""
+    k = math.floor(math.log10(v))
+    return next(m * 10.0**k for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * 10.0**k >= v * (1 - 1e-12))
+
+
+def block_sum(a: np.ndarray, m: int) -> np.ndarray:
+    """Sum an (n, n) array over m x m equal blocks (n a multiple of m), float64."""
+    n = a.shape[0]
+    return np.asarray(a, np.float64).reshape(m, n // m, m, n // m).sum((1, 3))
+
+
+def images(f: KfpFrame, grid: Grid, particles: int) -> KfpImages:
+    """The maps of frame ``f`` of a run with ``particles`` particles on ``grid``."""
+    m = min(grid.n, HIST_CELLS)
+    hist = block_sum(f.hist, m) / particles / (grid.cell_area * (grid.n // m) ** 2)
+    mass = block_sum(f.pde, TV_BINS) * grid.cell_area
+    diff = 100 * (mass / mass.sum() - block_sum(f.hist, TV_BINS) / particles)
+    # at least ~3 sampling standard deviations of the largest block, so noise does not look like error
+    limit = nice_ceiling(max(float(np.abs(diff).max()), 300 * math.sqrt(float(mass.max()) / particles)))
+    return KfpImages(np.ascontiguousarray(f.pde, np.float32), hist.astype(np.float32), diff.astype(np.float32),
+                     nice_ceiling(max(float(f.pde.max()), 1e-12)), limit)
+
+
+def status_text(f: KfpFrame, t_end: float, done: int, total: int, fps: float = 0.0) -> str:
+    """The status line: the time mapping, mass, TV against its floor, solver steps, progress."""
+    parts = [f"s = t·T = {f.t:.3g} (T = {t_end:.3g})", f"mass 1 ± {f.mass_error:.1e}",
+             f"TV {f.tv:.3f} (noise floor {f.tv_floor:.3f})", f"{f.steps:,} grid steps".replace(",", " ")]
+    if done < total:
+        parts.append(f"solving: {done}/{total} frames")
+    if fps:
+        parts.append(f"{fps:.0f} frames/s")
+    return " · ".join(parts)

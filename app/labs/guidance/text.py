@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.checkpoint import TrainedModel
 from engine.densities import Density
 
-from .guidance_runs import FULL, PARTICLES, PREVIEW, PanelSamples
+from .compute import FULL, PARTICLES, PREVIEW, PanelSamples
 
 __all__ = ["EQUATIONS", "EXPLANATION", "TARGET", "missing_model_message", "status_text"]
 

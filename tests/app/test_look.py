@@ -1,0 +1,118 @@
+"""Every view's text reads in both themes at any text size: WCAG contrast >= 4.5 against what is behind it.
+
+Each view is drawn on a shipped pretrained model, then the theme and the text size are switched live
+(as from the View menu), so colours and sizes fixed when an item was made are caught.
+"""
+
+from pathlib import Path
+
+import pyqtgraph as pg
+import pytest
+from PySide6 import QtGui, QtWidgets
+
+from app.labs.context import LabContext
+from app.labs.registry import available_labs, make_lab
+from app.theme import DEFAULT_FONT_PT, apply_theme
+from engine.checkpoint import load_trained
+from engine.densities import get_density
+from widgets.plot_style import FONT_SCALE_PROPERTY, ROLE_SCALE, contrast_ratio, restyle, text_items
+
+PRE = Path(__file__).resolve().parents[2] / "assets" / "pretrained"
+MODELS = {"cnf": PRE / "cnf_8gaussians.pt", "ddpm": PRE / "ddpm_8gaussians_conditional.pt"}
+MIN_CONTRAST = 4.5
+
+
+@pytest.fixture(scope="module")
+def trained() -> dict:
+    return {k: load_trained(str(p)) for k, p in MODELS.items()}
+
+
+@pytest.fixture(autouse=True)
+def _back_to_dark(qapp):  # type: ignore[no-untyped-def]
+    yield
+    apply_theme(qapp, "dark", DEFAULT_FONT_PT)
+
+
+def _lab(qtbot, name: str, tm):  # type: ignore[no-untyped-def]
+    ctx = LabContext()
+    ctx.set_density(get_density("8gaussians"), "8gaussians")
+    ctx.set_model(tm)
+    lab = make_lab(name, ctx)
+    qtbot.addWidget(lab)
+    lab.resize(1000, 700)
+    lab.show()
+    list(lab.render_frames(1))
+    return lab
+
+
+def _label_colours(root: QtWidgets.QWidget) -> list[tuple[str, QtGui.QColor, QtGui.QColor]]:
+    """Qt labels: their text colour (the palette's, or a colour in their rich text) on the window colour."""
+    import re
+
+    out = []
+    for w in root.findChildren(QtWidgets.QLabel):
+        if not w.isVisibleTo(root) or not w.text():
+            continue
+        bg = w.palette().color(QtGui.QPalette.ColorRole.Window)
+        colours = [QtGui.QColor(c) for c in re.findall(r"color:\s*(#[0-9A-Fa-f]{6})", w.text())]
+        for c in colours or [w.palette().color(QtGui.QPalette.ColorRole.WindowText)]:
+            out.append((f"QLabel {w.text()[:40]!r}", c, bg))
+    return out
+
+
+def _poor(root: QtWidgets.QWidget) -> list[str]:
+    items = text_items(root) + _label_colours(root)
+    assert items
+    return [f"{what}: {fg.name()} on {bg.name()} = {contrast_ratio(fg, bg):.2f}"
+            for what, fg, bg in items if contrast_ratio(fg, bg) < MIN_CONTRAST]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(MODELS))
+@pytest.mark.parametrize("name", available_labs())
+def test_every_text_reads_in_both_themes_switched_live(qtbot, qapp, trained, kind, name) -> None:  # type: ignore[no-untyped-def]
+    lab = _lab(qtbot, name, trained[kind])
+    try:
+        for theme in ("light", "dark", "light"):
+            apply_theme(qapp, theme, DEFAULT_FONT_PT)
+            restyle(lab)
+            assert _poor(lab) == [], theme
+    finally:
+        lab.shutdown()
+
+
+@pytest.mark.parametrize("name", ["kfp", "guidance"])
+def test_larger_text_reaches_ticks_titles_legends_and_labels(qtbot, qapp, trained, name) -> None:  # type: ignore[no-untyped-def]
+    lab = _lab(qtbot, name, trained["ddpm"])
+    try:
+        apply_theme(qapp, "dark", 17)
+        restyle(lab)
+        axes = [i for v in lab.findChildren(pg.GraphicsView) for i in v.scene().items() if isinstance(i, pg.AxisItem)]
+        assert axes and all(a.style["tickFont"].pointSizeF() == pytest.approx(17 * ROLE_SCALE["tick"], abs=0.1)
+                            for a in axes)
+        titles = [i for v in lab.findChildren(pg.GraphicsView) for i in v.scene().items()
+                  if isinstance(i, pg.PlotItem) and i.titleLabel.text]
+        assert titles and all(t.titleLabel.opts["size"] == f"{17 * ROLE_SCALE['title']:.1f}pt" for t in titles)
+        scaled = [w for w in lab.findChildren(QtWidgets.QWidget) if w.property(FONT_SCALE_PROPERTY) is not None]
+        want = [pytest.approx(17 * float(w.property(FONT_SCALE_PROPERTY)), abs=0.1) for w in scaled]
+        assert scaled and [w.font().pointSizeF() for w in scaled] == want
+    finally:
+        lab.shutdown()
+
+
+def test_text_over_data_without_a_box_is_reported(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The check itself: a bare white label over a heatmap fails it, the same label on a box passes."""
+    from widgets.plot_style import BoxedLabel
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.show()
+    bare = pg.LabelItem("87% in class 3", color="#FFFFFF")
+    bare.setParentItem(plot.getPlotItem().vb)
+    assert any("87%" in what and contrast_ratio(fg, bg) < MIN_CONTRAST for what, fg, bg in text_items(plot))
+    bare.setParentItem(None)
+    plot.scene().removeItem(bare)
+    boxed = BoxedLabel("87% in class 3")
+    boxed.setParentItem(plot.getPlotItem().vb)
+    restyle(plot)
+    assert all(contrast_ratio(fg, bg) >= MIN_CONTRAST for what, fg, bg in text_items(plot) if "87%" in what)
