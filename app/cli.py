@@ -1,8 +1,8 @@
 """The ``flowscope`` command line.
 
-Convention (DESIGN.md): exit 0 on success; exit 2 on bad usage or bad input with one line on
-stderr and no traceback; exit 1 with a short message on an unexpected internal error (the
-traceback only with ``--debug``). With no subcommand the GUI opens.
+Convention (docs/ARCHITECTURE.md, "The command line"): exit 0 on success; exit 2 on bad usage
+or bad input with one line on stderr and no traceback; exit 1 with a short message on an
+unexpected internal error (the traceback only with ``--debug``). With no subcommand the GUI opens.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _add_gui_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--density", metavar="SPEC", help="density to open on (name, file:PATH or image:PATH)")
     g.add_argument("--model", choices=["cnf", "fm", "ddpm", "ncsn"], help="model to select")
     g.add_argument("--train", action="store_true", help="start training at once")
-    g.add_argument("--scene", metavar="FILE", help="open a scene file")
+    g.add_argument("--scene", metavar="FILE", help="open a scene file, or a shipped scene by name (e.g. score_field)")
 
 
 def build_parser() -> CliParser:

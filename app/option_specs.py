@@ -11,6 +11,8 @@ __all__ = ["MODELS", "option_specs", "META"]
 
 MODELS = [
     ("cnf", "CNF (FFJORD)", "Continuous normalizing flow: a neural ODE trained by exact maximum likelihood"),
+    ("fm", "Flow matching", "A CNF trained by regressing its velocity on a path between paired noise and data "
+     "points (no ODE solve in training); reflow straightens it for one-step sampling"),
     ("ddpm", "DDPM", "Denoising diffusion: learns the noise added at each step, samples by ancestral denoising"),
     ("ncsn", "NCSN", "Noise-conditional score network: learns scores at many noise levels, samples by Langevin"),
 ]
@@ -45,6 +47,25 @@ META: dict[str, Meta] = {
                     {"minimum": 0.0, "maximum": 10.0, "decimals": 4}),
         "frobenius": ("Jacobian norm", "Weight of the ∫‖∂f/∂z‖²_F dt regularizer (RNODE)",
                       {"minimum": 0.0, "maximum": 10.0, "decimals": 4}),
+        "schedule": ("LR schedule", "How the learning rate changes over the budget",
+                     {"choices": ("cosine", "constant")}),
+        **_EMA,
+    },
+    "fm": {
+        **_COMMON,
+        "path": ("Path", "linear: x_t = (1 − t) x_0 + t x_1 (rectified flow); vp: the diffusion path as a flow",
+                 {"choices": ("linear", "vp")}),
+        "sigma_min": ("σ_min", "Noise left at the data end of the linear path", {"minimum": 0.0, "maximum": 0.5,
+                                                                               "decimals": 3}),
+        "coupling": ("Coupling", "How noise and data are paired in a batch: independently, or by minibatch "
+                     "optimal transport (shorter, uncrossed pairs: straighter paths)",
+                     {"choices": ("independent", "ot")}),
+        "time_sampling": ("Times", "Distribution of the training times t: uniform, or logit-normal (more weight "
+                          "mid-path)", {"choices": ("uniform", "logit_normal")}),
+        "label_dropout": ("Label dropout", "How often a label is replaced by ∅ in training (classifier-free "
+                          "guidance)", {"minimum": 0.01, "maximum": 0.99, "decimals": 2}),
+        "conditional": ("Class-conditional", "Also learn each class's velocity (label dropout for "
+                        "classifier-free guidance on the velocity)", {}),
         "schedule": ("LR schedule", "How the learning rate changes over the budget",
                      {"choices": ("cosine", "constant")}),
         **_EMA,

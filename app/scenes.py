@@ -3,7 +3,12 @@
 A scene is validated against the schema below before anything is used: unknown keys and
 bad values are refused with one sentence naming them. Paths inside a scene (a pretrained
 checkpoint) are relative to the scene file and must stay inside its folder, or inside the
-scenes and pretrained folders shipped in assets/.
+shipped pretrained folder.
+
+The shipped scenes and pretrained models live in the repository's assets/ folder, installed as
+the package ``app.assets``; they are found with importlib.resources, so a source checkout and
+an installed wheel find them the same way. A shipped scene can be named without its folder
+(``flowscope render --scene score_field``).
 """
 
 from __future__ import annotations
@@ -14,15 +19,29 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import Any
 
 from engine.errors import InputError
 
 from .labs.registry import lab_names
 
-__all__ = ["Scene", "load_scene", "save_scene", "ASSETS", "SCENES_DIR", "PRETRAINED_DIR", "HIDEABLE", "LOCKABLE"]
+__all__ = ["Scene", "load_scene", "save_scene", "shipped_scenes", "ASSETS", "SCENES_DIR", "PRETRAINED_DIR",
+           "HIDEABLE", "LOCKABLE"]
 
-ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
+
+
+def _assets_dir() -> str:
+    """The installed package app.assets as a path (pip installs wheels unpacked; an editable
+    install maps the package to the repository's assets/ folder)."""
+    try:
+        return str(files("app.assets"))
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError("flowscope's assets (the package app.assets) are not installed: "
+                                  "run `bash .ci/setup` again, or `pip install .`") from None
+
+
+ASSETS = _assets_dir()
 SCENES_DIR = os.path.join(ASSETS, "scenes")
 PRETRAINED_DIR = os.path.join(ASSETS, "pretrained")
 FORMAT = 1
@@ -129,8 +148,8 @@ def parse_scene(path: str, raw: dict[str, Any]) -> Scene:
     _check_keys(path, "model", model, {"kind", "options", "checkpoint"})
     if model:
         s.model = _typed(path, "model.kind", model.get("kind", "cnf"), str)
-        if s.model not in ("cnf", "ddpm", "ncsn"):
-            raise _fail(path, f"model.kind '{s.model}' is not one of cnf, ddpm, ncsn")
+        if s.model not in ("cnf", "fm", "ddpm", "ncsn"):
+            raise _fail(path, f"model.kind '{s.model}' is not one of cnf, fm, ddpm, ncsn")
         s.options = dict(_typed(path, "model.options", model.get("options", {}), dict))
         if "checkpoint" in model:
             s.checkpoint = _checkpoint_path(path, _typed(path, "model.checkpoint", model["checkpoint"], str))
@@ -168,10 +187,24 @@ def _names(path: str, where: str, value: Any, allowed: tuple[str, ...]) -> list[
     return list(names)
 
 
+def shipped_scenes() -> list[str]:
+    """The names of the scenes that ship with flowscope (file names without .json), sorted."""
+    return sorted(n[:-5] for n in os.listdir(SCENES_DIR) if n.endswith(".json"))
+
+
+def _scene_file(path: str) -> str:
+    """``path`` itself if it is a file, else the shipped scene of that name (with or without .json)."""
+    if os.path.isfile(path) or os.path.dirname(path):
+        return path
+    name = path[:-5] if path.endswith(".json") else path
+    return os.path.join(SCENES_DIR, f"{name}.json") if name in shipped_scenes() else path
+
+
 def load_scene(path: str) -> Scene:
-    """Read and validate a scene file."""
+    """Read and validate a scene file, or a shipped scene named without its folder."""
+    path = _scene_file(path)
     if not os.path.isfile(path):
-        raise _fail(path, "no such scene file")
+        raise _fail(path, f"no such scene file (shipped scenes: {', '.join(shipped_scenes())})")
     if os.path.getsize(path) > MAX_SCENE_BYTES:
         raise _fail(path, "scene file is too large (over 20 MB)")
     try:

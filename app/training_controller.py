@@ -2,7 +2,7 @@
 
 Training runs in a child process (or a thread); its snapshots arrive by signal; this
 controller keeps only the latest pictures and the curve points, and a timer redraws at most
-~40 times a second (DESIGN.md).
+~40 times a second (docs/ARCHITECTURE.md, "Data flow").
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Runs an engine generator on a QThread and hands its snapshots to the GUI thread.
 
-DESIGN.md: engine loops are generators; a worker runs one on a QThread and emits each
-snapshot by signal; pause, resume and stop are checked between yields; an exception arrives
-on the GUI thread as ``failed(message)``, never as a crash or a silent stop.
+Engine loops are generators (docs/ARCHITECTURE.md, "Data flow"); a worker runs one on a
+QThread and emits each snapshot by signal; pause, resume and stop are checked between yields;
+an exception arrives on the GUI thread as ``failed(message)``, never as a crash or a silent stop.
 
-The thread is niced and uses one torch thread, so the GUI keeps a core (FIELD-NOTES.md).
+The thread uses one torch thread, so the GUI keeps a core (two spinning torch threads on a busy
+two-core machine collapse). It is not niced unless FLOWSCOPE_WORKER_NICE says so: a niced
+thread descheduled while it holds the GIL stalls the GUI thread.
 """
 
 from __future__ import annotations

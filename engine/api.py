@@ -9,7 +9,8 @@ A family is a module that defines::
 
 Trainers and models work in *model coordinates* (the density's view box);
 :class:`engine.checkpoint.TrainedModel` adds the user's coordinates on top.
-Training is a generator of :class:`TrainSnapshot` (DESIGN.md: data flows one way).
+Training is a generator of :class:`TrainSnapshot`: data flows one way, from the engine to whoever
+draws it (docs/ARCHITECTURE.md, "Data flow").
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ import torch
 from .densities import Density
 from .errors import InputError
 
-__all__ = ["FAMILIES", "Model", "TrainSnapshot", "Trainer", "family", "make_trainer", "default_options"]
+__all__ = ["FAMILIES", "FLOW_KINDS", "Model", "TrainSnapshot", "Trainer", "family", "make_trainer", "default_options"]
 
 # kind -> module that implements it (imported lazily: a family may be heavy)
 FAMILIES: dict[str, str] = {
     "cnf": "engine.cnf", "ddpm": "engine.diffusion", "ncsn": "engine.diffusion", "fm": "engine.flowmatch",
 }
+# kinds whose models are engine.cnf.CNF flows: an ODE from noise to data with an exact log-density,
+# so every CNF view (probability path, trajectories, vector field, trace) applies to them
+FLOW_KINDS: tuple[str, ...] = ("cnf", "fm")
 
 
 @dataclass(frozen=True)
@@ -136,4 +140,4 @@ def make_trainer(
         if key not in opts:
             raise InputError(f"option '{key}' does not apply to {kind}; its options are {', '.join(opts)}")
         opts[key] = value
-    return fam.make_trainer(kind, density, opts, device, seed)  # type: ignore[no-any-return]
+    return fam.make_trainer(kind, density, opts, device, seed)

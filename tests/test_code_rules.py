@@ -1,4 +1,5 @@
-"""House rules checked by tools: ruff is clean, and the layer contracts hold (import-linter)."""
+"""House rules checked by tools: ruff is clean, the layer contracts hold (import-linter), the types check
+(mypy, configured in pyproject.toml)."""
 
 import os
 import shutil
@@ -30,3 +31,10 @@ def test_layer_contracts_hold() -> None:
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stdout + out.stderr
     assert "broken" not in out.stdout.lower().replace("0 broken", "")
+
+
+def test_types_check() -> None:
+    """mypy over the packages named in pyproject.toml ([tool.mypy] files), cached in .mypy_cache."""
+    out = subprocess.run([tool("mypy")], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+

@@ -40,7 +40,7 @@ class DensityView(QtWidgets.QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
         self.plot.addItem(self.image)
-        self.points = PointsItem(size=4.0)
+        self.points = PointsItem(size=4)
         self.plot.addItem(self.points)
         self.colorbar = pg.ColorBarItem(colorMap=colormap("inferno"), interactive=False, width=18, label="p(x)")
         self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())

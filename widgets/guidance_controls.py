@@ -39,6 +39,7 @@ class GuidanceControls(QtWidgets.QWidget):
         self.slider.setTickPosition(QtWidgets.QSlider.TickPosition.TicksBelow)
         self.slider.setTickInterval(_TICKS_PER_UNIT)
         keep_arrow_keys(self.slider)  # the arrows move γ, not the time bar
+        self.slider.setMinimumWidth(140)  # at 1024 px the row squeezed it to a few pixels
         self.slider.setToolTip("γ = 0: unconditional, γ = 1: conditional, γ > 1: sharper, γ < 0: away from y")
         self.value = QtWidgets.QLabel()
         self.value.setMinimumWidth(90)

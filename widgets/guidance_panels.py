@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from .contour_overlay import ContourOverlay
 from .density_view import DensityView
 from .guidance_controls import GuidanceControls
 from .map_view import MapView
 from .plot_style import BoxedLabel, restyle
+from .square_grid import SquareGrid
 
 __all__ = ["GuidancePanels", "PANELS"]
 
@@ -39,8 +40,9 @@ class GuidancePanels(QtWidgets.QWidget):
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addWidget(self.controls)
         inner.addWidget(self.note)
-        self.grid = QtWidgets.QGridLayout()
-        inner.addLayout(self.grid, 1)
+        # four panels of one shape, in a row or two by two, whichever makes them biggest
+        self.grid = SquareGrid(aspect=1.1)
+        inner.addWidget(self.grid, 1)
         self.pages = QtWidgets.QStackedLayout(self)
         self.pages.addWidget(self.message)
         self.pages.addWidget(content)
@@ -58,26 +60,9 @@ class GuidancePanels(QtWidgets.QWidget):
             self.shares[name] = _corner_label(view.plot)
             self.views[name] = view
         self.class_view = MapView("p(y | x<sub>τ</sub>)", "p(y | x_τ)", cmap="viridis")
-        self._columns = 0
-        self._arrange(4)
+        for w in [*self.views.values(), self.class_view]:
+            self.grid.add(w)
         restyle(self)
-
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
-        # four in a row or two by two, whichever gives the (square) plots more room
-        w, h = event.size().width(), max(event.size().height() - 90, 1)  # less the controls and the note
-        self._arrange(4 if min(w / 4, h) >= min(w / 2, h / 2) else 2)
-        super().resizeEvent(event)
-
-    def _arrange(self, columns: int) -> None:
-        if columns == self._columns:
-            return
-        self._columns = columns
-        for k, w in enumerate([*self.views.values(), self.class_view]):
-            self.grid.removeWidget(w)
-            self.grid.addWidget(w, k // columns, k % columns)
-        for k in range(4):
-            self.grid.setColumnStretch(k, 1 if k < columns else 0)
-            self.grid.setRowStretch(k, 1 if k < 4 // columns else 0)
 
     def show_message(self, text: str | None) -> None:
         """Show ``text`` instead of the panels; None shows the panels."""

@@ -53,26 +53,28 @@ class OptionsForm(QtWidgets.QWidget):
     def _editor(self, s: OptionSpec) -> QtWidgets.QWidget:
         emit = lambda *_: self.value_changed.emit(s.name, self.value(s.name))  # noqa: E731
         if s.kind == "bool":
-            ed = QtWidgets.QCheckBox()
-            ed.setChecked(bool(s.default))
-            ed.toggled.connect(emit)
-        elif s.kind == "choice":
-            ed = QtWidgets.QComboBox()
-            ed.addItems(list(s.choices))
-            ed.setCurrentText(str(s.default))
-            ed.currentTextChanged.connect(emit)
-        elif s.kind == "int":
-            ed = QtWidgets.QSpinBox()
-            ed.setRange(int(s.minimum), int(min(s.maximum, 2**31 - 1)))
-            ed.setValue(int(s.default))
-            ed.valueChanged.connect(emit)
-        else:
-            ed = QtWidgets.QDoubleSpinBox()
-            ed.setDecimals(s.decimals)
-            ed.setRange(s.minimum, s.maximum)
-            ed.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-            ed.setValue(float(s.default))
-            ed.valueChanged.connect(emit)
+            check = QtWidgets.QCheckBox()
+            check.setChecked(bool(s.default))
+            check.toggled.connect(emit)
+            return check
+        if s.kind == "choice":
+            combo = QtWidgets.QComboBox()
+            combo.addItems(list(s.choices))
+            combo.setCurrentText(str(s.default))
+            combo.currentTextChanged.connect(emit)
+            return combo
+        if s.kind == "int":
+            spin = QtWidgets.QSpinBox()
+            spin.setRange(int(s.minimum), int(min(s.maximum, 2**31 - 1)))
+            spin.setValue(int(s.default))
+            spin.valueChanged.connect(emit)
+            return spin
+        ed = QtWidgets.QDoubleSpinBox()
+        ed.setDecimals(s.decimals)
+        ed.setRange(s.minimum, s.maximum)
+        ed.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        ed.setValue(float(s.default))
+        ed.valueChanged.connect(emit)
         return ed
 
     def value(self, name: str) -> Any:

@@ -101,5 +101,5 @@ class PointsItem(pg.GraphicsObject):
         f[:, 6:10] = (1.0, 1.0, 0.0, 1.0)
         p.save()
         p.resetTransform()
-        p.drawPixmapFragments(*self._frags.drawargs(), self._atlas)
+        p.drawPixmapFragments(*self._frags.drawargs(), self._atlas)  # type: ignore[call-arg]  # (array, count) form
         p.restore()

@@ -46,11 +46,11 @@ class TimeBar(QtWidgets.QWidget):
         self.steps = 50
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(4, 0, 4, 0)
-        for w in (self.play_button, self.back, self.forward):
-            lay.addWidget(w)
+        for button in (self.play_button, self.back, self.forward):
+            lay.addWidget(button)
         lay.addWidget(self.slider, 1)
-        for w in (self.label, self.speed, self.loop):
-            lay.addWidget(w)
+        for widget in (self.label, self.speed, self.loop):
+            lay.addWidget(widget)
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(33)
         self.timer.timeout.connect(self._on_tick)

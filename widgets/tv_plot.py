@@ -33,8 +33,8 @@ class TvPlot(QtWidgets.QWidget):
                            f" &nbsp; <span style='color:{FLOOR_COLOUR}'>╌</span> noise floor")
         self.tv = self.plot.plot(pen=pg.mkPen(TV_COLOUR, width=3))
         self.floor = self.plot.plot(pen=pg.mkPen(FLOOR_COLOUR, width=2, style=QtCore.Qt.PenStyle.DashLine))
-        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#56B4E9", width=2))
-        self.plot.addItem(self.cursor)
+        self.time_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#56B4E9", width=2))
+        self.plot.addItem(self.time_line)
         self.plot.setXRange(0.0, 1.0, padding=0.02)
         self._top = 0.05
         lay = QtWidgets.QVBoxLayout(self)
@@ -51,7 +51,7 @@ class TvPlot(QtWidgets.QWidget):
             self.plot.setYRange(0.0, self._top, padding=0)
 
     def set_cursor(self, t: float) -> None:
-        self.cursor.setValue(t)
+        self.time_line.setValue(t)
 
     def series(self) -> tuple[np.ndarray, np.ndarray]:
         """The (t, TV) points drawn now."""

@@ -16,7 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        "The time bar sweeps from noise (t = 0) to data (t = 1) over the frames; a PNG is the "
                        "last frame.")
     p.add_argument("checkpoint", metavar="CKPT", nargs="?", help="trained model (.pt)")
-    p.add_argument("--scene", metavar="FILE", help="render a scene (its density, model, view and settings)")
+    p.add_argument("--scene", metavar="FILE", help="render a scene file or a shipped scene by name (its density, "
+                   "model, view and settings)")
     p.add_argument("--view", choices=lab_names(), default=None, help="which view (default path, or the scene's)")
     p.add_argument("--density", metavar="SPEC", help="density to show (default: the model's own)")
     p.add_argument("--frames", type=int, default=30, help="number of frames (default 30)")

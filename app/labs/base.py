@@ -87,7 +87,7 @@ class Lab(QtWidgets.QWidget):
         """The lab's choices as plain values (a scene stores them; ``configure`` takes them back)."""
         return {}
 
-    def configure(self, **values: object) -> None:
+    def configure(self, **values: Any) -> None:
         """Apply choices from ``settings()``, a scene or the command line; unknown keys and None are ignored."""
 
     def render_frames(self, count: int) -> Iterator[int]:

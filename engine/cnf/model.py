@@ -108,12 +108,13 @@ class CNF(nn.Module):
         if float(t) == 0.0:
             return standard_normal_log_prob(x)
         times = self.as_input(torch.tensor([float(t), 0.0]))
-        dyn = Counted(CNFDynamics(self.field), self.max_nfe)
+        dynamics = CNFDynamics(self.field)
+        dyn = Counted(dynamics, self.max_nfe)
         out = []
         with torch.no_grad():
             for chunk in x.split(_CHUNK):
                 dyn.nfe = 0  # the limit is per solve
-                z, delta = odesolve(dyn, dyn.func.initial_state(chunk), times, solver=solver, steps=steps,
+                z, delta = odesolve(dyn, dynamics.initial_state(chunk), times, solver=solver, steps=steps,
                                     atol=self.atol, rtol=self.rtol, strict=True)
                 out.append(standard_normal_log_prob(z[-1]) - delta[-1])
                 self.last_nfe += dyn.nfe

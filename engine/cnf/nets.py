@@ -128,7 +128,7 @@ class VectorField(nn.Module):
         h, dh = z, v
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
-            w, b = layer.at_time(s)
+            w, b = layer.at_time(s)  # type: ignore[operator]  # ModuleList items are typed nn.Module
             a = torch.addmm(b, h, w.T)
             dh = dh @ w.T  # the layer is linear in its input at a fixed t
             if i < last:

@@ -174,5 +174,5 @@ def odesolve(
     if adjoint:
         if not isinstance(func, nn.Module):
             raise TypeError("the adjoint method needs the right-hand side as an nn.Module")
-        return odeint_adjoint(func, y0, t, atol=atol, rtol=rtol, method=spec.method, options=options)  # type: ignore[no-any-return]
-    return odeint(func, y0, t, atol=atol, rtol=rtol, method=spec.method, options=options)  # type: ignore[no-any-return]
+        return odeint_adjoint(func, y0, t, atol=atol, rtol=rtol, method=spec.method, options=options)
+    return odeint(func, y0, t, atol=atol, rtol=rtol, method=spec.method, options=options)

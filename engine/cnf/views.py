@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -173,7 +174,7 @@ def _forward_frames(
     model: CNF, counted: Counted, z0: torch.Tensor, times: np.ndarray, solver: str
 ) -> Iterator[ParticleFrame]:
     logp0 = standard_normal_log_prob(z0)
-    state = counted.func.initial_state(z0)
+    state = cast(CNFDynamics, counted.func).initial_state(z0)
     yield ParticleFrame(float(times[0]), _np(z0), _np(logp0), 0)
     for t, (z, delta), nfe in _segments(model, counted, state, times, solver):
         yield ParticleFrame(t, _np(z), _np(logp0 + delta), nfe)
@@ -183,7 +184,8 @@ def _backward_frames(
     model: CNF, counted: Counted, x: torch.Tensor, times: np.ndarray, solver: str
 ) -> Iterator[ParticleFrame]:
     path = [(float(times[0]), x, torch.zeros(len(x), device=x.device), 0)]
-    for t, (z, delta), nfe in _segments(model, counted, counted.func.initial_state(x), times, solver):
+    state = cast(CNFDynamics, counted.func).initial_state(x)
+    for t, (z, delta), nfe in _segments(model, counted, state, times, solver):
         path.append((t, z, delta, nfe))
     _, z0, delta0, _ = path[-1]
     logp0 = standard_normal_log_prob(z0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,7 +59,7 @@ class DataMap:
     def from_dict(cls, d: dict[str, object]) -> DataMap:
         shift = d.get("shift", (0.0, 0.0))
         scale = float(d.get("scale", 1.0))  # type: ignore[arg-type]
-        sx, sy = (float(v) for v in shift)  # type: ignore[union-attr]
+        sx, sy = (float(v) for v in shift)  # type: ignore[attr-defined]  # a bad shift is refused below
         if not (math.isfinite(scale) and scale > 0 and math.isfinite(sx) and math.isfinite(sy)):
             raise ValueError("data map must have a positive finite scale and a finite shift")
         return cls((sx, sy), scale)
@@ -132,7 +133,7 @@ class Density:
     box: Box = DEFAULT_BOX
     data_map: DataMap = field(default_factory=DataMap)
     notice: str | None = None
-    _cache: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 
     analytic = False
 
@@ -176,7 +177,7 @@ class Density:
             else:
                 ref = self.sample(400_000, seed=12345).x
                 self._cache[key] = histogram_density(ref, box, n, sigma=0.6 * n / 128)
-        return self._cache[key]  # type: ignore[return-value]
+        return self._cache[key]
 
     def entropy(self) -> float | None:
         """True differential entropy in nats (model coordinates), when the log-density is exact."""
@@ -187,7 +188,7 @@ class Density:
             with torch.no_grad():
                 lp = self.log_prob(torch.from_numpy(ref).double())
             self._cache["entropy"] = float(-lp.mean())
-        return self._cache["entropy"]  # type: ignore[return-value]
+        return self._cache["entropy"]
 
     def classify(self, x: np.ndarray) -> np.ndarray:
         """Most probable class of each point (n,), -1 where unknown; needs num_classes > 0."""
@@ -229,7 +230,7 @@ class Density:
         i = np.floor((x[:, 1] - y0) / (y1 - y0) * n).astype(np.int64)
         inside = (i >= 0) & (i < n) & (j >= 0) & (j < n)
         out = np.full(len(x), -1, np.int64)
-        out[inside] = table[i[inside], j[inside]]  # type: ignore[index]
+        out[inside] = table[i[inside], j[inside]]
         return out
 
     # -- user coordinates --------------------------------------------------------

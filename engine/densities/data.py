@@ -272,7 +272,7 @@ class ImageDensity(Density):
         if key not in self._cache:
             ref = self.sample(400_000, seed=12345).x
             self._cache[key] = histogram_density(ref, self.box, n, sigma=0.0)
-        return self._cache[key]  # type: ignore[return-value]
+        return self._cache[key]
 
 
 def load_image(path: str, side: int = IMAGE_SIDE) -> ImageDensity:
@@ -292,9 +292,9 @@ def image_from_bytes(raw: bytes, label: str, name: str, side: int = IMAGE_SIDE) 
             if im.width * im.height > MAX_IMAGE_PIXELS:
                 raise _fail(path, f"image is too large ({im.width} x {im.height} pixels)")
             im.draft("L", (side, side))
-            im = im.convert("LA") if "A" in im.getbands() else im.convert("L")
-            im.thumbnail((side, side))
-            arr = np.asarray(im, np.float64) / 255.0
+            gray = im.convert("LA") if "A" in im.getbands() else im.convert("L")
+            gray.thumbnail((side, side))
+            arr = np.asarray(gray, np.float64) / 255.0
     except InputError:
         raise
     except Image.DecompressionBombError:

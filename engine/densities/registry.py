@@ -16,27 +16,29 @@ __all__ = ["DENSITIES", "builtin_density"]
 def _eight_gaussians() -> Density:
     angles = np.arange(8) * np.pi / 4
     means = 4 * np.stack([np.cos(angles), np.sin(angles)], 1) / 1.414
-    return GaussianMixture("8gaussians", "8 Gaussians on a circle (FFJORD scaling)", means=means, stds=0.5 / 1.414)
+    return GaussianMixture("8gaussians", "8 Gaussians on a circle (FFJORD scaling)", means=means,
+                           stds=np.asarray(0.5 / 1.414))
 
 
 def _twenty_five_gaussians() -> Density:
     g = np.arange(-2, 3) * 1.2
     means = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
-    return GaussianMixture("25gaussians", "5 x 5 grid of Gaussians", means=means, stds=0.15)
+    return GaussianMixture("25gaussians", "5 x 5 grid of Gaussians", means=means, stds=np.asarray(0.15))
 
 
 def _two_modes() -> Density:
     return GaussianMixture(
         "twomodes",
         "1/5 - 4/5 mixture of two far-apart Gaussians (NCSN's Langevin demo)",
-        means=[[-2.0, -2.0], [2.0, 2.0]],
-        stds=0.5,
-        weights=[0.2, 0.8],
+        means=np.array([[-2.0, -2.0], [2.0, 2.0]]),
+        stds=np.asarray(0.5),
+        weights=np.array([0.2, 0.8]),
     )
 
 
 def _gaussian() -> Density:
-    return GaussianMixture("gaussian", "standard normal N(0, I)", means=[[0.0, 0.0]], stds=1.0, labelled=False)
+    return GaussianMixture("gaussian", "standard normal N(0, I)", means=np.zeros((1, 2)), stds=np.asarray(1.0),
+                           labelled=False)
 
 
 def _sampled(name: str, desc: str, sampler: Callable, classes: int) -> Callable[[], Density]:  # type: ignore[type-arg]

@@ -34,6 +34,10 @@ def mixture_in(density: GaussianMixture, shift: np.ndarray, scale: float) -> tup
 
 
 class _Mixture(nn.Module):
+    means: Tensor  # buffers, declared for the type checker
+    stds: Tensor
+    log_weights: Tensor
+
     def __init__(self, means: Tensor, stds: Tensor, log_weights: Tensor, process: NoiseProcess) -> None:
         super().__init__()
         self.register_buffer("means", means.double())

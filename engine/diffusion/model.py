@@ -54,7 +54,7 @@ class DiffusionModel:
             self.classifier.eval()
         self.shift = np.asarray(config["shift"], np.float64)
         self.scale = float(config["scale"])
-        self.num_classes = int(net.num_classes)
+        self.num_classes = int(net.num_classes)  # type: ignore[arg-type]  # any eps net has num_classes
         tensors = list(net.parameters()) + list(net.buffers())
         self.device = tensors[0].device if tensors else torch.device("cpu")
 
@@ -80,8 +80,9 @@ class DiffusionModel:
         self.check_guidance(label, guidance, guidance_kind)
         if interval is not None and guidance is None:
             raise InputError("a guidance interval needs a guidance scale: give --guidance too")
-        fn = eps_function(self.net, self.process, label, guidance, guidance_kind or "cfg", self.classifier,
-                          check_interval(interval))
+        # an exact mixture stands in for an EpsNet and for a classifier: the same calls
+        fn = eps_function(self.net, self.process, label, guidance, guidance_kind or "cfg",  # type: ignore[arg-type]
+                          self.classifier, check_interval(interval))  # type: ignore[arg-type]
         if grad:
             return fn
 
@@ -155,8 +156,8 @@ class DiffusionModel:
             e = eps(x, tau)
             key = float(tau)
             if key not in coefs:
-                a, s = self.process.marginal(torch.tensor(key, dtype=torch.float64))
-                coefs[key] = (float(a), float(s))
+                at, st = self.process.marginal(torch.tensor(key, dtype=torch.float64))
+                coefs[key] = (float(at), float(st))
             a, s = coefs[key]
             x0_hat = torch.add(x, e, alpha=-s).div_(a).clamp_(lo, hi)  # in place: 4 passes over the points
             return torch.add(x, x0_hat, alpha=-a).div_(s)
@@ -225,7 +226,7 @@ class DiffusionModel:
         if self.classifier is None:
             raise InputError("this model has no noisy classifier (train with --conditional)")
         with torch.no_grad():
-            lp = self.classifier.log_probs(self.to_z(x), torch.tensor(float(tau)))
+            lp = self.classifier.log_probs(self.to_z(x), torch.tensor(float(tau)))  # type: ignore[operator]
         return lp.exp().cpu().numpy().astype(np.float32)
 
     # -- persistence -----------------------------------------------------------------

@@ -21,7 +21,8 @@ References:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +31,7 @@ from torch import Tensor, nn
 __all__ = ["ACTIVATIONS", "time_embedding", "ConditionedMLP", "EpsNet", "NoisyClassifier"]
 
 CHUNK = 2048  # points per chunk in big no-grad batches (64 units x 2048 points fit in L2)
+FOLD_CACHE = 512  # folded layers kept per network (a few samplers' worth of times and labels)
 
 # hidden activations; hardswish is SiLU's piecewise-polynomial twin (C1, no exp): twice as fast on CPU
 ACTIVATIONS: dict[str, Callable[..., Tensor]] = {"silu": F.silu, "hardswish": F.hardswish, "relu": F.relu}
@@ -69,17 +71,19 @@ class ConditionedMLP(nn.Module):
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation '{activation}'; choose one of {', '.join(ACTIVATIONS)}")
         self.activation = activation
+        self._fold_cache: dict[tuple[float, int, tuple[tuple[int, int], ...]], list[tuple[Tensor, Tensor]]] = {}
         self.width, self.depth, self.num_classes, self.emb_dim = width, depth, num_classes, emb_dim
         self.fourier, self.film = float(fourier), bool(film)
-        self.layers = nn.ModuleList([nn.Linear(2, width)] + [nn.Linear(width, width) for _ in range(depth - 1)])
+        first = nn.Linear(2, width)
+        self.layers = nn.ModuleList([first] + [nn.Linear(width, width) for _ in range(depth - 1)])
         self.out = nn.Linear(width, out_dim)
         parts = 2 if self.film else 1
         self.cond = nn.Sequential(nn.Linear(emb_dim, width), nn.SiLU(), nn.Linear(width, parts * width * depth))
         self.labels = nn.Embedding(num_classes + 1, emb_dim) if num_classes else None
         if self.fourier > 0:
             with torch.no_grad():
-                self.layers[0].weight.normal_(0.0, self.fourier)
-                self.layers[0].bias.uniform_(-math.pi, math.pi)
+                first.weight.normal_(0.0, self.fourier)
+                first.bias.uniform_(-math.pi, math.pi)
 
     @property
     def null_label(self) -> int:
@@ -87,7 +91,7 @@ class ConditionedMLP(nn.Module):
 
     def conditioning(self, tau: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """Per-layer shifts and gains (m, depth, width) for times τ (m,) and labels y (m,) or None (= ∅)."""
-        e = time_embedding(tau, self.emb_dim).to(self.cond[0].weight.dtype)
+        e = time_embedding(tau, self.emb_dim).to(self.out.weight.dtype)
         if self.labels is not None:
             if y is None:
                 y = torch.full((len(e),), self.null_label, dtype=torch.long, device=e.device)
@@ -102,34 +106,58 @@ class ConditionedMLP(nn.Module):
         tau = torch.as_tensor(tau, device=x.device).reshape(-1)
         if y is not None:
             y = torch.as_tensor(y, device=x.device).reshape(-1)
-        shift, gain = self.conditioning(tau, y)
-        if len(shift) > 1:
-            return self._per_point(x, shift, gain)
-        # one conditioning row (sampling): fold it into each layer, which is then a single addmm
-        folded = self._folded(shift[0], None if gain is None else gain[0])
         inplace = not torch.is_grad_enabled()  # in-place activations only where autograd is off
+        key = self._fold_key(tau, y) if inplace else None
+        folded = None if key is None else self._fold_cache.get(key)
+        if folded is None:
+            shift, gain = self.conditioning(tau, y)
+            if len(shift) > 1:
+                return self._per_point(x, shift, gain)
+            # one conditioning row (sampling): fold it into each layer, which is then a single addmm
+            folded = self._folded(shift[0], None if gain is None else gain[0])
+            if key is not None:
+                if len(self._fold_cache) >= FOLD_CACHE:
+                    self._fold_cache.clear()
+                self._fold_cache[key] = folded
         if not inplace or len(x) <= CHUNK:
             return self._run(x, folded, inplace)
         # big batches in chunks whose activations stay in cache: ~1.7x faster on CPU
         return torch.cat([self._run(c, folded, True) for c in x.split(CHUNK)])
+
+    def _fold_key(self, tau: Tensor, y: Tensor | None) -> tuple[float, int, tuple[tuple[int, int], ...]] | None:
+        """Cache key of the folded layers for one time and one label, None for per-point conditioning.
+
+        A sampler asks the same few (τ, y) again and again (every γ a guidance slider tries runs
+        through the same times): folding costs a third of a 2,000-point evaluation. The
+        parameters' storage and in-place version counters are part of the key, so an optimiser
+        step, an EMA update, loading weights or a copy of the network never meets a stale fold.
+        """
+        if tau.numel() != 1 or (y is not None and y.numel() != 1):
+            return None
+        version = tuple((p.data_ptr(), p._version) for p in self.parameters())
+        return float(tau), -1 if y is None else int(y), version
 
     def _act(self, k: int, h: Tensor, inplace: bool) -> Tensor:
         if k == 0 and self.fourier > 0:
             return h.sin_() if inplace else h.sin()
         return ACTIVATIONS[self.activation](h, inplace=inplace)
 
+    def _linears(self) -> list[nn.Linear]:
+        return cast("list[nn.Linear]", list(self.layers))
+
     def _per_point(self, h: Tensor, shift: Tensor, gain: Tensor | None) -> Tensor:
         shifts = shift.unbind(1)
-        gains = [None] * self.depth if gain is None else gain.unbind(1)
+        gains: Sequence[Tensor | None] = [None] * self.depth if gain is None else gain.unbind(1)
         for k, layer in enumerate(self.layers):
             h = layer(h) + shifts[k]
-            h = self._act(k, h if gains[k] is None else h * gains[k], False)
+            g = gains[k]
+            h = self._act(k, h if g is None else h * g, False)
         return self.out(h)
 
     def _folded(self, shift: Tensor, gain: Tensor | None) -> list[tuple[Tensor, Tensor]]:
         """(weightᵀ (in, out), bias) of each layer and the output layer, one row of conditioning folded in."""
         out = []
-        for k, layer in enumerate(self.layers):
+        for k, layer in enumerate(self._linears()):
             w, b = layer.weight, layer.bias + shift[k]
             if gain is not None:
                 w, b = w * gain[k][:, None], b * gain[k]

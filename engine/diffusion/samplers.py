@@ -110,7 +110,7 @@ def _dpmpp(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int, generato
         yield Frame(step, tau, xi, x0)
 
 
-Runner = Callable[[EpsFn, NoiseProcess, Tensor, int, "torch.Generator | None", bool, dict], Iterator[Frame]]
+Runner = Callable[[EpsFn, NoiseProcess, Tensor, int, "torch.Generator | None", bool, dict[str, Any]], Iterator[Frame]]
 
 SAMPLERS: dict[str, Runner] = {
     "ancestral": _ancestral,

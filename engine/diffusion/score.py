@@ -131,7 +131,7 @@ class ProbabilityFlow:
 
     def log_prob(self, z: Tensor, t0: float | None = None) -> Tensor:
         """Exact log p_{t0}(z), (n,) float64, by integrating the ODE and tr(∂v/∂x) from t0 (τ_min) up to τ_max."""
-        def func(t: Tensor, y: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        def func(t: Tensor | float, y: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
             with torch.enable_grad():
                 x = y[0].detach().requires_grad_(True)
                 v = self.velocity(x, t)

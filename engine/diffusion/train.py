@@ -24,7 +24,7 @@ import copy
 import math
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -67,13 +67,14 @@ class DiffusionTrainer:
         self._refill()
         self.config = model_config(kind, density, options, self._pool_x)
         self.model = build_model(kind, self.config, device=device)
-        self.net: EpsNet = self.model.net
+        self.net = cast(EpsNet, self.model.net)  # build_model makes an EpsNet
         self.process: NoiseProcess = self.model.process
         self.net.train()
         self.ema = copy.deepcopy(self.net).eval()
-        self._ema_params, self._net_params = list(self.ema.parameters()), list(self.net.parameters())
+        self._ema_params: list[torch.Tensor] = list(self.ema.parameters())
+        self._net_params: list[torch.Tensor] = list(self.net.parameters())
         self.opt = _adam(self.net, float(options["lr"]))
-        self.classifier: NoisyClassifier | None = self.model.classifier
+        self.classifier = cast("NoisyClassifier | None", self.model.classifier)
         self.clf_opt = None
         if self.classifier is not None:
             self.classifier.train()
@@ -146,7 +147,8 @@ class DiffusionTrainer:
             # each noisy point twice, with its label and with ∅: the shared ε cancels from what
             # guidance amplifies, ε_θ(x, y) − ε_θ(x, ∅)
             null = torch.full_like(y, self.net.null_label)  # type: ignore[arg-type]
-            inputs = (torch.cat([x_t, x_t]), torch.cat([tau, tau]), torch.cat([y, null]))  # type: ignore[list-item]
+            inputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] = (
+                torch.cat([x_t, x_t]), torch.cat([tau, tau]), torch.cat([y, null]))  # type: ignore[list-item]
             target = torch.cat([noise, noise])
         else:
             inputs, target = (x_t, tau, self._drop_labels(y)), noise
@@ -189,7 +191,7 @@ class DiffusionTrainer:
     def _heldout_loss(self) -> float:
         h = self._heldout
         eps = self.ema(h["x_t"], h["tau"], h["y"])
-        return float(((eps - h["noise"]) ** 2).sum(1).mean())  # type: ignore[operator]
+        return float(((eps - h["noise"]) ** 2).sum(1).mean())
 
     def _monitor(self) -> tuple[float, np.ndarray]:
         loss = self._heldout_loss()

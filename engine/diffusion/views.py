@@ -89,7 +89,7 @@ class ClassMap:
 
 
 def _box(model: DiffusionModel, box: Box | None) -> Box:
-    return box or tuple(model.config.get("box", (-4.0, 4.0, -4.0, 4.0)))  # type: ignore[return-value]
+    return box or tuple(model.config.get("box", (-4.0, 4.0, -4.0, 4.0)))
 
 
 def _noise_std(model: DiffusionModel, tau: float) -> float:

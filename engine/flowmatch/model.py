@@ -52,10 +52,10 @@ def validate_config(config: dict[str, Any]) -> None:
     for key, allowed in choices.items():
         if config.get(key) not in allowed:
             raise InputError(f"config '{key}' must be one of {', '.join(allowed)}, not {config.get(key)!r}")
-    for key, (lo, hi) in {"sigma_min": (0.0, 0.5), "atol": (1e-12, 1.0), "rtol": (1e-12, 1.0)}.items():
-        value = config.get(key)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not lo <= float(value) <= hi:
-            raise InputError(f"config '{key}' must be a number in [{lo:g}, {hi:g}], not {value!r}")
+    for key, (low, high) in {"sigma_min": (0.0, 0.5), "atol": (1e-12, 1.0), "rtol": (1e-12, 1.0)}.items():
+        number = config.get(key)
+        if not isinstance(number, (int, float)) or isinstance(number, bool) or not low <= float(number) <= high:
+            raise InputError(f"config '{key}' must be a number in [{low:g}, {high:g}], not {number!r}")
 
 
 class FlowMatchingModel(CNF):
@@ -87,7 +87,7 @@ class FlowMatchingModel(CNF):
         """The same model following γ v(x, t, y) + (1 − γ) v(x, t, ∅) (shares the weights)."""
         self.check_guidance(label, guidance)
         model = FlowMatchingModel(self.net, self.info, self.atol, self.rtol)
-        model.field = GuidedField(self.net, label, guidance)
+        model.field = GuidedField(self.net, label, guidance)  # type: ignore[assignment]  # called like a VectorField
         model.max_nfe = self.max_nfe
         return model
 

@@ -18,6 +18,8 @@ References:
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import Tensor, nn
 
@@ -51,10 +53,14 @@ class FlowField(VectorField):
         super().__init__(dim, width, depth, activation, 1.0)
         self.num_classes = int(num_classes)
         if self.num_classes:
-            self.labels = nn.ModuleList(nn.Embedding(self.num_classes + 1, 2 * layer.linear.out_features)
-                                        for layer in self.layers)
-            for emb in self.labels:
+            embeddings = [nn.Embedding(self.num_classes + 1, 2 * layer.linear.out_features)
+                          for layer in self._squashes()]
+            for emb in embeddings:
                 nn.init.normal_(emb.weight, std=0.1)
+            self.labels = nn.ModuleList(embeddings)
+
+    def _squashes(self) -> list[ConcatSquash]:
+        return cast("list[ConcatSquash]", list(self.layers))  # ModuleList items are typed nn.Module
 
     @property
     def null_label(self) -> int:
@@ -76,7 +82,7 @@ class FlowField(VectorField):
         gate = torch.sigmoid(layer.gate.weight[:, 0] * t + layer.gate.bias + dg)
         return layer.linear.weight * gate[:, None], layer.linear.bias * gate + layer.shift.weight[:, 0] * t + ds
 
-    def forward(self, t: Tensor | float, z: Tensor, y: Tensor | int | None = None) -> Tensor:  # type: ignore[override]
+    def forward(self, t: Tensor | float, z: Tensor, y: Tensor | int | None = None) -> Tensor:
         """Velocity (n, d) at a scalar time or at per-point times t (n,), for labels y (scalar or (n,); None: ∅)."""
         if isinstance(t, Tensor) and t.dim() > 0:
             return self._forward_rows(t.reshape(-1, 1).to(z.dtype), z, y)
@@ -84,7 +90,7 @@ class FlowField(VectorField):
         if embs[0] is not None and embs[0].dim() > 1:  # one label per point at one time
             return self._forward_rows(torch.full((len(z), 1), float(t), dtype=z.dtype, device=z.device), z, y)
         h = z
-        for i, (layer, emb) in enumerate(zip(self.layers, embs)):
+        for i, (layer, emb) in enumerate(zip(self._squashes(), embs)):
             w, b = self._affine(layer, t, emb)
             h = torch.addmm(b, h, w.T)
             if i < len(self.layers) - 1:
@@ -94,7 +100,7 @@ class FlowField(VectorField):
     def _forward_rows(self, t: Tensor, z: Tensor, y: Tensor | int | None) -> Tensor:
         """Per-point times t (n, 1): the gate is (n, width) instead of folded into the weights."""
         h = z
-        for i, (layer, emb) in enumerate(zip(self.layers, self._embeddings(y, z.device))):
+        for i, (layer, emb) in enumerate(zip(self._squashes(), self._embeddings(y, z.device))):
             dg, ds = _label_terms(emb, layer.linear.out_features)
             gate = torch.sigmoid(layer.gate(t) + dg)
             h = layer.linear(h) * gate + layer.shift(t) + ds
@@ -102,11 +108,11 @@ class FlowField(VectorField):
                 h = self.act(h)
         return h
 
-    def jvp(self, t: Tensor | float, z: Tensor, v: Tensor, y: int | None = None) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+    def jvp(self, t: Tensor | float, z: Tensor, v: Tensor, y: int | None = None) -> tuple[Tensor, Tensor]:
         """Velocity and Jacobian-vector products (see VectorField.jvp) at a scalar time and label."""
         h, dh = z, v
         last = len(self.layers) - 1
-        for i, (layer, emb) in enumerate(zip(self.layers, self._embeddings(y, z.device))):
+        for i, (layer, emb) in enumerate(zip(self._squashes(), self._embeddings(y, z.device))):
             w, b = self._affine(layer, t, emb)
             a = torch.addmm(b, h, w.T)
             dh = dh @ w.T

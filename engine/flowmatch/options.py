@@ -22,7 +22,7 @@ __all__ = ["OPTIONS", "check_options", "default_options"]
 OPTIONS: dict[str, dict[str, Any]] = {
     "fm": {
         # the velocity field (the CNF's concat-squash network)
-        "width": 128,
+        "width": 64,
         "depth": 3,
         "activation": "silu",
         # what is regressed
@@ -36,7 +36,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "conditional": False,
         "label_dropout": 0.2,
         # optimisation
-        "lr": 3e-3,
+        "lr": 1e-2,
         "batch": 512,
         "beta2": 0.999,
         "weight_decay": 0.0,
@@ -53,9 +53,9 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "heldout": 1000,
         "eval_every": 5.0,
         "sample_every": 0.5,
-        "samples": 2000,
+        "samples": 1000,
         "sample_solver": "rk4",
-        "sample_steps": 8,
+        "sample_steps": 4,
     }
 }
 

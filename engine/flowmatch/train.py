@@ -51,6 +51,9 @@ __all__ = ["FlowMatchingTrainer", "Pairs"]
 
 # a held-out NLL this far above the best one is a run that has come apart
 _DIVERGED_NATS = 5.0
+# monitoring waits at least this many times its own cost: it never takes more than ~1/5 of the time
+# (a training step is cheap, a solve for samples or an NLL is not)
+_MAX_SHARE = 4.0
 
 
 @dataclass(frozen=True)
@@ -163,12 +166,12 @@ class FlowMatchingTrainer:
             now = self.elapsed + time.perf_counter() - resumed
             finished = budget.finished(self.step, now)
             if finished or now >= next_eval:
-                self._measure_heldout()
-                next_eval = now + float(self.opts["eval_every"])
+                cost = self._timed(self._measure_heldout)[1]
+                next_eval = now + max(float(self.opts["eval_every"]), _MAX_SHARE * cost)
             samples = None
             if self.opts["sample_every"] > 0 and (finished or now >= next_samples):
-                samples = self._samples()
-                next_samples = now + float(self.opts["sample_every"])
+                samples, cost = self._timed(self._samples)
+                next_samples = now + max(float(self.opts["sample_every"]), _MAX_SHARE * cost)
             self.elapsed += time.perf_counter() - resumed
             recent.append(self.elapsed)
             rate = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else 0.0
@@ -179,6 +182,11 @@ class FlowMatchingTrainer:
                 metric=self.last_heldout, best_step=self.best_step, samples=samples)
             if finished:
                 return
+
+    @staticmethod
+    def _timed(fn: Any) -> tuple[Any, float]:
+        start = time.perf_counter()
+        return fn(), time.perf_counter() - start
 
     # -- one step ----------------------------------------------------------------------------
     def _apply_lr(self, fraction: float) -> float:

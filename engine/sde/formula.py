@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -40,8 +41,9 @@ CONSTANTS = {"pi": math.pi}
 MAX_LENGTH = 500
 MAX_DEPTH = 40
 
-_MATH = {"sin": math.sin, "cos": math.cos, "exp": math.exp, "log": math.log, "sqrt": math.sqrt,
-         "tanh": math.tanh, "abs": abs}
+_MATH: dict[str, Callable[[float], float]] = {
+    "sin": math.sin, "cos": math.cos, "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh,
+    "abs": abs}
 _TORCH = {name: getattr(torch, name) for name in FUNCTIONS}
 _NUMPY = {name: getattr(np, name) for name in FUNCTIONS}
 

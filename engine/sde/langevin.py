@@ -154,6 +154,11 @@ def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> list[fl
     return [float(v) for v in np.geomspace(sigma_max, sigma_min, levels)]
 
 
+def _at_level(f: NoisyFn, sigma: float) -> ScoreFn:
+    """x -> f(x, σ) at one noise level."""
+    return lambda x: f(x, sigma)
+
+
 def annealed_langevin(score_at: NoisyFn, x0: np.ndarray | Tensor, sigmas: Sequence[float], eps: float,
                       steps_per_level: int, seed: int = 0, every: int = 1, log_prob_at: NoisyFn | None = None,
                       device: torch.device | str | None = None) -> Iterator[LangevinFrame]:
@@ -166,8 +171,8 @@ def annealed_langevin(score_at: NoisyFn, x0: np.ndarray | Tensor, sigmas: Sequen
     """
     last = sigmas[-1]
     levels = [
-        Level((lambda x, s=s: score_at(x, s)), eps * (s / last) ** 2, steps_per_level, s,
-              None if log_prob_at is None else (lambda x, s=s: log_prob_at(x, s)))
+        Level(_at_level(score_at, s), eps * (s / last) ** 2, steps_per_level, s,
+              None if log_prob_at is None else _at_level(log_prob_at, s))
         for s in sigmas
     ]
     return run_levels(levels, x0, seed, every, device)

@@ -1,6 +1,6 @@
 """Particles under an SDE by Euler–Maruyama: x ← x + f(x, t) dt + g(t) √dt ε.
 
-:func:`euler_maruyama` is a generator (DESIGN.md: data flows one way) that yields a
+:func:`euler_maruyama` is a generator (data flows one way: docs/ARCHITECTURE.md) that yields a
 :class:`ParticleFrame` at each requested time; :func:`trajectories` records them all.
 
 >>> from engine.sde import make_sde
@@ -39,7 +39,7 @@ class ParticleFrame:
     x: np.ndarray
 
 
-def check_times(times: Sequence[float], t0: float) -> list[float]:
+def check_times(times: Sequence[float] | np.ndarray, t0: float) -> list[float]:
     """Output times as floats, refused unless finite, ascending and not before ``t0``."""
     out = [float(t) for t in times]
     if not out or not all(math.isfinite(t) for t in out):
@@ -59,7 +59,7 @@ def _as_tensor(x0: np.ndarray | torch.Tensor, device: torch.device | str | None)
 def euler_maruyama(
     sde: SDE,
     x0: np.ndarray | torch.Tensor,
-    times: Sequence[float],
+    times: Sequence[float] | np.ndarray,
     dt: float = 1e-3,
     seed: int = 0,
     t0: float = 0.0,
@@ -102,7 +102,7 @@ def euler_maruyama(
 def trajectories(
     sde: SDE,
     x0: np.ndarray | torch.Tensor,
-    times: Sequence[float],
+    times: Sequence[float] | np.ndarray,
     dt: float = 1e-3,
     seed: int = 0,
     t0: float = 0.0,

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from app.labs.context import LabContext
-from app.labs.guidance.compute import PARTICLES
+from app.labs.guidance.compute import FULL, PARTICLES, PREVIEW
 from app.labs.guidance.view import GuidanceLab
 from engine.api import make_trainer
 from engine.checkpoint import TrainedModel, density_record
@@ -77,14 +77,15 @@ def test_slider_resamples_in_the_background_and_reports_latency(lab, qtbot) -> N
     assert lab.queue.running and lab.queue.running[0].preview  # sampled on the worker, not on the GUI thread
     qtbot.waitUntil(lambda: lab.samples["guided"].request.guidance == 6.0, timeout=10_000)
     preview = lab.samples["guided"]
-    assert preview.request.preview and preview.sampler == "ddim"  # the quick answer comes first
+    assert preview.request.preview and (preview.sampler, preview.steps) == ("dpm++", PREVIEW[1]["cfg"])  # quick first
     assert lab.latency_ms is not None and 0 < lab.latency_ms < 5_000
     assert f"{lab.latency_ms:.0f} ms after the slider moved" in lab.header.status.text()
     print(f"guidance slider: preview drawn {lab.latency_ms:.0f} ms after the request")
     qtbot.waitUntil(lambda: settled(lab, 6.0), timeout=20_000)  # then the full sample
-    assert lab.samples["guided"].sampler == "ancestral"
+    assert (lab.samples["guided"].sampler, lab.samples["guided"].steps) == FULL
     assert not np.array_equal(lab.samples["guided"].xs[-1], before)
-    assert f"previews while γ moves (DDIM 12 steps): {lab.latency_ms:.0f} ms" in lab.header.status.text()
+    quick = f"DPM-Solver++ {PREVIEW[1]['cfg']} steps"
+    assert f"previews while γ moves ({quick}): {lab.latency_ms:.0f} ms" in lab.header.status.text()
     assert "γ = 6" in lab.panels.views["guided"].plot.getPlotItem().titleLabel.text
 
 
@@ -96,7 +97,7 @@ def test_while_the_model_trains_every_panel_is_a_preview(lab, qtbot) -> None:  #
     qtbot.waitUntil(lambda: all(s.request.preview for s in lab.samples.values()) and lab.queue.settled,
                     timeout=20_000)
     qtbot.wait(100)
-    assert lab.queue.settled and all(s.sampler == "ddim" for s in lab.samples.values())  # no full re-sampling
+    assert lab.queue.settled and all(s.request.preview for s in lab.samples.values())  # no full re-sampling
 
 
 def test_class_map_is_a_distribution_and_follows_time_and_class(lab, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -60,7 +60,7 @@ def test_background_solve_fills_the_views_and_follows_the_time_bar(make_lab, qtb
     assert lab.pde_view.points.count == min(len(f.particles), 300)
     t, tv = lab.tv_plot.series()
     np.testing.assert_allclose(tv, [g.tv for g in lab.frames])
-    assert t[30] == pytest.approx(0.3) and lab.tv_plot.cursor.value() == pytest.approx(0.3)
+    assert t[30] == pytest.approx(0.3) and lab.tv_plot.time_line.value() == pytest.approx(0.3)
     qtbot.waitUntil(lambda: "s = t·T = 0.6" in lab.header.status.text(), timeout=5000)
     assert all(g.tv < g.tv_floor + 0.03 for g in lab.frames)  # grid and particles agree up to noise
 

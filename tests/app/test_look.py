@@ -116,3 +116,23 @@ def test_text_over_data_without_a_box_is_reported(qtbot) -> None:  # type: ignor
     boxed.setParentItem(plot.getPlotItem().vb)
     restyle(plot)
     assert all(contrast_ratio(fg, bg) >= MIN_CONTRAST for what, fg, bg in text_items(plot) if "87%" in what)
+
+
+@pytest.mark.parametrize(("name", "size"), [("kfp", (960, 720)), ("guidance", (960, 720)), ("guidance", (1400, 600))])
+def test_panels_show_the_data_box_not_a_range_several_times_it(qtbot, trained, name, size) -> None:  # type: ignore[no-untyped-def]
+    from widgets.density_view import DensityView
+
+    lab = _lab(qtbot, name, trained["ddpm"])
+    try:
+        lab.resize(*size)
+        qtbot.waitUntil(lambda: lab.width() == size[0], timeout=3000)
+        QtWidgets.QApplication.processEvents()
+        views = [v for v in lab.findChildren(DensityView) if v.isVisibleTo(lab)]
+        assert len(views) >= 3
+        for v in views:
+            v.fit()
+            x0, x1, y0, y1 = v._box
+            (a0, a1), (b0, b1) = v.plot.getPlotItem().vb.viewRange()
+            assert (a1 - a0) <= 1.6 * (x1 - x0) and (b1 - b0) <= 1.6 * (y1 - y0), (v._box, (a0, a1, b0, b1))
+    finally:
+        lab.shutdown()

@@ -56,8 +56,8 @@ def test_arrow_keys_in_the_density_list_open_the_density_they_rest_on(window, qt
     np.save(tmp_path / "pts.npy", np.random.default_rng(0).normal(size=(300, 2)))
     assert window.set_density(f"file:{tmp_path / 'pts.npy'}")
     lst.clearFocus()
-    lst.setCurrentRow(1, QtCore.QItemSelectionModel.SelectionFlag.NoUpdate)
-    qtbot.wait(600)
+    with qtbot.waitSignal(window.picker._settle.timeout, timeout=5000):  # the highlight has settled
+        lst.setCurrentRow(1, QtCore.QItemSelectionModel.SelectionFlag.NoUpdate)
     assert window.state.spec.startswith("file:")
 
 

@@ -71,6 +71,19 @@ def test_every_shipped_scene_is_valid() -> None:
         assert s.title and s.description
 
 
+def test_a_shipped_scene_is_found_by_its_name(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.scenes import shipped_scenes
+
+    monkeypatch.chdir(tmp_path)
+    assert "score_field" in shipped_scenes()
+    full = load_scene(os.path.join(SCENES_DIR, "score_field.json"))
+    assert load_scene("score_field") == full and load_scene("score_field.json") == full
+    with pytest.raises(InputError, match="no such scene file .shipped scenes: adjoint_vs_backprop, "):
+        load_scene("no_such_scene")
+    (tmp_path / "score_field.json").write_text(json.dumps(scene(title="mine")))
+    assert load_scene("score_field.json").title == "mine"  # a file of that name wins
+
+
 def test_bad_scene_on_the_command_line_exits_2(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(scene(extra=1)))

@@ -41,10 +41,30 @@ def test_training_lowers_the_heldout_nll_and_reports_snapshots() -> None:
     assert last.best_step == max(range(1, 41), key=lambda k: -snaps[k - 1].heldout_nll)  # type: ignore[operator]
 
 
-def test_seconds_budget_stops_on_time() -> None:
+class _Clock:
+    """Stands in for the time module: every reading advances it by 1/16 s (exact in binary)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1 / 16
+        return self.now
+
+
+def test_seconds_budget_stops_on_time_and_counts_only_compute(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from engine.cnf import train
+
+    clock = _Clock()
+    monkeypatch.setattr(train, "time", clock)
     trainer = CNFTrainer(get_density("gaussian"), FAST, "cpu", seed=0)
-    snaps = list(trainer.run(seconds=1.0))
-    assert 1.0 <= snaps[-1].elapsed < 3.0
+    snaps = []
+    for s in trainer.run(seconds=1.0):
+        snaps.append(s)
+        clock.now += 100.0  # the caller's time between snapshots (drawing, a pause) does not count
+    per_step = snaps[1].elapsed - snaps[0].elapsed
+    assert per_step > 0 and all(b.elapsed - a.elapsed == per_step for a, b in zip(snaps, snaps[1:]))
+    assert 1.0 <= snaps[-1].elapsed <= 1.0 + 2 * per_step  # stops within a step of the budget
     assert snaps[-1].budget_seconds == 1.0 and snaps[-1].fraction_done == 1.0
     assert snaps[-1].heldout_nll is not None  # a final measurement
 

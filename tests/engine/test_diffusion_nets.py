@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -56,3 +58,21 @@ def test_classifier_gradient_matches_finite_differences() -> None:
 def test_time_embedding_shape_and_range() -> None:
     e = time_embedding(torch.linspace(0, 1, 7), 32)
     assert e.shape == (7, 32) and float(e.abs().max()) <= 1.0
+
+
+def test_folded_layers_are_reused_only_while_the_weights_stay_the_same() -> None:
+    net = EpsNet(width=16, depth=2, num_classes=3, fourier=1.0, film=True)
+    x, tau = torch.randn(50, 2), torch.tensor(0.3)
+    with torch.no_grad():
+        first = net(x, tau, torch.tensor(1))
+        assert len(net._fold_cache) == 1
+        assert torch.equal(net(x, tau, torch.tensor(1)), first) and len(net._fold_cache) == 1
+        net.layers[0].bias.add_(0.5)  # an in-place update, as an optimiser step makes
+        moved = net(x, tau, torch.tensor(1))
+    assert not torch.allclose(moved, first)
+    with torch.enable_grad():  # the training path: per-point conditioning, nothing cached
+        assert torch.allclose(net(x, tau, torch.tensor(1)), moved, atol=1e-6)
+    twin = copy.deepcopy(net)
+    with torch.no_grad():
+        twin.out.bias.add_(1.0)
+        assert torch.allclose(twin(x, tau, torch.tensor(1)), moved + 1.0, atol=1e-5)

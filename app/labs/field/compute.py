@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.api import FLOW_KINDS
 from engine.densities import grid_points
 
 __all__ = ["GRID", "field_at"]
@@ -14,7 +15,7 @@ GRID = 24
 def field_at(tm: object, box: tuple[float, float, float, float], t: float, n: int = GRID
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """(xs, ys, vectors (n, n, 2), background (n, n) or None) at the labs' time t."""
-    if tm.kind == "cnf":  # type: ignore[attr-defined]
+    if tm.kind in FLOW_KINDS:  # type: ignore[attr-defined]
         from engine.cnf.views import vector_field
 
         f = next(vector_field(tm.model, box, n, times=(t,)))  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtWidgets
 
+from engine.api import FLOW_KINDS
 from widgets.arrows_item import ArrowField
 from widgets.density_view import DensityView
 
@@ -61,7 +62,7 @@ class FieldLab(Lab):
             self.view.set_density(None, self.ctx.box)
             self.header.set_status("No model yet: train or open a model to see its field.")
             return
-        self.header.set_equation(VELOCITY if tm.kind == "cnf" else SCORE)
+        self.header.set_equation(VELOCITY if tm.kind in FLOW_KINDS else SCORE)
         if self.busy:
             self._pending = True  # draw the newest time once the current one is done
             return

@@ -3,10 +3,13 @@
 Every panel starts from the same noise x_T (one seed) and the same sampler, so panels differ
 only by their guidance: γ = 0 reproduces the unconditional panel exactly.
 
-Two qualities. A slider must answer at once, so while γ moves the guided panel is a *preview*:
-deterministic DDIM with few steps (a particle slides smoothly as γ moves). Few steps bias the
-picture, though (modes come out too tight, strong guidance overshoots), so once γ rests every
-panel is sampled *in full*: ancestral sampling with 100 steps, whose spread matches the data.
+Two qualities of one sampler. Both are DPM-Solver++(2M), the probability-flow ODE in
+data-prediction form with x̂_0 held in the box, from the same noise: while γ moves the guided
+panel is a *preview* at few steps, once γ rests it is sampled *in full* at the steps where the
+solver has converged. Being one deterministic map sampled coarsely and finely, the preview
+shows where the full sample's particles will be (an ε-form solver such as DDIM at few steps
+overshoots at large γ and pins particles on the box's edge, and a stochastic full sample
+would not match any preview particle for particle).
 """
 
 from __future__ import annotations
@@ -16,22 +19,20 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from engine.densities import Box, Density, grid_points, histogram_density
+from engine.densities import Box, Density, histogram_density
 from engine.diffusion.model import DiffusionModel
+from engine.diffusion.tilted import TiltedTarget, estimated_tilted, exact_tilted
 from engine.diffusion.views import sampling_frames
 
 __all__ = ["PREVIEW", "FULL", "PARTICLES", "Request", "PanelSamples", "TiltedTarget", "particle_classes",
            "panel_frames", "sample_panel", "sample_panels", "tilted_target"]
 
-# Preview steps per kind of guidance, so that 2,000 particles answer a slider within 200 ms on
-# one core of a busy machine: classifier-free 12 steps (two network calls per step), ~140 ms at a
-# load of 4.5 on 2 cores; classifier guidance costs a backward pass more per step, so 8 steps.
-PREVIEW = ("ddim", {"cfg": 12, "classifier": 8})
-FULL = ("ancestral", 100)
+# Preview steps per kind of guidance (tests/bench/bench_guidance.py): 2,000 particles answer the
+# slider at display rate and agree with the full sample (histogram TV within sampling noise).
+PREVIEW = ("dpm++", {"cfg": 10, "classifier": 8})
+FULL = ("dpm++", 25)  # the sampler and steps of the trade-off curve (engine.guidance_sweep.SWEEP_SAMPLER)
 PARTICLES = 2000
-_LOG_FLOOR = -30.0  # log p(y|x) where a class is impossible: keeps γ < 0 and γ = 0 finite
 
 
 @dataclass(frozen=True)
@@ -94,50 +95,17 @@ def sample_panels(model: DiffusionModel, requests: Sequence[Request], box: Box,
         yield from panel_frames(model, req, box, n)
 
 
-@dataclass(frozen=True)
-class TiltedTarget:
-    """log p(x) (G, G) and log p(y | x) (C, G, G) on the grid of ``box``; ``source`` says where they come from."""
-
-    log_px: np.ndarray
-    log_py: np.ndarray
-    box: Box
-    source: str
-    exact: bool
-
-    def density(self, label: int, gamma: float) -> np.ndarray:
-        """p(x) p(y|x)^γ / Z on the grid, (G, G) float32 (normalised over the box)."""
-        log = self.log_px + gamma * self.log_py[label]
-        top = np.max(log[np.isfinite(log)]) if np.isfinite(log).any() else 0.0
-        p = np.where(np.isfinite(log), np.exp(log - top), 0.0)
-        x0, x1, y0, y1 = self.box
-        cell = (x1 - x0) * (y1 - y0) / p.size
-        return (p / max(p.sum() * cell, 1e-300)).astype(np.float32)
-
-
 def tilted_target(model: DiffusionModel, density: Density | None, box: Box, n: int = 128) -> TiltedTarget | None:
     """The target exactly when the density has closed forms for p(x) and p(y|x), else estimated; None if neither."""
-    _, _, pts = grid_points(box, n)
-    if density is not None and density.analytic and density.num_classes == model.num_classes:
-        try:
-            with torch.no_grad():
-                x = torch.from_numpy(pts).double()
-                lp, lpy = density.log_prob(x).numpy(), density.class_log_prob(x).numpy()
-            return TiltedTarget(lp.reshape(n, n), _floor(lpy.T.reshape(-1, n, n)), box,
-                                "exact: closed-form p(x) and p(y | x)", True)
-        except NotImplementedError:
-            pass
+    if density is not None and density.num_classes == model.num_classes:
+        exact = exact_tilted(density, box, n)
+        if exact is not None:
+            return exact
     if model.classifier is None:
         return None
-    tau = float(model.process.t_min)
-    lpy = np.log(np.maximum(model.class_probs(pts, tau).astype(np.float64), 1e-300)).T.reshape(-1, n, n)
     if density is not None:
-        px, where = density.density_grid(n, box).astype(np.float64), "histogram of the data"
-    else:
-        px, where = _sample_histogram(model, box, n), "histogram of the model's samples"
-    with np.errstate(divide="ignore"):
-        lp = np.log(px)
-    return TiltedTarget(lp, _floor(lpy), box, f"estimated: p(x) from a {where}, p(y | x) from the noisy "
-                        f"classifier at τ = {tau:.2g}", False)
+        return estimated_tilted(model, density.density_grid(n, box).astype(np.float64), box, "histogram of the data")
+    return estimated_tilted(model, _sample_histogram(model, box, n), box, "histogram of the model's samples")
 
 
 def particle_classes(model: DiffusionModel | None, density: Density | None, x: np.ndarray) -> np.ndarray | None:
@@ -147,10 +115,6 @@ def particle_classes(model: DiffusionModel | None, density: Density | None, x: n
     if model is not None and model.classifier is not None:
         return model.class_probs(x, float(model.process.t_min)).argmax(1)
     return None
-
-
-def _floor(log_py: np.ndarray) -> np.ndarray:
-    return np.maximum(np.nan_to_num(log_py, nan=_LOG_FLOOR, neginf=_LOG_FLOOR), _LOG_FLOOR)
 
 
 def _sample_histogram(model: DiffusionModel, box: Box, n: int) -> np.ndarray:

@@ -59,10 +59,13 @@ def missing_model_message(trained: TrainedModel | None, density: Density | None)
     return f"This {trained.kind.upper()} was trained without classes, so it cannot be guided.\n\n{how}"
 
 
+_NAMES = {"dpm++": "DPM-Solver++", "ddim": "DDIM"}
+
+
 def status_text(ps: PanelSamples, waited_ms: float, preview_ms: float | None) -> str:
     """The status line after the guided panel is drawn: which sampler, and how long the user waited."""
-    quick = f"{PREVIEW[0].upper()} {PREVIEW[1][ps.request.kind or 'cfg']} steps"
-    full = f"{FULL[0]} {ps.steps if not ps.request.preview else FULL[1]} steps"
+    quick = f"{_NAMES.get(PREVIEW[0], PREVIEW[0])} {PREVIEW[1][ps.request.kind or 'cfg']} steps"
+    full = f"{_NAMES.get(FULL[0], FULL[0])} {ps.steps if not ps.request.preview else FULL[1]} steps"
     if ps.request.preview:
         return (f"Preview ({quick}, {PARTICLES:,} particles): {waited_ms:.0f} ms after the slider moved · "
                 f"full ({full}) next")

@@ -17,6 +17,7 @@ from engine.errors import InputError
 from engine.sde import KfpFrame
 from widgets.density_view import DensityView
 from widgets.kfp_controls import KfpControls
+from widgets.square_grid import SquareGrid
 from widgets.tv_plot import TvPlot
 
 from ..base import Lab
@@ -51,11 +52,11 @@ class KfpLab(Lab):
         super().__init__(ctx, parent)
         self.pde_view = DensityView()
         # short titles: a title wider than the plot pushes its colour bar out of a narrow view
-        self.pde_view.plot.setTitle("Fokker–Planck", size="15pt")
+        self.pde_view.plot.setTitle("grid solution (dots: particles)")
         self.hist_view = DensityView()
-        self.hist_view.plot.setTitle("particles", size="15pt")
+        self.hist_view.plot.setTitle("particle histogram")
         self.diff_view = DensityView()
-        self.diff_view.plot.setTitle("grid − particles", size="15pt")
+        self.diff_view.plot.setTitle("grid − particles")
         self.diff_view.set_colormap(DIVERGING)
         self.tv_plot = TvPlot()
         self.controls = KfpControls(CHOICES)
@@ -74,9 +75,10 @@ class KfpLab(Lab):
         self.controls.points_requested.connect(self.pde_view.set_points_visible)
 
     def _layout(self) -> None:
-        maps = QtWidgets.QHBoxLayout()
+        # three panels of one shape (a square plot and its colour bar), as large as the space allows
+        maps = SquareGrid(aspect=1.25)
         for w in (self.pde_view, self.hist_view, self.diff_view):
-            maps.addWidget(w, 1)
+            maps.add(w)
         bottom = QtWidgets.QHBoxLayout()
         bottom.addWidget(self.tv_plot, 1)
         panel = QtWidgets.QWidget()
@@ -87,7 +89,7 @@ class KfpLab(Lab):
         bottom.addWidget(panel)
         lay = QtWidgets.QVBoxLayout(self.body)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addLayout(maps, 3)
+        lay.addWidget(maps, 3)
         lay.addLayout(bottom, 1)
 
     # -- lifecycle -----------------------------------------------------------------------------

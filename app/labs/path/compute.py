@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.api import FLOW_KINDS
 from engine.checkpoint import TrainedModel
 from engine.densities import Box, Density, histogram_density
 from engine.diffusion.model import DiffusionModel
@@ -45,7 +46,7 @@ def diffusion_marginal(model: DiffusionModel, data: np.ndarray, tau: float, box:
 
 def path_frames(tm: TrainedModel, density: Density, box: Box, times: np.ndarray, n: int = 72) -> Iterator[PathFrame]:
     """p_t on the grid of ``box`` at each of ``times``."""
-    if tm.kind == "cnf":
+    if tm.kind in FLOW_KINDS:
         from engine.cnf.views import probability_path
 
         for f in probability_path(tm.model, box, n, times, solver="rk4", steps=16):  # type: ignore[arg-type]
@@ -60,7 +61,7 @@ def particle_frames(tm: TrainedModel, count: int = 2000, seed: int = 0, solver: 
                     steps: int = 40, sampler: str | None = None, points: np.ndarray | None = None,
                     frames: int = 41) -> Iterator[ParticlesFrame]:
     """Particles from noise (t = 0) to data (t = 1): the CNF's ODE, or the diffusion model's sampler."""
-    if tm.kind == "cnf":
+    if tm.kind in FLOW_KINDS:
         from engine.cnf.views import trajectories
 
         for f in trajectories(tm.model, count, direction="forward", points=points, seed=seed,  # type: ignore[arg-type]

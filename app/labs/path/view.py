@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
+from engine.api import FLOW_KINDS
 from widgets.density_view import DensityView
 
 from ..base import Lab
@@ -84,7 +85,7 @@ class PathLab(Lab):
         self.stop_background()
         self.densities, self.particles = [], []
         tm = self.ctx.trained
-        self.header.set_equation(DIFFUSION_EQUATION if tm is not None and tm.kind != "cnf" else CNF_EQUATION)
+        self.header.set_equation(DIFFUSION_EQUATION if tm is not None and tm.kind not in FLOW_KINDS else CNF_EQUATION)
         if tm is None or self.ctx.density is None:
             self.header.set_status("No model yet: showing the data density p₁. Train or open a model to see its path.")
             self._draw()

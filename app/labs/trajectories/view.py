@@ -12,6 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
+from engine.api import FLOW_KINDS
 from widgets.density_view import DensityView
 from widgets.trails_item import Trails
 
@@ -111,7 +112,7 @@ class TrajectoriesLab(Lab):
             self.compare.setChecked(bool(reference))
 
     def _cnf(self) -> bool:
-        return self.ctx.trained is not None and self.ctx.trained.kind == "cnf"
+        return self.ctx.trained is not None and self.ctx.trained.kind in FLOW_KINDS
 
     def _jobs(self) -> Iterator[tuple[str, object]]:
         tm = self.ctx.trained
@@ -226,7 +227,7 @@ class TrajectoryProbe:
         self.reset()
         point, t = np.array([x, y]), self.ctx.t
         self.marker.setData([x], [y])
-        if tm.kind == "cnf":
+        if tm.kind in FLOW_KINDS:
             job = lambda: iter([("cnf", cnf_probe(tm.model, point, t))])  # noqa: E731
         else:
             job = lambda: iter([("fan", diffusion_fan(tm.model, point, "ancestral")),  # noqa: E731

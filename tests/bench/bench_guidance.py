@@ -1,0 +1,137 @@
+"""Benchmark: the guidance lab's preview and full samples, and the trade-off curve; prints JSON.
+
+For each density a class-conditional DDPM is trained for ``--seconds`` (one torch thread,
+cached in ``--cache`` between runs), then, with one busy-loop child keeping the other core
+loaded:
+
+* ``preview_ms``: p50 / p95 of the guided panel's preview (2,000 particles, the lab's own
+  sampling path) over a drag of γ from −2 to 10 in steps of 0.1 (targets 33 / 60 ms);
+* ``full_ms``: the full sample the lab draws once γ rests;
+* ``tv``: per guidance kind and γ ∈ {−1, 0, 1, 3, 6, 10}, the histogram TV (64 x 64 cells)
+  between the preview and the full sample of the same noise, the TV between two full
+  samples of different noise, and their ratio (target <= 1.5); ``edge`` is the share of
+  preview particles within 1e-3 of the box's edge (a preview that pins particles there lies);
+* ``curve_s``: the time to fill the trade-off curve, 13 γ at 2,000 samples (target <= 5 s).
+
+The load average is printed with the figures: on a shared machine they move with it.
+
+Usage::
+
+    python tests/bench/bench_guidance.py --seconds 60 --densities 8gaussians,checkerboard,rings
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+
+from app.labs.guidance import compute as runs  # noqa: E402
+from engine.densities import get_density  # noqa: E402
+from engine.device import configure_threads  # noqa: E402
+from engine.diffusion import load_model, make_trainer  # noqa: E402
+from engine.diffusion.model import DiffusionModel  # noqa: E402
+from engine.guidance_sweep import DEFAULT_GAMMAS, sweep  # noqa: E402
+from engine.metrics import histogram_tv  # noqa: E402
+
+GAMMAS = (-1.0, 0.0, 1.0, 3.0, 6.0, 10.0)
+
+
+def trained(density_name: str, seconds: float, cache: str) -> DiffusionModel:
+    """A class-conditional DDPM of the density, trained for ``seconds`` (or read from the cache)."""
+    path = os.path.join(cache, f"ddpm_{density_name}_cond_{int(seconds)}s.pt")
+    if not os.path.exists(path):
+        density = get_density(density_name)
+        trainer = make_trainer("ddpm", density, {"conditional": True}, torch.device("cpu"), 0)
+        for _ in trainer.run(seconds=seconds):
+            pass
+        torch.save(trainer.best_model().to_checkpoint(), path)
+    return load_model(torch.load(path, weights_only=True), torch.device("cpu"))
+
+
+def request(label: int, gamma: float, kind: str, seed: int, preview: bool) -> runs.Request:
+    return runs.Request("guided", label, gamma, kind, seed, time.perf_counter(), preview)
+
+
+def sample(model: DiffusionModel, box: Any, label: int, gamma: float, kind: str, seed: int,
+           preview: bool) -> tuple[np.ndarray, float]:
+    start = time.perf_counter()
+    ps = runs.sample_panel(model, request(label, gamma, kind, seed, preview), box)
+    return ps.xs[-1], 1000 * (time.perf_counter() - start)
+
+
+def drag(model: DiffusionModel, box: Any, label: int, kind: str) -> dict[str, float]:
+    """Preview latency over γ = −2, −1.9, … 10 (each γ new to the sampler, as a first drag is)."""
+    times = [sample(model, box, label, float(g), kind, 0, True)[1] for g in np.round(np.arange(-2, 10.05, 0.1), 1)]
+    return {"p50": round(float(np.percentile(times, 50)), 1), "p95": round(float(np.percentile(times, 95)), 1),
+            "max": round(float(np.max(times)), 1), "count": len(times)}
+
+
+def agreement(model: DiffusionModel, box: Any, label: int, kind: str) -> list[dict[str, Any]]:
+    rows = []
+    for gamma in GAMMAS:
+        prev, _ = sample(model, box, label, gamma, kind, 0, True)
+        full, _ = sample(model, box, label, gamma, kind, 0, False)
+        other, _ = sample(model, box, label, gamma, kind, 1, False)
+        tv, noise = histogram_tv(prev, full, box), histogram_tv(full, other, box)
+        x0, x1, y0, y1 = box
+        edge = float(np.mean((np.abs(prev[:, 0] - x0) < 1e-3) | (np.abs(prev[:, 0] - x1) < 1e-3)
+                             | (np.abs(prev[:, 1] - y0) < 1e-3) | (np.abs(prev[:, 1] - y1) < 1e-3)))
+        rows.append({"gamma": gamma, "tv_preview_full": round(tv, 4), "tv_full_full": round(noise, 4),
+                     "ratio": round(tv / noise, 3), "edge": round(edge, 4)})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--densities", default="8gaussians,checkerboard,rings")
+    ap.add_argument("--label", type=int, default=1)
+    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "flowscope-bench-guidance"))
+    ap.add_argument("--skip-drag", action="store_true", help="only the agreement and the curve")
+    args = ap.parse_args()
+    configure_threads(1)
+    os.makedirs(args.cache, exist_ok=True)
+    models = {name: trained(name, args.seconds, args.cache) for name in args.densities.split(",")}
+    load0 = [round(v, 2) for v in os.getloadavg()]
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        results: dict[str, Any] = {}
+        for name, model in models.items():
+            density = get_density(name)
+            box = density.box
+            row: dict[str, Any] = {"preview": {"sampler": runs.PREVIEW[0], "steps": runs.PREVIEW[1]},
+                                   "full": {"sampler": runs.FULL[0], "steps": runs.FULL[1]}}
+            for kind in ("cfg", "classifier"):
+                if not args.skip_drag:
+                    row[f"preview_ms_{kind}"] = drag(model, box, args.label, kind)
+                fulls = [sample(model, box, args.label, 3.0, kind, s, False)[1] for s in range(5)]
+                row[f"full_ms_{kind}"] = round(float(np.median(fulls)), 1)
+                row[f"tv_{kind}"] = agreement(model, box, args.label, kind)
+            start = time.perf_counter()
+            points = list(sweep(model, density, args.label, DEFAULT_GAMMAS, n=2000))
+            row["curve_s"] = round(time.perf_counter() - start, 2)
+            row["curve"] = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in p.to_dict().items()}
+                            for p in points]
+            row["load_1min"] = round(os.getloadavg()[0], 2)
+            results[name] = row
+    finally:
+        busy.kill()
+        busy.wait()
+    print(json.dumps({"machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "load_before": load0,
+                                  "load_after": [round(v, 2) for v in os.getloadavg()]},
+                      "seconds": args.seconds, "label": args.label, "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
