@@ -48,7 +48,7 @@ class LabTabs(QtWidgets.QWidget):
             lab = make_lab(name, self.ctx)
             restyle(lab)  # the plots a lab made itself take the current theme and text size
             holder = self.tabs.widget(1 + self.names.index(name))
-            holder.layout().addWidget(lab)
+            holder.layout().addWidget(lab)  # type: ignore[union-attr]  # every holder was made with a layout
             self.labs[name] = lab
         return self.labs[name]
 

@@ -41,4 +41,4 @@ class MainThreadCollector(QtCore.QObject):
 
     @QtCore.Slot()
     def check(self) -> None:
-        collect_like_the_collector(self.threshold)  # type: ignore[arg-type]
+        collect_like_the_collector(self.threshold)

@@ -16,7 +16,7 @@ class Settings:
         self.q = qsettings or QtCore.QSettings("flowscope", "flowscope")
 
     def get(self, key: str, default: Any) -> Any:
-        value = self.q.value(key, default)
+        value: Any = self.q.value(key, default)  # a string from an INI file, or what was stored
         if isinstance(default, bool):
             return value in (True, "true", "1", 1)
         if isinstance(default, int):

@@ -78,7 +78,7 @@ def _read_checkpoint(data: bytes | None) -> dict[str, Any] | None:
 
     import torch
 
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)  # type: ignore[no-any-return]
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
 
 
 class _Reader(QtCore.QObject):
@@ -112,6 +112,8 @@ class ProcessWorker(QtCore.QObject):
     """
 
     yielded = QtCore.Signal(object)
+    # the reader's QThread; the name hides QObject.thread(), which nothing here calls
+    thread: QtCore.QThread  # type: ignore[assignment]
     finished = QtCore.Signal(str)
     failed = QtCore.Signal(str)
     model_updated = QtCore.Signal(object)  # a checkpoint dict of the model so far, every few seconds

@@ -12,6 +12,7 @@ import os
 import time
 from typing import Any
 
+import numpy as np
 from PySide6 import QtCore
 
 from engine import api
@@ -76,8 +77,8 @@ class TrainingController(QtCore.QObject):
         self._kind = ""
         self.trained: TrainedModel | None = None
         self.latest: TrainSnapshot | None = None
-        self._samples = None
-        self._grid = None
+        self._samples: np.ndarray | None = None
+        self._grid: np.ndarray | None = None
         self._dirty = False
         self._slow_pending = False
         self._slow_at = 0.0
@@ -241,7 +242,7 @@ class TrainingController(QtCore.QObject):
         ckpt = getattr(worker, "checkpoint", None)
         if ckpt is None:
             return None
-        return api.family(self._kind).load_model(ckpt, resolve_device("cpu"))  # type: ignore[no-any-return]
+        return api.family(self._kind).load_model(ckpt, resolve_device("cpu"))
 
     def _publish_model(self, what: str, worker: GeneratorWorker | ProcessWorker | None) -> bool:
         model = self._best_model(worker) if self.latest is not None else None

@@ -106,6 +106,8 @@ class GeneratorWorker(QtCore.QObject):
     yielded = QtCore.Signal(object)
     finished = QtCore.Signal(str)
     failed = QtCore.Signal(str)
+    # the worker's own QThread; the name hides QObject.thread(), which nothing here calls
+    thread: QtCore.QThread  # type: ignore[assignment]
 
     def __init__(self, make_generator: Callable[[], Iterator[Any]], min_interval: float = 0.03,
                  keep: Callable[[Any], bool] | None = None, nice: int | None = None) -> None:

@@ -6,7 +6,7 @@ import argparse
 import json
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("densities", help="list the built-in densities",
                        description="One line per built-in density: name, number of classes, analytic or not.")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -6,7 +6,7 @@ import argparse
 import json
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="print JSON metrics of a checkpoint",
                        description="Held-out NLL (nats, model coordinates) on fresh samples of the training "
                        "density, with the true entropy and the gap when the density is analytic, and the "

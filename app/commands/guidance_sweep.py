@@ -29,7 +29,7 @@ def parse_gammas(text: str) -> list[float]:
     return values
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("guidance-sweep", help="write the guidance trade-off of a conditional model over gamma",
                        description="For each guidance scale gamma, sample the class and write: the share in "
                        "the class, fidelity (histogram TV to an exact sample of the class, small is faithful), "

@@ -33,7 +33,7 @@ SDE_FLAGS: list[tuple[str, str, type, str]] = [
 MAX_KEPT = 10_000  # particle positions stored per frame
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "kfp", help="evolve a density under an SDE: Fokker-Planck on a grid next to particles",
         description="Evolve p_0 = DENSITY under dx = f(x,t) dt + g(t) dw two ways: the Kolmogorov-Fokker-Planck "
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     _check(args)
     options = _sde_options(args)
     density = get_density(args.density)
-    sde = make_sde(args.sde, density=density, **options)
+    sde = make_sde(args.sde, density, None, **options)
     device = resolve_device(args.device)
     configure_threads()
     started = time.monotonic()

@@ -10,7 +10,7 @@ import numpy as np
 from engine.errors import InputError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("logprob", help="exact log-density of a model at points",
                        description="Natural log-density (nats) of a trained model at the points of FILE "
                        "(.npy, .npz or .csv, in the training data's coordinates), written as a .npy array.")

@@ -13,7 +13,7 @@ from engine.errors import InputError, TrainingError
 DEFAULT_PAIRS = 20_000
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reflow", help="reflow a flow-matching model (straighter paths, fewer sampling steps)",
                        description="Draw noise, carry it through the model's ODE accurately (dopri5) to get pairs "
                        "(x0, x1), and train a new flow-matching model on those pairs, starting from the model's "
@@ -51,7 +51,7 @@ def _check(args: argparse.Namespace) -> None:
         raise InputError(f"{args.out}: the folder {out_dir} does not exist")
 
 
-def _density(record: dict[str, object]):  # type: ignore[no-untyped-def]
+def _density(record: dict[str, object]):
     """The teacher's training data when it can still be read (a conditional reflow needs its class shares)."""
     from engine.densities import get_density
 

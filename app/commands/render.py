@@ -10,7 +10,7 @@ from app.labs.registry import lab_names
 from engine.errors import InputError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="render a view to a GIF, MP4 or PNG (no window needed)",
                        description="Render one of the window's views offscreen for slides and homework. "
                        "The time bar sweeps from noise (t = 0) to data (t = 1) over the frames; a PNG is the "

@@ -16,7 +16,7 @@ GUIDANCE_HELP = (
 )
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="draw samples from a trained model",
                        description="Draw N samples from a checkpoint and write them as .npy or .csv "
                        "(in the coordinates of the training data).")

@@ -37,7 +37,7 @@ MODEL_OPTIONS: list[tuple[str, dict[str, object]]] = [
 ]
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model and save a checkpoint",
                        description="Train a model on a density. Without --steps or --seconds the model's default "
                        "number of steps is used. The saved model is the best one seen on a held-out batch.")
@@ -54,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--quiet", action="store_true", help="no progress output")
     g = p.add_argument_group("model options (each applies to the models named)")
     for flag, kw in MODEL_OPTIONS:
-        g.add_argument(flag, **kw)  # type: ignore[arg-type]
+        g.add_argument(flag, **kw)
     p.set_defaults(func=run)
 
 

@@ -88,7 +88,8 @@ class Lab(QtWidgets.QWidget):
         return {}
 
     def configure(self, **values: Any) -> None:
-        """Apply choices from ``settings()``, a scene or the command line; unknown keys and None are ignored."""
+        """Apply choices from ``settings()``, a scene or the command line; unknown keys and None are ignored.
+        (A subclass names the keys it takes, typed, and takes the rest as ``**_``.)"""
 
     def render_frames(self, count: int) -> Iterator[int]:
         """Draw ``count`` frames synchronously (headless rendering), yielding each index."""

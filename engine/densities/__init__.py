@@ -16,6 +16,7 @@ from .registry import DENSITIES, builtin_density
 __all__ = [
     "Box",
     "DEFAULT_BOX",
+    "builtin_density",
     "DENSITIES",
     "DataMap",
     "Density",

@@ -219,7 +219,8 @@ class FokkerPlanck:
     def _rate_at(self, t: float) -> float:
         return self._rate(self._fields(t), self._diffusivity(t))
 
-    def solve(self, p0: np.ndarray | Tensor, times: Sequence[float], t0: float = 0.0) -> Iterator[DensityFrame]:
+    def solve(self, p0: np.ndarray | Tensor, times: Sequence[float] | np.ndarray,
+              t0: float = 0.0) -> Iterator[DensityFrame]:
         """Evolve ``p0`` (n, n) from time ``t0``; yield a :class:`DensityFrame` at each of ``times``.
 
         Steps are equal between two frames unless the field speeds up; the bound is checked at

@@ -98,7 +98,7 @@ def _tv_floor(p: np.ndarray, total: int, grid: Grid, rng: np.random.Generator) -
     return total_variation(p, counts, total, grid)
 
 
-def kfp_frames(sde: SDE, density: Density, grid: Grid, times: Sequence[float], particles: int = 20000,
+def kfp_frames(sde: SDE, density: Density, grid: Grid, times: Sequence[float] | np.ndarray, particles: int = 20000,
                seed: int = 0, device: torch.device | str = "cpu", keep: int | None = None,
                limiter: str = "mc") -> Iterator[KfpFrame]:
     """Evolve p_0 = ``density`` on ``grid`` and ``particles`` samples of it; yield both at each time.

@@ -18,7 +18,7 @@ from engine.api import TrainSnapshot
 from engine.densities import Density
 from engine.errors import InputError, TrainingError
 
-KINDS = ("cnf", "ddpm", "ncsn")
+KINDS = ("cnf", "ddpm", "ncsn", "fm")
 _BASE = {"lr": 0.05, "batch": 64, "steps": 300, "fail_at": -1, "step_delay": 0.002}
 OPTIONS = {k: dict(_BASE) for k in KINDS}
 

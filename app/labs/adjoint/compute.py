@@ -107,7 +107,8 @@ def gradient(field: VectorField, x: Tensor, solver: str, steps: int, adjoint: bo
     With ``meter`` off nothing watches autograd (the hooks cost time, more so for backprop,
     which saves more): use it for timing, and report 0 bytes on CPU.
     """
-    dyn = Counted(CNFDynamics(field))
+    dynamics = CNFDynamics(field)
+    dyn = Counted(dynamics)
     times = torch.tensor([1.0, 0.0], dtype=x.dtype, device=x.device)
     params = list(field.parameters())
     cuda = x.device.type == "cuda"
@@ -118,7 +119,7 @@ def gradient(field: VectorField, x: Tensor, solver: str, steps: int, adjoint: bo
     watch = SavedTensorMeter() if meter and not cuda else contextlib.nullcontext()
     start = time.perf_counter()
     with watch:
-        z, delta = odesolve(dyn, dyn.func.initial_state(x), times, solver=solver, steps=steps, adjoint=adjoint)
+        z, delta = odesolve(dyn, dynamics.initial_state(x), times, solver=solver, steps=steps, adjoint=adjoint)
         loss = -(standard_normal_log_prob(z[-1]) - delta[-1]).mean()
         grads = torch.autograd.grad(loss, params)
     if cuda:

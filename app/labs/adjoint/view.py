@@ -41,7 +41,7 @@ peak of the bytes autograd holds for the backward pass (every tensor saved for a
 counted once, from when it is saved until it is freed); on a GPU, the peak of allocated memory.</p>
 """
 
-    def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.controls = AdjointControls()
         self.error_chart = SeriesChart("relative error ‖g<sub>adj</sub> − g<sub>bp</sub>‖ / ‖g<sub>bp</sub>‖",

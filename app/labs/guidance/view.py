@@ -27,7 +27,7 @@ class GuidanceLab(Lab):
     equation = EQUATIONS["cfg"]
     explanation = EXPLANATION
 
-    def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.panels = GuidancePanels()
         self.controls, self.message, self.note = self.panels.controls, self.panels.message, self.panels.note
@@ -64,9 +64,10 @@ class GuidanceLab(Lab):
         self._request(PANELS)
 
     def refresh_now(self) -> None:
-        if self._prepare():
+        model = self.model()
+        if self._prepare() and model is not None:
             for panel in PANELS:
-                self._show(runs.sample_panel(self.model(), self._make_request(panel), self.ctx.box))
+                self._show(runs.sample_panel(model, self._make_request(panel), self.ctx.box))
 
     def on_time(self, t: float) -> None:
         if self.model() is not None:
@@ -100,9 +101,10 @@ class GuidanceLab(Lab):
         gammas = np.linspace(*self.sweep, count) if count > 1 else [self.sweep[1]]
         for k, gamma in enumerate(gammas):
             self.controls.set_guidance(float(gamma))
-            if self.model() is not None:
+            model = self.model()
+            if model is not None:
                 self._draw_targets()
-                self._show(runs.sample_panel(self.model(), self._make_request("guided"), self.ctx.box))
+                self._show(runs.sample_panel(model, self._make_request("guided"), self.ctx.box))
             yield k
 
     # -- control slots -------------------------------------------------------------------

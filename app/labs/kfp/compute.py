@@ -14,6 +14,7 @@ import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -21,6 +22,7 @@ import torch
 from engine.checkpoint import TrainedModel
 from engine.densities import Box, Density
 from engine.densities.analytic import GaussianMixture
+from engine.diffusion.model import DiffusionModel
 from engine.diffusion.sde import ModelNoising, ScoreTable, time_at_noise
 from engine.errors import InputError
 from engine.sde import SDE, Grid, KfpFrame, Langevin, Reverse, kfp_frames, langevin_for, make_sde, pilot_box
@@ -58,8 +60,8 @@ class Problem:
         if self.key != "reverse" or self.model is None:
             yield self.sde
             return
-        table = ScoreTable(self.model.model, box, np.linspace(1.0 - self.t_end, 1.0, TABLE_TIMES), TABLE_POINTS,
-                           fill=False)
+        table = ScoreTable(cast(DiffusionModel, self.model.model), box, np.linspace(1.0 - self.t_end, 1.0, TABLE_TIMES),
+                           TABLE_POINTS, fill=False)
         for k in table.filling():
             yield Progress(f"tabulating the learned score: {k}/{TABLE_TIMES} times")
         yield Reverse(forward=self.sde.forward, score=table, t_start=1.0)  # type: ignore[attr-defined]
@@ -80,17 +82,18 @@ class Setup:
     times: np.ndarray
 
 
-def _model_score(model: TrainedModel):  # type: ignore[no-untyped-def]
-    return lambda x, tau: torch.from_numpy(model.model.score(x.cpu().numpy(), float(tau))).to(x)
+def _model_score(model: TrainedModel):
+    m = cast(DiffusionModel, model.model)
+    return lambda x, tau: torch.from_numpy(m.score(x.cpu().numpy(), float(tau))).to(x)
 
 
 def _reverse(model: TrainedModel | None) -> Problem:
     if model is None or model.kind not in ("ddpm", "ncsn"):
         raise InputError("the learned reverse process needs a diffusion model (DDPM or NCSN): train one first")
-    m = model.model
+    m = cast(DiffusionModel, model.model)  # a DDPM or NCSN, checked above
     tau_stop = time_at_noise(m.process, STOP_NOISE)
-    prior = GaussianMixture("prior", "the model's prior", means=[list(m.shift)],
-                            stds=float(m.scale) * float(m.process.prior_std), labelled=False)
+    prior = GaussianMixture("prior", "the model's prior", means=np.asarray([m.shift]),
+                            stds=np.asarray(float(m.scale) * float(m.process.prior_std)), labelled=False)
     forward = ModelNoising(m)
     sde = Reverse(forward=forward, score=_model_score(model), t_start=1.0)
     return Problem("reverse", sde, prior, 1.0 - tau_stop, "dx = [g² s<sub>θ</sub>(x, τ) − f(x, τ)] ds + g dw, "
@@ -110,7 +113,7 @@ def make_problem(key: str, density: Density, model: TrainedModel | None = None,
     if key == "langevin":
         sde = _langevin(density)
     elif key == "custom":
-        sde = make_sde("custom", **(formulas or {}))
+        sde = make_sde("custom", None, None, **(formulas or {}))
     else:
         sde = make_sde(key)
     if key == "custom" and formulas:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 import torch
@@ -21,6 +22,7 @@ import torch
 from engine.checkpoint import TrainedModel
 from engine.densities import Density
 from engine.densities.analytic import GaussianMixture
+from engine.diffusion.model import DiffusionModel
 from engine.diffusion.sde import time_at_noise
 from engine.errors import InputError
 from engine.sde import (
@@ -88,7 +90,7 @@ def true_target(density: Density) -> Target:
 
 
 def _learned_score(trained: TrainedModel, tau: float) -> ScoreFn:
-    model = trained.model
+    model = cast(DiffusionModel, trained.model)
 
     def score(x: Tensor) -> Tensor:
         return torch.from_numpy(model.score(x.detach().cpu().numpy(), tau)).to(x)
@@ -102,7 +104,7 @@ def learned_target(trained: TrainedModel | None) -> Target:
         raise InputError("no model yet: train a DDPM or NCSN model to use its learned score")
     if trained.kind not in ("ddpm", "ncsn"):
         raise InputError(f"a {trained.kind.upper()} learns a velocity, not a score: train a DDPM or NCSN model")
-    model = trained.model
+    model = cast(DiffusionModel, trained.model)
     taus = torch.linspace(0.0, 1.0, 2001, dtype=torch.float64)
     noise = model.process.noise(taus).numpy()  # normalised units, increasing in τ
     tau0 = time_at_noise(model.process, LEARNED_NOISE)

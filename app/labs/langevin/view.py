@@ -144,7 +144,8 @@ class LangevinLab(Lab):
     def _target(self) -> Target:
         """The chosen score; the other one when the chosen cannot be had (said in the status line)."""
         want = self.controls.source
-        make = {"true": lambda: true_target(self.ctx.density), "learned": lambda: learned_target(self.ctx.trained)}
+        make = {"true": lambda: true_target(self.ctx.density),  # type: ignore[arg-type]  # a density is always set
+                "learned": lambda: learned_target(self.ctx.trained)}
         try:
             return make[want]()
         except InputError as first:

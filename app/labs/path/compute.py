@@ -72,8 +72,8 @@ def particle_frames(tm: TrainedModel, count: int = 2000, seed: int = 0, solver: 
 
     model = tm.model
     total = None
-    for f in sampling_frames(model, count, seed=seed, every=1, sampler=sampler, steps=steps if sampler else None):  # type: ignore[arg-type]
-        total = total or max(f.total, 1)
+    for sf in sampling_frames(model, count, seed=seed, every=1, sampler=sampler, steps=steps if sampler else None):  # type: ignore[arg-type]
+        total = total or max(sf.total, 1)
         stride = max(1, total // max(frames - 1, 1))
-        if f.step % stride == 0 or f.step >= f.total:
-            yield ParticlesFrame(1.0 - f.tau, f.x)
+        if sf.step % stride == 0 or sf.step >= sf.total:
+            yield ParticlesFrame(1.0 - sf.tau, sf.x)

@@ -105,7 +105,10 @@ class PathLab(Lab):
         self._draw()
 
     def _store(self, f: PathFrame | ParticlesFrame) -> None:
-        (self.densities if isinstance(f, PathFrame) else self.particles).append(f)
+        if isinstance(f, PathFrame):
+            self.densities.append(f)
+        else:
+            self.particles.append(f)
 
     def _on_done(self, how: str) -> None:
         if how == "done":
@@ -145,7 +148,7 @@ class PathLab(Lab):
                 iso.setLevel(float(g.max()) * frac)
 
 
-def _nearest(frames: list, t: float):  # type: ignore[no-untyped-def, type-arg]
+def _nearest(frames: list, t: float):
     if not frames:
         return None
     return min(frames, key=lambda f: abs(f.t - t))

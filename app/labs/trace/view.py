@@ -49,7 +49,7 @@ for a random MLP field ℝ<sup>m</sup> → ℝ<sup>m</sup> (m → 128 → 128 �
 best of a few runs. Compare the slopes on the log-log axes.</p>
 """
 
-    def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.controls = TraceControls()
         self.exact_view = MapView("exact", "tr ∂f/∂z")

@@ -6,13 +6,15 @@ along it, next to log p_t at that fixed place.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from engine.api import FLOW_KINDS
+from engine.densities import Density
 from widgets.density_view import DensityView
 from widgets.trails_item import Trails
 
@@ -89,9 +91,9 @@ class TrajectoriesLab(Lab):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(row)
         lay.addWidget(split, 1)
-        self.paths = {"main": [], "reference": []}
-        self._stacked: dict[str, tuple] = {}  # type: ignore[type-arg]
-        self._shown_density = None
+        self.paths: dict[str, list[Any]] = {"main": [], "reference": []}
+        self._stacked: dict[str, tuple] = {}
+        self._shown_density: Density | None = None
 
     def settings(self) -> dict[str, object]:
         return {"solver": self.solver.currentText(), "steps": self.steps.value(), "particles": self.count.value(),
@@ -116,6 +118,8 @@ class TrajectoriesLab(Lab):
 
     def _jobs(self) -> Iterator[tuple[str, object]]:
         tm = self.ctx.trained
+        if tm is None:
+            return
         n = self.count.value()
         if self._cnf():
             for f in particle_frames(tm, n, seed=1, solver=self.solver.currentText(), steps=self.steps.value()):
@@ -124,7 +128,8 @@ class TrajectoriesLab(Lab):
                 for f in particle_frames(tm, n, seed=1, solver="rk4", steps=64):
                     yield "reference", f
             return
-        for f in particle_frames(tm, n, seed=1, sampler=SAMPLERS[self.sampler.currentText()], steps=None):
+        for f in particle_frames(tm, n, seed=1, sampler=SAMPLERS[self.sampler.currentText()],
+                                 steps=None):  # type: ignore[arg-type]  # None: the sampler's own count
             yield "main", f
 
     def refresh(self) -> None:
@@ -227,6 +232,7 @@ class TrajectoryProbe:
         self.reset()
         point, t = np.array([x, y]), self.ctx.t
         self.marker.setData([x], [y])
+        job: Callable[[], Iterator[tuple[str, Any]]]
         if tm.kind in FLOW_KINDS:
             job = lambda: iter([("cnf", cnf_probe(tm.model, point, t))])  # noqa: E731
         else:
@@ -239,19 +245,19 @@ class TrajectoryProbe:
     def show_time(self, t: float) -> None:
         self.now.setValue(t)
 
-    def _on_result(self, item: tuple[str, object]) -> None:
+    def _on_result(self, item: tuple[str, Any]) -> None:
         kind, data = item
         if kind == "cnf":
-            path, along, fixed = data  # type: ignore[misc]
+            path, along, fixed = data
             self.path.setData(path[:, 0], path[:, 1])
             self.along.setData(TIMES, along)
             self.fixed.setData(TIMES, fixed)
         elif kind == "fan":
-            fan = np.concatenate([data.transpose(1, 0, 2), np.full((data.shape[1], 1, 2), np.nan)], 1)  # type: ignore[union-attr]
+            fan = np.concatenate([data.transpose(1, 0, 2), np.full((data.shape[1], 1, 2), np.nan)], 1)
             fan = fan.reshape(-1, 2)
             self.fan.setData(fan[:, 0], fan[:, 1])
         else:
-            self.path.setData(data[:, 0, 0], data[:, 0, 1])  # type: ignore[index]
+            self.path.setData(data[:, 0, 0], data[:, 0, 1])
 
     def _stop(self) -> None:
         if self.worker is not None:
