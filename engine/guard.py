@@ -24,7 +24,7 @@ MAX_LR = 1.0
 def check_learning_rate(lr: object) -> float:
     """The learning rate as a float, or an InputError naming the allowed range (0, 1]."""
     try:
-        value = float(lr)  # type: ignore[arg-type]
+        value = float(lr)  # type: ignore[arg-type]  # whatever was given: a non-number is refused below
     except (TypeError, ValueError):
         raise InputError(f"option 'lr' must be a number, not {lr!r}") from None
     if not (0.0 < value <= MAX_LR):

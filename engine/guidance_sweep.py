@@ -46,7 +46,8 @@ from .errors import InputError
 from .metrics import histogram_tv
 
 __all__ = ["DEFAULT_GAMMAS", "SWEEP_SAMPLER", "Reference", "SweepPoint", "precision_recall", "coverage",
-           "in_class_share", "tilted_grid", "tilted_tv", "reference", "score_sample", "sweep"]
+           "in_class_share", "tilted_grid", "tilted_tv", "reference", "score_sample", "sweep", "sweep_steps",
+           "smallest_gamma"]
 
 DEFAULT_GAMMAS = tuple(float(g) for g in range(-2, 11))  # 13 values, −2 … 10
 SWEEP_SAMPLER = ("dpm++", 25)  # the probability-flow ODE, converged to within sampling noise at 25 steps
@@ -193,6 +194,28 @@ def score_sample(x: np.ndarray, density: Density, ref: Reference, gamma: float, 
                       precision, recall, coverage(x, ref.matched), tilted, seconds)
 
 
+def _sweep_options(model: Any, label: int, kind: str, interval: tuple[float, float] | None, sampler: str | None,
+                   steps: int | None) -> dict[str, Any]:
+    options: dict[str, Any] = {"label": int(label), "guidance_kind": kind}
+    if sampler is None and getattr(model, "process", None) is not None:  # a diffusion model
+        sampler, steps = SWEEP_SAMPLER[0], SWEEP_SAMPLER[1] if steps is None else steps
+    if sampler is not None:
+        options["sampler"] = sampler
+    if steps is not None:
+        options["steps"] = int(steps)
+    if interval is not None:
+        options["guidance_interval"] = interval
+    return options
+
+
+def _check_gammas(gammas: Sequence[float]) -> None:
+    if not gammas:
+        raise InputError("give at least one guidance scale")
+    bad = [g for g in gammas if not math.isfinite(float(g))]
+    if bad:
+        raise InputError(f"guidance scales must be finite numbers, not {bad[0]}")
+
+
 def sweep(model: Any, density: Density, label: int, gammas: Sequence[float] = DEFAULT_GAMMAS, *,
           kind: str = "cfg", interval: tuple[float, float] | None = None, n: int = 2000, seed: int = 0,
           sampler: str | None = None, steps: int | None = None) -> Iterator[SweepPoint]:
@@ -203,22 +226,37 @@ def sweep(model: Any, density: Density, label: int, gammas: Sequence[float] = DE
     A guidance interval (τ_lo, τ_hi) is passed on as ``guidance_interval``. Diffusion models
     sample with :data:`SWEEP_SAMPLER` unless told otherwise.
     """
-    if not gammas:
-        raise InputError("give at least one guidance scale")
-    bad = [g for g in gammas if not math.isfinite(float(g))]
-    if bad:
-        raise InputError(f"guidance scales must be finite numbers, not {bad[0]}")
+    _check_gammas(gammas)
     ref = reference(density, label, n)
-    options: dict[str, Any] = {"label": int(label), "guidance_kind": kind}
-    if sampler is None and getattr(model, "process", None) is not None:  # a diffusion model
-        sampler, steps = SWEEP_SAMPLER[0], SWEEP_SAMPLER[1] if steps is None else steps
-    if sampler is not None:
-        options["sampler"] = sampler
-    if steps is not None:
-        options["steps"] = int(steps)
-    if interval is not None:
-        options["guidance_interval"] = interval
+    options = _sweep_options(model, label, kind, interval, sampler, steps)
     for gamma in gammas:
         start = time.perf_counter()
         x = model.sample(int(n), seed=seed, guidance=float(gamma), **options)
         yield score_sample(x, density, ref, float(gamma), time.perf_counter() - start)
+
+
+def sweep_steps(model: Any, density: Density, ref: Reference, gammas: Sequence[float], *, kind: str = "cfg",
+                interval: tuple[float, float] | None = None, n: int = 2000,
+                seed: int = 0) -> Iterator[SweepPoint | None]:
+    """Like :func:`sweep` with a ready reference, and a None after every sampler step of a diffusion
+    model: a worker can stop the sweep within one step when something more urgent comes."""
+    _check_gammas(gammas)
+    options = _sweep_options(model, ref.label, kind, interval, None, None)
+    for gamma in gammas:
+        start = time.perf_counter()
+        if hasattr(model, "frames"):
+            final = None
+            for frame in model.frames(int(n), seed=seed, guidance=float(gamma), track=False, **options):
+                final = frame
+                yield None
+            assert final is not None
+            x = model.from_z(final.x)
+        else:
+            x = model.sample(int(n), seed=seed, guidance=float(gamma), **options)
+        yield score_sample(x, density, ref, float(gamma), time.perf_counter() - start)
+
+
+def smallest_gamma(points: Sequence[SweepPoint], share: float = 0.97) -> SweepPoint | None:
+    """The point of smallest γ with at least ``share`` of its samples in the class (None if none has)."""
+    good = [p for p in points if p.in_class >= share]
+    return min(good, key=lambda p: p.gamma) if good else None

@@ -1,8 +1,9 @@
-"""The guidance lab's controls: class, kind of guidance, and the guidance scale γ."""
+"""The guidance lab's controls: class, kind of guidance, the guidance scale γ and the interval of times it acts in."""
 
 from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
+from superqt import QLabeledDoubleRangeSlider
 
 from .keys import keep_arrow_keys
 from .palette import CLASS_COLORS
@@ -11,7 +12,8 @@ from .plot_style import FONT_SCALE_PROPERTY, current_style
 __all__ = ["GuidanceControls", "GAMMA_RANGE"]
 
 GAMMA_RANGE = (-2.0, 10.0)
-_TICKS_PER_UNIT = 10  # the slider moves γ in steps of 0.1
+_TICKS_PER_UNIT = 10  # the slider moves γ in steps of 0.1: arrows 0.1, Page Up / Down 1 (10 ticks)
+FULL_INTERVAL = (0.0, 1.0)
 KIND_NAMES = {"cfg": "classifier-free", "classifier": "classifier"}
 
 
@@ -24,6 +26,7 @@ class GuidanceControls(QtWidgets.QWidget):
     label_changed = QtCore.Signal(int)
     kind_changed = QtCore.Signal(str)
     guidance_changed = QtCore.Signal(float)
+    interval_changed = QtCore.Signal(object)  # (τ_lo, τ_hi)
     reseed_requested = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -38,11 +41,25 @@ class GuidanceControls(QtWidgets.QWidget):
         self.slider.setRange(lo, hi)
         self.slider.setTickPosition(QtWidgets.QSlider.TickPosition.TicksBelow)
         self.slider.setTickInterval(_TICKS_PER_UNIT)
+        self.slider.setSingleStep(1)
+        self.slider.setPageStep(_TICKS_PER_UNIT)
         keep_arrow_keys(self.slider)  # the arrows move γ, not the time bar
         self.slider.setMinimumWidth(140)  # at 1024 px the row squeezed it to a few pixels
         self.slider.setToolTip("γ = 0: unconditional, γ = 1: conditional, γ > 1: sharper, γ < 0: away from y")
         self.value = QtWidgets.QLabel()
         self.value.setMinimumWidth(90)
+        self.interval = QLabeledDoubleRangeSlider(QtCore.Qt.Orientation.Horizontal)
+        # superqt's stubs type the double slider's range and step as int (its integer twin's)
+        self.interval.setRange(0.0, 1.0)  # type: ignore[arg-type]
+        self.interval.setSingleStep(0.05)  # type: ignore[arg-type]
+        self.interval.setDecimals(2)
+        # the two ends' values in the edge boxes (τ_lo left, τ_hi right); labels on the handles overlap
+        self.interval.setHandleLabelPosition(QLabeledDoubleRangeSlider.LabelPosition.NoLabel)
+        self.interval.setEdgeLabelMode(QLabeledDoubleRangeSlider.EdgeLabelMode.LabelIsValue)
+        self.interval.setMinimumWidth(220)
+        self.interval.setValue(FULL_INTERVAL)
+        self.interval.setToolTip("Guidance acts only at diffusion times τ inside this interval (0: data, 1: noise);\n"
+                                 "outside it the plain conditional model (γ = 1) draws the sample.")
         self.reseed = QtWidgets.QPushButton("New noise")
         self.reseed.setToolTip("Start every panel from a new draw of x_T")
         lay = QtWidgets.QHBoxLayout(self)
@@ -51,12 +68,15 @@ class GuidanceControls(QtWidgets.QWidget):
             lay.addWidget(QtWidgets.QLabel(text))
             lay.addWidget(w)
         lay.addWidget(self.value)
-        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.slider, 2)
+        lay.addWidget(QtWidgets.QLabel("τ interval"))
+        lay.addWidget(self.interval, 1)
         lay.addWidget(self.reseed)
         self._bigger_font()
         self.label_box.currentIndexChanged.connect(self._on_label_changed)
         self.kind_box.currentIndexChanged.connect(self._on_kind_changed)
         self.slider.valueChanged.connect(self._on_slider_changed)
+        self.interval.valueChanged.connect(self._on_interval_changed)
         self.reseed.clicked.connect(self.reseed_requested)
         self.set_guidance(3.0)
 
@@ -72,6 +92,12 @@ class GuidanceControls(QtWidgets.QWidget):
     @property
     def guidance(self) -> float:
         return self.slider.value() / _TICKS_PER_UNIT
+
+    @property
+    def guidance_interval(self) -> tuple[float, float] | None:
+        """(τ_lo, τ_hi), or None when guidance acts at every time."""
+        lo, hi = (round(float(v), 4) for v in self.interval.value())
+        return None if (lo, hi) == FULL_INTERVAL else (lo, hi)
 
     # -- silent setters ------------------------------------------------------------
     def set_classes(self, count: int) -> None:
@@ -103,7 +129,14 @@ class GuidanceControls(QtWidgets.QWidget):
             self.slider.setValue(int(round(gamma * _TICKS_PER_UNIT)))
         self._show_value()
 
+    def set_interval(self, interval: tuple[float, float] | None) -> None:
+        with QtCore.QSignalBlocker(self.interval):
+            self.interval.setValue(FULL_INTERVAL if interval is None else tuple(float(v) for v in interval))
+
     # -- relays --------------------------------------------------------------------
+    def _on_interval_changed(self, _value: object) -> None:
+        self.interval_changed.emit(self.guidance_interval)
+
     def _on_label_changed(self, index: int) -> None:
         if index >= 0:
             self.label_changed.emit(index)

@@ -1,4 +1,5 @@
-"""The guidance lab's picture: controls, unconditional / conditional / guided samples and the classifier's map."""
+"""The guidance lab's picture: controls, unconditional / conditional / guided samples, the classifier's map and
+the trade-off over γ."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .guidance_controls import GuidanceControls
 from .map_view import MapView
 from .plot_style import BoxedLabel, restyle
 from .square_grid import SquareGrid
+from .tradeoff_chart import TradeoffChart
 
 __all__ = ["GuidancePanels", "PANELS"]
 
@@ -20,8 +22,9 @@ PANELS = ("unconditional", "conditional", "guided")
 
 
 class GuidancePanels(QtWidgets.QWidget):
-    """Controls, a note, three sample panels (particles over a target heatmap) and p(y | x_τ) of the
-    chosen class; or, in their place, a message saying what the lab needs (``show_message``).
+    """Controls, a note, three sample panels (particles over a target heatmap), p(y | x_τ) of the
+    chosen class and the trade-off chart beside them; or, in their place, a message saying what
+    the lab needs (``show_message``).
 
     The heatmaps are drawn in grey so that the particles' class colours stay readable.
     """
@@ -40,9 +43,14 @@ class GuidancePanels(QtWidgets.QWidget):
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addWidget(self.controls)
         inner.addWidget(self.note)
-        # four panels of one shape, in a row or two by two, whichever makes them biggest
+        # four panels of one shape, in a row or two by two, whichever makes them biggest; the trade-off
+        # chart beside them
         self.grid = SquareGrid(aspect=1.1)
-        inner.addWidget(self.grid, 1)
+        self.chart = TradeoffChart()
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.grid, 3)
+        row.addWidget(self.chart, 1)
+        inner.addLayout(row, 1)
         self.pages = QtWidgets.QStackedLayout(self)
         self.pages.addWidget(self.message)
         self.pages.addWidget(content)

@@ -3,7 +3,7 @@ take the arrows from a focused slider, which would then move the time instead of
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 __all__ = ["keep_arrow_keys"]
 
@@ -14,7 +14,7 @@ _KEYS = {QtCore.Qt.Key.Key_Left, QtCore.Qt.Key.Key_Right, QtCore.Qt.Key.Key_Up, 
 class _ArrowKeeper(QtCore.QObject):
     def eventFilter(self, obj: QtCore.QObject, ev: QtCore.QEvent) -> bool:  # noqa: N802 - Qt's name
         # accepting the override tells Qt the key is the widget's own: no shortcut fires, the key arrives
-        if ev.type() == QtCore.QEvent.Type.ShortcutOverride and ev.key() in _KEYS:  # type: ignore[attr-defined]
+        if isinstance(ev, QtGui.QKeyEvent) and ev.type() == QtCore.QEvent.Type.ShortcutOverride and ev.key() in _KEYS:
             ev.accept()
         return False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from PySide6 import QtCore, QtWidgets
 
@@ -25,7 +26,7 @@ def tick_of(eta: float) -> int:
     return max(0, min(ETA_TICKS, round(20 * (math.log10(eta) + 4))))
 
 
-def _combo(items: list[tuple[object, str]]) -> QtWidgets.QComboBox:
+def _combo(items: Sequence[tuple[object, str]]) -> QtWidgets.QComboBox:
     box = QtWidgets.QComboBox()
     for key, text in items:
         box.addItem(text, key)
@@ -43,9 +44,9 @@ class LangevinControls(QtWidgets.QWidget):
 
     def __init__(self, eta: float = 0.01, every: int = 5, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.source_box = _combo(SOURCES)  # type: ignore[arg-type]
-        self.method_box = _combo(METHODS)  # type: ignore[arg-type]
-        self.start_box = _combo(STARTS)  # type: ignore[arg-type]
+        self.source_box = _combo(SOURCES)
+        self.method_box = _combo(METHODS)
+        self.start_box = _combo(STARTS)
         self.particles_box = _combo([(n, f"{n:,}".replace(",", " ")) for n in PARTICLES])
         self.particles_box.setCurrentIndex(PARTICLES.index(20_000))
         self.eta_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)

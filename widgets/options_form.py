@@ -78,22 +78,23 @@ class OptionsForm(QtWidgets.QWidget):
         return ed
 
     def value(self, name: str) -> Any:
-        ed, kind = self.editors[name], self.specs[name].kind
-        if kind == "bool":
-            return ed.isChecked()  # type: ignore[attr-defined]
-        if kind == "choice":
-            return ed.currentText()  # type: ignore[attr-defined]
-        return ed.value()  # type: ignore[attr-defined]
+        ed = self.editors[name]
+        if isinstance(ed, QtWidgets.QCheckBox):
+            return ed.isChecked()
+        if isinstance(ed, QtWidgets.QComboBox):
+            return ed.currentText()
+        assert isinstance(ed, (QtWidgets.QSpinBox, QtWidgets.QDoubleSpinBox)), name
+        return ed.value()
 
     def set_value(self, name: str, value: Any) -> None:
-        ed, kind = self.editors[name], self.specs[name].kind
+        ed = self.editors[name]
         ed.blockSignals(True)
-        if kind == "bool":
-            ed.setChecked(bool(value))  # type: ignore[attr-defined]
-        elif kind == "choice":
-            ed.setCurrentText(str(value))  # type: ignore[attr-defined]
-        else:
-            ed.setValue(value)  # type: ignore[attr-defined]
+        if isinstance(ed, QtWidgets.QCheckBox):
+            ed.setChecked(bool(value))
+        elif isinstance(ed, QtWidgets.QComboBox):
+            ed.setCurrentText(str(value))
+        elif isinstance(ed, (QtWidgets.QSpinBox, QtWidgets.QDoubleSpinBox)):
+            ed.setValue(value)
         ed.blockSignals(False)
 
     def values(self) -> dict[str, Any]:

@@ -80,11 +80,13 @@ class _Budget:
 
 def _adam(field: VectorField, cfg: TrainConfig) -> torch.optim.Adam:
     """Adam, fused into one kernel where the device has it (a small net's update is mostly overhead)."""
-    kwargs = {"lr": cfg.lr, "betas": (0.9, cfg.beta2), "weight_decay": cfg.weight_decay}
+    def make(fused: bool | None) -> torch.optim.Adam:
+        return torch.optim.Adam(field.parameters(), lr=cfg.lr, betas=(0.9, cfg.beta2), weight_decay=cfg.weight_decay,
+                                fused=fused)
     try:
-        return torch.optim.Adam(field.parameters(), fused=True, **kwargs)  # type: ignore[arg-type]
+        return make(True)
     except (RuntimeError, TypeError):
-        return torch.optim.Adam(field.parameters(), **kwargs)  # type: ignore[arg-type]
+        return make(None)
 
 
 class CNFTrainer:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from .base import DataMap, Density, histogram_density
+from .base import Box, DataMap, Density, histogram_density
 
 __all__ = [
     "PointData", "ImageDensity", "load_points", "load_image", "read_points", "points_density", "image_from_bytes",
@@ -265,7 +265,7 @@ class ImageDensity(Density):
     def score(self, x: torch.Tensor) -> torch.Tensor:
         return torch.zeros_like(x)
 
-    def density_grid(self, n: int = 128, box=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def density_grid(self, n: int = 128, box: Box | None = None) -> np.ndarray:
         if box is not None and box != self.box:
             return super().density_grid(n, box)
         key = ("grid", n, self.box)

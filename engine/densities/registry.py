@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def _gaussian() -> Density:
                            labelled=False)
 
 
-def _sampled(name: str, desc: str, sampler: Callable, classes: int) -> Callable[[], Density]:  # type: ignore[type-arg]
+def _sampled(name: str, desc: str, sampler: Callable[..., Any], classes: int) -> Callable[[], Density]:
     return lambda: SampledDensity(name, desc, num_classes=classes, sampler=sampler)
 
 

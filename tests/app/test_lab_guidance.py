@@ -139,6 +139,8 @@ def test_scene_settings_round_trip(lab) -> None:  # type: ignore[no-untyped-def]
     assert lab.settings() == {"label": 4, "guidance": 2.5, "kind": "classifier"}
     assert lab.sweep == (0.0, 2.5) and not lab.busy  # nothing computed while the lab is not shown
     assert "∇ log p(y | x<sub>t</sub>)" in lab.header.equation.text()
+    lab.configure(interval=[0.25, 0.75])
+    assert lab.settings()["interval"] == [0.25, 0.75] and lab.controls.guidance_interval == (0.25, 0.75)
 
 
 def test_render_frames_sweeps_gamma(lab) -> None:  # type: ignore[no-untyped-def]
@@ -161,3 +163,60 @@ def test_without_a_conditional_model_the_lab_says_what_to_do(qtbot) -> None:  # 
     assert list(lab.render_frames(2)) == [0, 1]
     assert lab.samples == {}
     lab.shutdown()
+
+
+def curve_done(lab: GuidanceLab, which: int = 0) -> bool:
+    keys = lab._curve_keys()
+    return len(keys) > which and lab.curves.wanted([keys[which]]) is None
+
+
+def test_trade_off_curve_fills_in_the_background_and_matches_the_full_sample(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from engine.guidance_sweep import DEFAULT_GAMMAS
+
+    lab.activate()
+    lab.set_guidance(3.0)
+    qtbot.waitUntil(lambda: curve_done(lab), timeout=120_000)
+    chart = lab.chart
+    shares = dict(chart.points("full", "in_class"))
+    assert sorted(shares) == list(DEFAULT_GAMMAS)
+    assert all(0.0 <= v <= 1.0 for v in shares.values())
+    assert shares[-2.0] < shares[3.0]  # guidance away from the class, then towards it
+    # the curve's share at γ = 3 is the share of the full sample at γ = 3: same sampler, same noise
+    qtbot.waitUntil(lambda: settled(lab, 3.0), timeout=20_000)
+    full = lab.samples["guided"].xs[-1]
+    density = get_density("8gaussians")
+    assert np.mean(density.classify(full) == lab.controls.label) == pytest.approx(shares[3.0], abs=1e-9)
+    assert chart.chart.marker.value() == pytest.approx(3.0)
+    assert "in class" in chart.reading.text() or "no γ" in chart.reading.text()
+    assert dict(chart.points("full", "tilted"))  # 8gaussians is a closed form: the tilted target is drawn
+
+
+def test_a_guidance_interval_draws_a_second_curve_and_guides_the_panel(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
+    lab.activate()
+    qtbot.waitUntil(lambda: settled(lab, lab.controls.guidance), timeout=20_000)
+    with qtbot.waitSignal(lab.controls.interval_changed, timeout=5_000) as blocker:
+        lab.controls.interval.setValue((0.2, 0.6))
+    assert blocker.args == [(0.2, 0.6)]
+    qtbot.waitUntil(lambda: curve_done(lab, 1), timeout=240_000)
+    assert len(lab.chart.points("interval", "in_class")) == 13
+    assert lab.samples["guided"].request.interval == (0.2, 0.6)
+    assert "τ ∈ [0.2, 0.6]" in lab.chart.reading.text()
+    assert lab.settings()["interval"] == [0.2, 0.6]
+
+
+def test_arrow_and_page_keys_on_the_focused_slider_move_gamma_by_a_tenth_and_one(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6 import QtCore
+
+    lab.activate()
+    slider = lab.controls.slider
+    lab.controls.set_guidance(3.0)
+    slider.setFocus()
+    with qtbot.waitSignal(lab.controls.guidance_changed, timeout=2_000) as up:
+        qtbot.keyClick(slider, QtCore.Qt.Key.Key_Right)
+    assert up.args[0] == pytest.approx(3.1)
+    with qtbot.waitSignal(lab.controls.guidance_changed, timeout=2_000) as page:
+        qtbot.keyClick(slider, QtCore.Qt.Key.Key_PageUp)
+    assert page.args[0] == pytest.approx(4.1)
+    qtbot.keyClick(slider, QtCore.Qt.Key.Key_PageDown)
+    qtbot.keyClick(slider, QtCore.Qt.Key.Key_Left)
+    assert lab.controls.guidance == pytest.approx(3.0)

@@ -1,8 +1,10 @@
 """Benchmark: the guidance lab's preview and full samples, and the trade-off curve; prints JSON.
 
-For each density a class-conditional DDPM is trained for ``--seconds`` (one torch thread,
-cached in ``--cache`` between runs), then, with one busy-loop child keeping the other core
-loaded:
+For each density a class-conditional DDPM is trained for ``--steps`` (11,000 by default, what
+one minute gives on a quiet core: the pretrained 8gaussians model took 43 s for 8,000) or
+``--seconds`` (one torch thread, cached in ``--cache`` between runs; on a loaded machine a
+minute of training gives a model too poor to judge guidance by), then, with one busy-loop
+child keeping the other core loaded:
 
 * ``preview_ms``: p50 / p95 of the guided panel's preview (2,000 particles, the lab's own
   sampling path) over a drag of γ from −2 to 10 in steps of 0.1 (targets 33 / 60 ms);
@@ -17,7 +19,7 @@ The load average is printed with the figures: on a shared machine they move with
 
 Usage::
 
-    python tests/bench/bench_guidance.py --seconds 60 --densities 8gaussians,checkerboard,rings
+    python tests/bench/bench_guidance.py --steps 11000 --densities 8gaussians,checkerboard,rings
 """
 
 from __future__ import annotations
@@ -47,13 +49,14 @@ from engine.metrics import histogram_tv  # noqa: E402
 GAMMAS = (-1.0, 0.0, 1.0, 3.0, 6.0, 10.0)
 
 
-def trained(density_name: str, seconds: float, cache: str) -> DiffusionModel:
-    """A class-conditional DDPM of the density, trained for ``seconds`` (or read from the cache)."""
-    path = os.path.join(cache, f"ddpm_{density_name}_cond_{int(seconds)}s.pt")
+def trained(density_name: str, steps: int | None, seconds: float, cache: str) -> DiffusionModel:
+    """A class-conditional DDPM of the density, trained for ``steps`` or ``seconds`` (or read from the cache)."""
+    budget = f"{steps}steps" if steps else f"{int(seconds)}s"
+    path = os.path.join(cache, f"ddpm_{density_name}_cond_{budget}.pt")
     if not os.path.exists(path):
         density = get_density(density_name)
         trainer = make_trainer("ddpm", density, {"conditional": True}, torch.device("cpu"), 0)
-        for _ in trainer.run(seconds=seconds):
+        for _ in trainer.run(steps=steps) if steps else trainer.run(seconds=seconds):
             pass
         torch.save(trainer.best_model().to_checkpoint(), path)
     return load_model(torch.load(path, weights_only=True), torch.device("cpu"))
@@ -94,6 +97,7 @@ def agreement(model: DiffusionModel, box: Any, label: int, kind: str) -> list[di
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=11_000, help="training steps (0: train for --seconds)")
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--densities", default="8gaussians,checkerboard,rings")
     ap.add_argument("--label", type=int, default=1)
@@ -102,7 +106,7 @@ def main() -> None:
     args = ap.parse_args()
     configure_threads(1)
     os.makedirs(args.cache, exist_ok=True)
-    models = {name: trained(name, args.seconds, args.cache) for name in args.densities.split(",")}
+    models = {name: trained(name, args.steps, args.seconds, args.cache) for name in args.densities.split(",")}
     load0 = [round(v, 2) for v in os.getloadavg()]
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
@@ -130,7 +134,8 @@ def main() -> None:
         busy.wait()
     print(json.dumps({"machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "load_before": load0,
                                   "load_after": [round(v, 2) for v in os.getloadavg()]},
-                      "seconds": args.seconds, "label": args.label, "results": results}, indent=1))
+                      "steps": args.steps, "seconds": args.seconds, "label": args.label, "results": results},
+                     indent=1))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ from engine.guidance_sweep import (
     precision_recall,
     reference,
     score_sample,
+    smallest_gamma,
     sweep,
+    sweep_steps,
     tilted_grid,
     tilted_tv,
 )
@@ -151,3 +153,15 @@ def test_reference_draws_only_the_class() -> None:
     ref = reference(BOARD, 6, 500)
     assert (BOARD.classify(ref.fine) == 6).all() and len(ref.matched) == 500
     assert torch.isfinite(torch.as_tensor(ref.tv_floor))
+
+
+def test_sweep_steps_pause_between_sampler_steps_and_agree_with_the_sweep() -> None:
+    data = GAUSS8.sample(50_000, seed=0).x
+    model = exact_model(GAUSS8, VPSchedule(1000), data.mean(0), float(data.std()))
+    ref = reference(GAUSS8, 4, 500)
+    out = list(sweep_steps(model, GAUSS8, ref, (0.0, 2.0), n=500))
+    points = [p for p in out if p is not None]
+    assert len(out) == 2 * 25 + 2 and [p.gamma for p in points] == [0.0, 2.0]  # 25 steps each, then the figures
+    whole = list(sweep(model, GAUSS8, 4, (0.0, 2.0), n=500))
+    assert [p.in_class for p in points] == [p.in_class for p in whole]
+    assert smallest_gamma(points, 0.97) is points[1] and smallest_gamma(points[:1], 0.97) is None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,7 @@ class Request:
     seed: int
     asked: float
     preview: bool = False
+    interval: tuple[float, float] | None = None  # diffusion times where γ acts (None: all)
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,10 @@ def panel_frames(model: DiffusionModel, req: Request, box: Box, n: int = PARTICL
     else:
         sampler, steps = FULL[0], min(FULL[1], model.process.num_levels)
     frames = []
+    extra: dict[str, Any] = {} if req.interval is None or req.guidance is None else {"guidance_interval": req.interval}
     for f in sampling_frames(model, n, seed=req.seed, box=box, sampler=sampler, steps=steps, label=req.label,
-                             guidance=req.guidance, guidance_kind=req.kind if req.label is not None else None):
+                             guidance=req.guidance, guidance_kind=req.kind if req.label is not None else None,
+                             **extra):
         frames.append(f)
         yield None
     # a frame's tau is the time its step started from; its x sits at the next frame's tau

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import numpy as np
 from PySide6 import QtWidgets
@@ -17,6 +18,7 @@ from widgets.guidance_panels import PANELS, GuidancePanels
 from ..base import Lab
 from . import compute as runs
 from .compute import PanelSamples, Request, TiltedTarget
+from .curve import CurveKey, Curves, reading
 from .queue import PanelQueue
 from .text import EQUATIONS, EXPLANATION, TARGET, missing_model_message, status_text
 
@@ -42,9 +44,12 @@ class GuidanceLab(Lab):
         self._slider_moved = False
         self.sweep = GAMMA_RANGE  # γ from … to over the frames of a rendering
         self.queue = PanelQueue(self.run_in_background, self._make_job, self._show, self._on_queue_idle)
+        self.curves = Curves()
+        self.chart = self.panels.chart
         self.controls.guidance_changed.connect(self._on_guidance_changed)
         self.controls.label_changed.connect(self._on_label_changed)
         self.controls.kind_changed.connect(self._on_kind_changed)
+        self.controls.interval_changed.connect(self._on_interval_changed)
         self.controls.reseed_requested.connect(self._on_reseed_requested)
 
     # -- the model -------------------------------------------------------------------
@@ -68,6 +73,7 @@ class GuidanceLab(Lab):
         if self._prepare() and model is not None:
             for panel in PANELS:
                 self._show(runs.sample_panel(model, self._make_request(panel), self.ctx.box))
+            self._fill_curves_now()
 
     def on_time(self, t: float) -> None:
         if self.model() is not None:
@@ -78,11 +84,17 @@ class GuidanceLab(Lab):
     # -- scenes and rendering ------------------------------------------------------------
     def settings(self) -> dict[str, object]:
         c = self.controls
-        return {"label": c.label, "guidance": c.guidance, "kind": c.kind}
+        out: dict[str, object] = {"label": c.label, "guidance": c.guidance, "kind": c.kind}
+        if c.guidance_interval is not None:
+            out["interval"] = list(c.guidance_interval)
+        return out
 
     def configure(self, label: int | None = None, guidance: float | None = None, kind: str | None = None,
-                  **_: object) -> None:
-        """Class, γ and kind (scenes, ``flowscope render``); a rendering sweeps γ from 0 up to the one given."""
+                  interval: object = None, **_: object) -> None:
+        """Class, γ, kind and interval (scenes, ``flowscope render``); a rendering sweeps γ from 0 up to the one
+        given."""
+        if isinstance(interval, (list, tuple)) and len(interval) == 2:
+            self.controls.set_interval((float(interval[0]), float(interval[1])))
         if self._prepare():  # the class and kind lists exist once the model is read
             if label is not None:
                 self.controls.set_label(int(label))
@@ -115,6 +127,7 @@ class GuidanceLab(Lab):
 
     def _on_guidance_changed(self, _gamma: float) -> None:
         self._slider_moved = True
+        self.chart.set_gamma(self.controls.guidance)
         if self.model() is not None:
             self._draw_targets()
             self._request(("guided",))
@@ -125,14 +138,21 @@ class GuidanceLab(Lab):
             self._draw_class_map()
             if "unconditional" in self.samples:  # its title counts the chosen class
                 self._draw_panel("unconditional")
+            self._draw_curves()
             self._request(("conditional", "guided"))
 
     def _on_kind_changed(self, kind: str) -> None:
         self.header.set_equation(EQUATIONS[kind])
+        self._draw_curves()
         self._request(("conditional", "guided"))
+
+    def _on_interval_changed(self, _interval: object) -> None:
+        self._draw_curves()
+        self._request(("guided",))
 
     def _on_reseed_requested(self) -> None:
         self.seed += 1
+        self._draw_curves()
         self._request(PANELS)
 
     # -- set-up ----------------------------------------------------------------------------
@@ -152,6 +172,8 @@ class GuidanceLab(Lab):
                           else "No tilted target: this model has no classifier and the density no closed form.")
         self._draw_targets()
         self._draw_class_map()
+        self.chart.set_gamma(self.controls.guidance)
+        self._draw_curves()
         return True
 
     # -- background sampling (see queue.py for the policy) -----------------------------------------
@@ -159,7 +181,8 @@ class GuidanceLab(Lab):
         c = self.controls
         label, gamma = {"unconditional": (None, None), "conditional": (c.label, 1.0),
                         "guided": (c.label, c.guidance)}[panel]
-        return Request(panel, label, gamma, c.kind, self.seed, time.perf_counter(), preview)
+        interval = c.guidance_interval if panel == "guided" else None
+        return Request(panel, label, gamma, c.kind, self.seed, time.perf_counter(), preview, interval)
 
     def _request(self, panels: tuple[str, ...], preview: bool = True) -> None:
         if self.model() is not None:  # while the model trains (a new one every few seconds) previews are enough
@@ -172,6 +195,58 @@ class GuidanceLab(Lab):
     def _on_queue_idle(self) -> None:
         if self.samples["guided"].request.preview and not self.ctx.training:  # γ rests: sample it in full
             self._request(("guided",), preview=False)
+        elif not self.ctx.training:  # the panels are done: a few more points of the trade-off curve
+            self._continue_curves()
+
+    # -- the trade-off curve (computed when the panels rest; any request stops it between two steps) ------
+    def _curve_keys(self) -> list[CurveKey]:
+        model, c = self.model(), self.controls
+        if model is None or self._model_density() is None:
+            return []
+        full = CurveKey(id(model), c.label, c.kind, self.seed, None)
+        return [full] if c.guidance_interval is None else [full, replace(full, interval=c.guidance_interval)]
+
+    def _continue_curves(self) -> None:
+        wanted = self.curves.wanted(self._curve_keys())
+        model, density = self.model(), self._model_density()
+        if wanted is None or model is None or density is None:
+            return
+        key, gammas = wanted
+        job = lambda: self.curves.job(model, density, key, gammas)  # noqa: E731
+        self.run_in_background(job, lambda p: self._on_curve_point(key, p))
+
+    def _on_curve_point(self, key: CurveKey, point: object) -> None:
+        if point is None:
+            return
+        self.curves.add(key, point)  # type: ignore[arg-type]
+        self._draw_curves()
+        if self.curves.wanted([key]) is None:  # this curve is complete: the next one, if any
+            self._continue_curves()
+
+    def _fill_curves_now(self) -> None:
+        """Every curve at once, on this thread (renderings)."""
+        model, density = self.model(), self._model_density()
+        for key in self._curve_keys():
+            wanted = self.curves.wanted([key])
+            if wanted is not None and model is not None and density is not None:
+                for point in self.curves.job(model, density, key, wanted[1]):
+                    if point is not None:
+                        self.curves.add(key, point)
+        self._draw_curves()
+
+    def _draw_curves(self) -> None:
+        keys = self._curve_keys()
+        if not keys:
+            self.chart.clear()
+            self.chart.set_reading("No trade-off curve: it needs the density the model was trained on.")
+            return
+        c = self.controls
+        self.chart.set_title(f"class {c.label}, {'classifier-free' if c.kind == 'cfg' else 'classifier'} guidance")
+        full = self.curves.points.get(keys[0], [])
+        self.chart.set_points("full", *Curves.figures(full))
+        limited = self.curves.points.get(keys[1], []) if len(keys) > 1 else None
+        self.chart.set_points("interval", *Curves.figures(limited or []))
+        self.chart.set_reading(reading(full, limited, c.guidance_interval))
 
     def deactivate(self) -> None:
         super().deactivate()

@@ -1,0 +1,87 @@
+"""The guidance trade-off chart: what each γ buys (samples in the class) and costs (diversity, fidelity)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from .series_chart import SeriesChart
+
+__all__ = ["TradeoffChart", "FIGURES", "CURVES"]
+
+# figure key -> (legend name, colour); the keys are those of the engine's sweep points
+FIGURES: dict[str, tuple[str, str]] = {
+    "in_class": ("in class", "#0072B2"),
+    "coverage": ("coverage of the class", "#009E73"),
+    "fidelity": ("TV to p(x | y)", "#D55E00"),
+    "tilted": ("TV to p(x) p(y | x)<sup>γ</sup>", "#CC79A7"),
+}
+CURVES = ("full", "interval")  # guidance over all times, and only inside the interval (dashed)
+SHARE_LINE = 0.97
+
+
+class TradeoffChart(QtWidgets.QWidget):
+    """Figures over γ for guidance over the whole process (solid) and inside an interval (dashed),
+    a line at the slider's γ, a guide at 97 % in class, and one line of reading below.
+
+    ``set_points(curve, gammas, figures)`` replaces a curve's points (``figures`` maps a key of
+    :data:`FIGURES` to one value per γ, None where not known); points arrive a few at a time.
+    """
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.chart = SeriesChart("trade-off over γ", "γ", "share / TV", legend="none")
+        self.chart.plot.setXRange(-2.2, 10.2, padding=0)
+        self.chart.plot.setYRange(0.0, 1.02, padding=0)
+        self.chart.plot.getPlotItem().vb.setMouseEnabled(x=False, y=False)
+        for curve in CURVES:
+            for key, (name, color) in FIGURES.items():
+                dashed = curve == "interval"
+                self.chart.add_series(f"{curve}:{key}", name, color, dashed=dashed, symbol=None if dashed else "o")
+        guide = pg.InfiniteLine(pos=SHARE_LINE, angle=0, movable=False,
+                                pen=pg.mkPen("#888888", width=1, style=QtCore.Qt.PenStyle.DashDotLine))
+        self.chart.plot.addItem(guide, ignoreBounds=True)
+        # the legend as a line of text: inside the plot it would hide the curves at one end or the other
+        swatches = " ".join(f"<span style='color:{color}'>━</span> {name}" for name, color in FIGURES.values())
+        self.legend = QtWidgets.QLabel(f"{swatches}<br>solid: guided at every time · dashed: only in the τ interval")
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.reading = QtWidgets.QLabel()
+        self.reading.setWordWrap(True)
+        self.reading.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        # room for its lines whatever the text: the chart above does not jump as the reading changes
+        self.reading.setFixedHeight(4 * self.reading.fontMetrics().lineSpacing())
+        self.reading.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.chart, 1)
+        lay.addWidget(self.legend)
+        lay.addWidget(self.reading)
+
+    def set_points(self, curve: str, gammas: Sequence[float], figures: Mapping[str, Sequence[float | None]]) -> None:
+        if curve not in CURVES:
+            raise ValueError(f"unknown curve '{curve}'; choose one of {', '.join(CURVES)}")
+        for key in FIGURES:
+            values = list(figures.get(key, [None] * len(gammas)))
+            pairs = [(g, v) for g, v in zip(gammas, values) if v is not None]
+            self.chart.set_series(f"{curve}:{key}", np.array([g for g, _ in pairs], float),
+                                  np.array([v for _, v in pairs], float))
+
+    def points(self, curve: str, key: str) -> list[tuple[float, float]]:
+        return self.chart.points(f"{curve}:{key}")
+
+    def clear(self, curve: str | None = None) -> None:
+        for c in CURVES if curve is None else (curve,):
+            self.set_points(c, [], {})
+
+    def set_gamma(self, gamma: float) -> None:
+        self.chart.set_marker(gamma, f"γ = {gamma:g}")
+
+    def set_reading(self, text: str) -> None:
+        self.reading.setText(text)
+
+    def set_title(self, text: str) -> None:
+        self.chart.set_title(text)
