@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -12,11 +13,13 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 from engine.densities import DataMap
 from engine.errors import InputError
 from widgets.density_view import DensityView
+from widgets.figure import figure_mode
 
 from .frames import grab_rgb, write_frames
 from .lab_tabs import LabTabs
 from .labs.base import Lab
 from .labs.context import LabContext
+from .labs.registry import lab_title
 
 __all__ = ["Exporter", "export_svg", "view_data", "write_csv", "write_npz", "ANIMATION_FRAMES"]
 
@@ -74,6 +77,21 @@ class Exporter:
         lab = self.lab_tabs.current_lab()
         return lab if lab is not None else self.lab_tabs.tabs.currentWidget()
 
+    @contextmanager
+    def _as_figure(self, widget: QtWidgets.QWidget) -> Iterator[None]:
+        """The view as a figure while it is exported: its title, equation and time; no controls."""
+        name = self.lab_tabs.current_name()
+        with figure_mode(widget, "Training" if name == "training" else lab_title(name)):
+            self._show_time(widget)
+            QtWidgets.QApplication.processEvents()  # lay the figure out before it is drawn
+            yield
+        QtWidgets.QApplication.processEvents()
+
+    def _show_time(self, widget: QtWidgets.QWidget) -> None:
+        lab = self.lab_tabs.current_lab()
+        if lab is widget:
+            lab.header.show_time(lab.ctx.t if lab.uses_time else None)
+
     def _ask(self, title: str, filters: str) -> str:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self.parent, title, self.last_dir(), filters)
         return path
@@ -94,13 +112,13 @@ class Exporter:
         widget = self._current_widget()
         ext = os.path.splitext(path)[1].lower()
         try:
-            if ext == ".svg":
-                export_svg(widget, path)
-            elif ext == ".png":
-                if not widget.grab().save(path):
-                    raise InputError(f"{path}: cannot write the picture")
-            else:
+            if ext not in (".svg", ".png"):
                 raise InputError(f"{path}: choose a .png or .svg file name")
+            with self._as_figure(widget):
+                if ext == ".svg":
+                    export_svg(widget, path)
+                elif not widget.grab().save(path):
+                    raise InputError(f"{path}: cannot write the picture")
         except InputError as e:
             return self._warn("Export", str(e))
         return self._done(f"Exported {path}")
@@ -147,12 +165,14 @@ class Exporter:
     def _draw(self, lab: Lab, count: int, progress: QtWidgets.QProgressDialog) -> list[np.ndarray] | None:
         """The lab's frames; None when cancelled or when the window closes between frames."""
         images = []
-        for k in lab.render_frames(count):
-            QtWidgets.QApplication.processEvents()
-            if progress.wasCanceled() or self.closing:
-                return None
-            images.append(grab_rgb(lab))
-            progress.setValue(k + 1)
+        with self._as_figure(lab):
+            for k in lab.render_frames(count):
+                self._show_time(lab)
+                QtWidgets.QApplication.processEvents()
+                if progress.wasCanceled() or self.closing:
+                    return None
+                images.append(grab_rgb(lab))
+                progress.setValue(k + 1)
         return images
 
     def export_data(self, path: str | None = None) -> bool:

@@ -11,7 +11,7 @@ from .labs.base import Lab
 from .labs.context import LabContext
 from .labs.registry import available_labs, lab_title, make_lab
 
-__all__ = ["LabTabs"]
+__all__ = ["LabTabs", "scrolled"]
 
 class LabTabs(QtWidgets.QWidget):
     """Tabs over a time bar. Labs are built the first time their tab is opened, and only the
@@ -48,7 +48,7 @@ class LabTabs(QtWidgets.QWidget):
             lab = make_lab(name, self.ctx)
             restyle(lab)  # the plots a lab made itself take the current theme and text size
             holder = self.tabs.widget(1 + self.names.index(name))
-            holder.layout().addWidget(lab)  # type: ignore[union-attr]  # every holder was made with a layout
+            holder.layout().addWidget(scrolled(lab))  # type: ignore[union-attr]  # every holder was made with a layout
             self.labs[name] = lab
         return self.labs[name]
 
@@ -75,7 +75,7 @@ class LabTabs(QtWidgets.QWidget):
                           ("Right", lambda: self.time_bar.step(1))):
             sc = QtGui.QShortcut(QtGui.QKeySequence(key), window)
             sc.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
-            sc.activated.connect(slot)
+            sc.activated.connect(lambda slot=slot: slot() if self.time_bar.isEnabled() else None)
 
     def shutdown(self) -> None:
         self.time_bar.play(False)
@@ -89,4 +89,22 @@ class LabTabs(QtWidgets.QWidget):
         if index > 0:
             self._current = self.lab(self.names[index - 1])
             self._current.activate()
+        self._follow_time(self._current is not None and self._current.uses_time)
 
+    def _follow_time(self, meaningful: bool) -> None:
+        """The time bar is usable only where the view follows t (not on a step clock or a chart of costs)."""
+        if not meaningful:
+            self.time_bar.play(False)
+        self.time_bar.setEnabled(meaningful)
+        self.time_bar.setToolTip("" if meaningful else "This view does not follow the time bar")
+
+
+def scrolled(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
+    """``widget`` in a frameless scroll area: it fills the space there is and scrolls only when the
+    window is smaller than the widget can be (a 1024 × 768 projector with larger text), so the
+    window itself always fits the screen and no control is cut off."""
+    area = QtWidgets.QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area

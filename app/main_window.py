@@ -20,7 +20,7 @@ from widgets.train_panel import TrainPanel
 
 from .density_controller import DensityState, builtin_entries, density_state, load_density_state, thumbnail_grid
 from .export import ANIMATION_FRAMES, Exporter
-from .lab_tabs import LabTabs
+from .lab_tabs import LabTabs, scrolled
 from .labs.context import LabContext
 from .memory import release_memory
 from .menus import DENSITY_ITEMS, build_menus, show_shortcuts
@@ -93,7 +93,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.training = TrainingController(self.panel, self.curves, self.model_view, self)
         self.training.error.connect(self._on_training_error)
         self.training.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
-        self.training_dock = self._dock("Training", "training_dock", self.panel,
+        self.training_dock = self._dock("Training", "training_dock", scrolled(self.panel),
                                         QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.panel.set_model(model)
 
@@ -119,7 +119,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """The window's parts, each given what it works with, then the menus that call them."""
         tab_bar = self.lab_tabs.tabs.tabBar()
         self.presentation = Presentation(
-            self, self.settings,
+            self, self.settings, self.lab_tabs,
             hideable={"densities": self.density_dock, "training": self.training_dock,
                       "time_bar": self.lab_tabs.time_bar, "tabs": tab_bar},
             lockable={"density": [self.picker], "model": [self.panel], "view": [tab_bar]})
@@ -128,7 +128,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                  lambda spec: self.set_density(spec, quiet=True))
         self.panel.train_requested.connect(self.models.stop_preview)
         self.scenes = SceneController(self, self.training, self.panel, self.lab_tabs, self.ctx, self.presentation,
-                                      self.show_density, self._last_dir)
+                                      self._show_scene_density, self._last_dir)
         self.menu_actions = build_menus(self, self._menu_slots())
         self.presentation.lock_with("density", *(self.menu_actions[name] for name in DENSITY_ITEMS))
         self.menu_actions["show_particles"].setChecked(True)
@@ -146,6 +146,7 @@ class MainWindow(QtWidgets.QMainWindow):
             "train_reset": self.training.reset,
             "resample": self.resample, "log_scale": self.view.set_log_scale,
             "show_particles": self.view.set_points_visible, "full_screen": look.toggle_full_screen,
+            "presentation": look.toggle_presentation,
             "dark_theme": lambda: look.apply_look("dark"), "light_theme": lambda: look.apply_look("light"),
             "larger_text": lambda: look.change_font(+1), "smaller_text": lambda: look.change_font(-1),
             "show_all_controls": look.set_controls, "shortcuts": lambda: show_shortcuts(self),
@@ -215,6 +216,14 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._refuse_while_training():
             return False
         return self._show_state(density_state(density, spec, self._seed))
+
+    def _show_scene_density(self, density: Density, spec: str) -> bool:
+        """A scene's density, shown; a plain start still reopens the density the user picked."""
+        picked = self.settings.get("density", None)
+        shown = self.show_density(density, spec)
+        if picked is not None:
+            self.settings.set("density", picked)
+        return shown
 
     def _refuse_while_training(self) -> bool:
         if not self.training.running:

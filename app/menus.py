@@ -13,7 +13,7 @@ SHORTCUTS = [
     ("Ctrl+O", "open a model"), ("Ctrl+Shift+O", "open a data file"), ("Ctrl+I", "open an image"),
     ("Ctrl+D", "draw a density"), ("Ctrl+Shift+E", "open a scene"), ("Ctrl+E", "export the view as PNG/SVG"),
     ("Space", "play / pause the time bar"), ("Left / Right", "step the time bar"), ("R", "draw new particles"),
-    ("L", "log colour scale"), ("P", "show or hide particles"), ("F11", "full screen"),
+    ("L", "log colour scale"), ("P", "show or hide particles"), ("F5", "presentation"), ("F11", "full screen"),
     ("Ctrl+= / Ctrl+-", "larger / smaller text"), ("F1", "this list"), ("Ctrl+Q", "quit"),
 ]
 
@@ -37,7 +37,8 @@ MENUS: dict[str, list[Item]] = {
     "&View": [
         ("&New particles", "resample", "R"), ("&Log colour scale", "log_scale", "L"),
         ("Show &particles", "show_particles", "P"), None,
-        ("&Full screen", "full_screen", "F11"), ("&Dark theme", "dark_theme", ""),
+        ("&Full screen", "full_screen", "F11"),
+        ("&Presentation (the view alone, full screen)", "presentation", "F5"), ("&Dark theme", "dark_theme", ""),
         ("Light &projector theme", "light_theme", ""), ("&Larger text", "larger_text", "Ctrl+="),
         ("&Smaller text", "smaller_text", "Ctrl+-"), ("Show all &controls", "show_all_controls", ""),
     ],
@@ -75,6 +76,7 @@ def _action(window: QtWidgets.QMainWindow, menu: QtWidgets.QMenu, item: tuple[st
     else:  # triggered(bool) would hand `checked` to a slot's first optional argument (a path, a drawing)
         act.triggered.connect(lambda _checked=False, slot=slot: slot())
     menu.addAction(act)
+    window.addAction(act)  # its shortcut works while the menu bar is hidden (presentation)
     return act
 
 

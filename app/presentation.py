@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
+from widgets.figure import figure_mode
 from widgets.plot_style import restyle
 
+from .lab_tabs import LabTabs
+from .labs.registry import lab_title
+from .scenes import Scene
 from .settings import Settings
 from .theme import DEFAULT_FONT_PT, apply_theme
 
@@ -19,28 +24,87 @@ Control = QtWidgets.QWidget | QtGui.QAction
 
 
 class Presentation:
-    """How the window looks and which of its controls a lecturer hides or locks.
+    """How the window looks, which of its controls a lecturer hides or locks, and presentation mode.
 
     Args:
-        window: the main window (full screen, and the plots it contains are restyled).
+        window: the main window (full screen, its menu and status bars, and the plots it contains).
         settings: where the theme and font size are remembered.
-        hideable: the widget each name in a scene's ``hidden`` list hides.
+        lab_tabs: the tabs whose current view presentation mode shows alone.
+        hideable: the widget each name in a scene's ``hidden`` list hides (presentation hides them all).
         lockable: the controls each name in a scene's ``locked`` list disables.
     """
 
-    def __init__(self, window: QtWidgets.QMainWindow, settings: Settings, hideable: Mapping[str, QtWidgets.QWidget],
-                 lockable: Mapping[str, Sequence[Control]]) -> None:
-        self.window, self.settings = window, settings
+    def __init__(self, window: QtWidgets.QMainWindow, settings: Settings, lab_tabs: LabTabs,
+                 hideable: Mapping[str, QtWidgets.QWidget], lockable: Mapping[str, Sequence[Control]]) -> None:
+        self.window, self.settings, self.lab_tabs = window, settings, lab_tabs
         self.hideable = dict(hideable)
         self.lockable = {name: list(controls) for name, controls in lockable.items()}
+        self.scene: Scene | None = None  # the scene shown last: its title and paragraph head its view
+        self._presenting: ExitStack | None = None
+        self._normal_geometry: QtCore.QRect | None = None
 
     def lock_with(self, name: str, *controls: Control) -> None:
         """Disable ``controls`` too whenever ``name`` is locked (menu actions made after this object)."""
         self.lockable.setdefault(name, []).extend(controls)
 
+    def set_scene(self, scene: Scene | None) -> None:
+        """The scene whose title and paragraph head its view when it is presented."""
+        self.scene = scene
+
     def toggle_full_screen(self) -> None:
+        """F11. Without a window manager nothing resizes a full-screen window, so it is also given
+        the screen's geometry (and its own back on leaving)."""
         w = self.window
-        w.showNormal() if w.isFullScreen() else w.showFullScreen()
+        if w.isFullScreen():
+            w.showNormal()
+            if self._normal_geometry is not None:
+                w.setGeometry(self._normal_geometry)
+            return
+        self._normal_geometry = w.geometry()
+        screen = w.screen() or QtGui.QGuiApplication.primaryScreen()
+        if screen is not None:
+            w.setGeometry(screen.geometry())  # first: a geometry set after showFullScreen leaves full screen
+        w.showFullScreen()
+
+    @property
+    def presenting(self) -> bool:
+        return self._presenting is not None
+
+    def toggle_presentation(self) -> None:
+        self.set_presentation(not self.presenting)
+
+    def set_presentation(self, on: bool) -> None:
+        """F5: the current view as a figure filling the screen (its title and the scene's paragraph,
+        no side panels, tabs, menus or controls; Space and the arrows still play the time); again: back."""
+        if on == self.presenting:
+            return
+        if not on:
+            stack, self._presenting = self._presenting, None
+            if stack is not None:
+                stack.close()
+            return
+        stack = ExitStack()
+        bars = [self.window.menuBar(), self.window.statusBar(), *self.hideable.values()]
+        shown = [b for b in bars if b.isVisible()]
+        for b in shown:
+            b.setVisible(False)
+        stack.callback(lambda: [b.setVisible(True) for b in shown])
+        stack.enter_context(figure_mode(self._presented(), *self._presented_words()))
+        self._presenting = stack
+        if not self.window.isFullScreen():
+            self.toggle_full_screen()
+            stack.callback(self.toggle_full_screen)
+
+    def _presented(self) -> QtWidgets.QWidget:
+        lab = self.lab_tabs.current_lab()
+        return lab if lab is not None else self.lab_tabs.tabs.currentWidget()
+
+    def _presented_words(self) -> tuple[str, str]:
+        name = self.lab_tabs.current_name()
+        title = "Training" if name == "training" else lab_title(name)
+        if self.scene is not None and self.scene.view == name:
+            return self.scene.title or title, self.scene.description
+        return title, ""
 
     def apply_look(self, theme: str | None = None, font_pt: int | None = None) -> None:
         """Theme ("dark", or "light": high contrast for projectors) and base font size, remembered."""

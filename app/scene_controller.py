@@ -78,6 +78,8 @@ class SceneController:
         self.presentation.set_controls(hidden=scene.hidden, locked=scene.locked)
         self.window.setWindowTitle(f"flowscope — {scene.title}" if scene.title else "flowscope")
         self.scene = scene
+        self.presentation.set_scene(scene)
+        self.presentation.set_presentation(scene.presentation)
 
     def _set_model(self, model: str, options: dict[str, Any], trained: TrainedModel | None) -> None:
         """The scene's model and its options in the training form."""

@@ -49,7 +49,7 @@ MAX_SCENE_BYTES = 20 << 20
 HIDEABLE = ("densities", "training", "time_bar", "tabs")
 LOCKABLE = ("density", "model", "view")
 TOP_KEYS = {"flowscope_scene", "title", "description", "density", "model", "view", "seed", "controls",
-            "theme", "font_pt"}
+            "theme", "font_pt", "presentation"}
 
 
 @dataclass
@@ -72,6 +72,7 @@ class Scene:
     locked: list[str] = field(default_factory=list)
     theme: str | None = None
     font_pt: int | None = None
+    presentation: bool = False  # opens as a figure filling the screen: title, description, no panels
     path: str = ""
 
 
@@ -172,6 +173,7 @@ def parse_scene(path: str, raw: dict[str, Any]) -> Scene:
         s.theme = _typed(path, "theme", raw["theme"], str)
         if s.theme not in ("dark", "light"):
             raise _fail(path, "theme must be dark or light")
+    s.presentation = bool(_typed(path, "presentation", raw.get("presentation", False), bool))
     if "font_pt" in raw:
         s.font_pt = int(_typed(path, "font_pt", raw["font_pt"], int))
         if not 6 <= s.font_pt <= 40:
@@ -232,6 +234,8 @@ def scene_to_dict(s: Scene, checkpoint_ref: str | None = None) -> dict[str, Any]
         out["theme"] = s.theme
     if s.font_pt:
         out["font_pt"] = s.font_pt
+    if s.presentation:
+        out["presentation"] = True
     return out
 
 

@@ -22,6 +22,9 @@ class ArrowField:
 
     def __init__(self, plot: pg.PlotItem, cmap: str = "viridis", width: float = 2.0) -> None:
         colors = colormap(cmap).getLookupTable(0.15, 1.0, BINS, alpha=False)
+        self._plot = plot
+        self._map = pg.ColorMap(np.linspace(0.0, 1.0, BINS), [tuple(int(v) for v in c) for c in colors])
+        self.legend: pg.ColorBarItem | None = None
         self.curves = []
         for c in colors:
             item = pg.PlotCurveItem(pen=pg.mkPen(tuple(int(v) for v in c), width=width), connect="pairs")
@@ -29,9 +32,20 @@ class ArrowField:
             self.curves.append(item)
         self.max_magnitude = 0.0
 
+    def show_legend(self, label: str) -> None:
+        """A colour bar beside the plot saying what the arrows' colours encode (their length, 0 to the longest)."""
+        if self.legend is None:
+            self.legend = pg.ColorBarItem(values=(0.0, 1.0), colorMap=self._map, interactive=False, width=14)
+            self._plot.layout.addItem(self.legend, 2, 6)
+        self.legend.setLabel("left", label)
+        self.legend.setLevels((0.0, max(self.max_magnitude, 1e-12)))
+        self.legend.setVisible(True)
+
     def set_visible(self, on: bool) -> None:
         for c in self.curves:
             c.setVisible(on)
+        if self.legend is not None:
+            self.legend.setVisible(on)
 
     def clear(self) -> None:
         for c in self.curves:
@@ -57,3 +71,5 @@ class ArrowField:
         for k, curve in enumerate(self.curves):
             sel = segs[level == k].reshape(-1, 2)
             curve.setData(sel[:, 0], sel[:, 1])
+        if self.legend is not None:
+            self.legend.setLevels((0.0, max(self.max_magnitude, 1e-12)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from .palette import colormap
 from .plot_style import restyle
@@ -30,8 +30,11 @@ class DensityView(QtWidgets.QWidget):
         self._grid: np.ndarray | None = None
         self._box: Box = (-4.0, 4.0, -4.0, 4.0)
         self._fitted = False
+        self._colorbar_wanted = True
         self.plot = pg.PlotWidget()
         self.plot.setAspectLocked(True)
+        # heatmaps scaled up bilinearly when drawn, not in blocks (the data stays as computed)
+        self.plot.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, True)
         # the view box stays on the density's box: stray particles must not zoom the view out
         self.plot.disableAutoRange()
         self.plot.setMenuEnabled(False)
@@ -59,8 +62,10 @@ class DensityView(QtWidgets.QWidget):
             self.fit()
         if grid is None:
             self.image.setVisible(False)
+            self.colorbar.setVisible(False)  # no picture, so no scale: a colour bar would mean nothing
             return
         self.image.setVisible(True)
+        self.colorbar.setVisible(self._colorbar_wanted)
         self._redraw_image()
         x0, x1, y0, y1 = box
         self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
@@ -68,6 +73,7 @@ class DensityView(QtWidgets.QWidget):
     def set_map(self, grid: np.ndarray, box: Box, levels: tuple[float, float], label: str) -> None:
         """Show any scalar map (e.g. a signed divergence) with fixed colour levels and a colour-bar label."""
         self._grid = None
+        self.colorbar.setVisible(self._colorbar_wanted)
         if box != self._box or not self._fitted:
             self._box = box
             self.fit()
@@ -87,6 +93,12 @@ class DensityView(QtWidgets.QWidget):
         self.colorbar.setLabel("left", "log p(x)" if on else "p(x)")
         if self._grid is not None:
             self._redraw_image()
+
+    def hide_colorbar(self) -> None:
+        """For a heatmap that says where, not how much: the bar would only take room."""
+        self._colorbar_wanted = False
+        self.plot.getPlotItem().layout.removeItem(self.colorbar)
+        self.colorbar.hide()
 
     def set_colormap(self, name: str) -> None:
         self.colorbar.setColorMap(colormap(name))

@@ -61,8 +61,7 @@ class GuidancePanels(QtWidgets.QWidget):
             view = DensityView(title=name)
             view.set_colormap("CET-L1")
             # the heatmaps say where the target is, not how high: their colour bars only take room
-            view.plot.getPlotItem().layout.removeItem(view.colorbar)
-            view.colorbar.hide()
+            view.hide_colorbar()
             self.contours[name] = ContourOverlay(view.plot)
             view.points.setZValue(10)
             self.shares[name] = _corner_label(view.plot)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from .palette import colormap
 from .plot_style import restyle
@@ -30,6 +30,8 @@ class MapView(QtWidgets.QWidget):
         super().__init__(parent)
         self.plot = pg.PlotWidget()
         self.plot.setAspectLocked(True)
+        # heatmaps scaled up bilinearly when drawn, not in blocks (the data stays as computed)
+        self.plot.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, True)
         self.plot.disableAutoRange()
         self.plot.setMenuEnabled(False)
         self.title = TitleLabel(title)

@@ -9,6 +9,14 @@ import sys
 from app.labs.registry import lab_names
 from engine.errors import InputError
 
+FONT_SCALE = (0.5, 3.0)
+
+
+def font_scale(value: float) -> float:
+    if not (FONT_SCALE[0] <= value <= FONT_SCALE[1]):  # NaN fails too
+        raise InputError(f"--font-scale {value:g}: choose a number from {FONT_SCALE[0]:g} to {FONT_SCALE[1]:g}")
+    return float(value)
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="render a view to a GIF, MP4 or PNG (no window needed)",
@@ -26,6 +34,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label", type=int, help="class for the guidance view")
     p.add_argument("--guidance", type=float, help="guidance scale gamma for the guidance view")
     p.add_argument("--out", required=True, metavar="FILE", help="output .gif, .mp4 or .png")
+    p.add_argument("--theme", choices=["dark", "light"], default="dark",
+                   help="dark (default) or light: white background, for slides and printing")
+    p.add_argument("--font-scale", type=float, default=1.0, metavar="F",
+                   help=f"text size as a multiple of the window's default, {FONT_SCALE[0]:g} to {FONT_SCALE[1]:g} "
+                   "(default 1; 1.5 for a projector)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
 
@@ -71,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("render needs a checkpoint (CKPT) or --scene FILE")
     view = args.view or (scene.view if scene is not None and scene.view != "training" else "path")
     frames = render_view(args.checkpoint, view, size, args.frames, density=args.density, scene=scene,
-                         options=options,
+                         options=options, theme=args.theme, font_scale=font_scale(args.font_scale),
                          progress=None if args.quiet else lambda k, n: print(f"frame {k + 1}/{n}", file=sys.stderr))
     write_frames(args.out, ext, frames, args.fps)
     if not args.quiet:

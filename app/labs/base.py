@@ -50,6 +50,7 @@ class Lab(QtWidgets.QWidget):
     # longer than that sets this, so it finishes what it started and then redraws the newest.
     defer_updates = False
     tick_ms: int | None = None  # interval of the animation timer; None: the lab does not animate
+    uses_time = True  # False: the view ignores the time bar, which is then disabled on its tab
 
     def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)

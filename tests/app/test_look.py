@@ -136,3 +136,62 @@ def test_panels_show_the_data_box_not_a_range_several_times_it(qtbot, trained, n
             assert (a1 - a0) <= 1.6 * (x1 - x0) and (b1 - b0) <= 1.6 * (y1 - y0), (v._box, (a0, a1, b0, b1))
     finally:
         lab.shutdown()
+
+
+@pytest.mark.parametrize("name", available_labs())
+def test_a_figure_shows_no_controls_but_its_title_and_equation(qtbot, trained, name) -> None:  # type: ignore[no-untyped-def]
+    from widgets.figure import figure_mode
+
+    inputs = (QtWidgets.QAbstractButton, QtWidgets.QComboBox, QtWidgets.QAbstractSlider,
+              QtWidgets.QAbstractSpinBox, QtWidgets.QLineEdit)
+    lab = _lab(qtbot, name, trained["ddpm"])
+    try:
+        def shown_inputs() -> list:  # type: ignore[type-arg]
+            return [w for w in lab.findChildren(QtWidgets.QWidget) if isinstance(w, inputs) and w.isVisibleTo(lab)]
+
+        before = shown_inputs()
+        assert before  # every view has controls: the figure must lose them
+        with figure_mode(lab, "A title"):
+            assert shown_inputs() == []
+            assert lab.header.title.isVisibleTo(lab) and lab.header.title.text() == "A title"
+            assert lab.header.equation.isVisibleTo(lab)
+            plots = [v for v in lab.findChildren(pg.GraphicsView) if v.isVisibleTo(lab)]
+            assert plots or not lab.findChildren(pg.GraphicsView)
+        assert shown_inputs() == before and not lab.header.title.isVisibleTo(lab)
+    finally:
+        lab.shutdown()
+
+
+def test_render_takes_a_theme_and_a_font_scale(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import imageio.v2 as imageio
+
+    from app.cli import main
+
+    corners = {}
+    for theme in ("dark", "light"):
+        out = tmp_path / f"{theme}.png"
+        assert main(["render", str(MODELS["cnf"]), "--view", "field", "--frames", "1", "--size", "480x360",
+                     "--theme", theme, "--font-scale", "1.4", "--out", str(out), "--quiet"]) == 0
+        corners[theme] = imageio.imread(out)[-4:, -4:, :3].mean()
+    assert corners["dark"] < 80 < 180 < corners["light"]
+    assert main(["render", str(MODELS["cnf"]), "--font-scale", "0", "--out", str(tmp_path / "x.png")]) == 2
+
+
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_every_colour_scale_drawn_has_a_legend_and_no_legend_is_idle(qtbot, trained, kind) -> None:  # type: ignore[no-untyped-def]
+    """Vector field: the arrows' colours have a colour bar (|f| or |s|, 0 to the longest arrow); the
+    heatmap's colour bar shows only when a heatmap is drawn (the CNF's divergence; none for a score)."""
+    lab = _lab(qtbot, "field", trained[kind])
+    try:
+        legend = lab.arrows.legend
+        assert legend is not None and legend.isVisible()
+        label = legend.getAxis("left").labelText
+        assert label.startswith("|f|" if kind == "cnf" else "|s|")
+        assert legend.levels()[1] == pytest.approx(lab.arrows.max_magnitude)
+        heatmap = lab.view.image.isVisible()
+        assert heatmap is (kind == "cnf")
+        assert lab.view.colorbar.isVisible() is heatmap
+        if heatmap:
+            assert "div" in lab.view.colorbar.getAxis("left").labelText
+    finally:
+        lab.shutdown()

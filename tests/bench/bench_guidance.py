@@ -102,11 +102,16 @@ def main() -> None:
     ap.add_argument("--densities", default="8gaussians,checkerboard,rings")
     ap.add_argument("--label", type=int, default=1)
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "flowscope-bench-guidance"))
+    ap.add_argument("--checkpoint", action="append", default=[], metavar="DENSITY=PATH",
+                    help="use this trained conditional DDPM for the density instead of training one "
+                         "(e.g. 8gaussians=assets/pretrained/ddpm_8gaussians_conditional.pt)")
     ap.add_argument("--skip-drag", action="store_true", help="only the agreement and the curve")
     args = ap.parse_args()
     configure_threads(1)
     os.makedirs(args.cache, exist_ok=True)
-    models = {name: trained(name, args.steps, args.seconds, args.cache) for name in args.densities.split(",")}
+    given = dict(item.split("=", 1) for item in args.checkpoint)
+    models = {name: load_model(torch.load(given[name], weights_only=True), torch.device("cpu")) if name in given
+              else trained(name, args.steps, args.seconds, args.cache) for name in args.densities.split(",")}
     load0 = [round(v, 2) for v in os.getloadavg()]
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
@@ -134,7 +139,8 @@ def main() -> None:
         busy.wait()
     print(json.dumps({"machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "load_before": load0,
                                   "load_after": [round(v, 2) for v in os.getloadavg()]},
-                      "steps": args.steps, "seconds": args.seconds, "label": args.label, "results": results},
+                      "steps": args.steps, "seconds": args.seconds, "checkpoints": given, "label": args.label,
+                      "results": results},
                      indent=1))
 
 

@@ -110,3 +110,23 @@ def test_thumbnail_icon_has_pixels(qtbot) -> None:  # type: ignore[no-untyped-de
     assert img.width() == 40
     centre, corner = img.pixelColor(20, 15), img.pixelColor(1, 38)
     assert centre.lightness() > corner.lightness()
+
+
+def test_a_coarse_heatmap_is_drawn_smooth_not_in_blocks(qtbot) -> None:  # type: ignore[no-untyped-def]
+    import pyqtgraph as pg
+    from PySide6 import QtGui
+
+    view = DensityView()
+    qtbot.addWidget(view)
+    view.resize(500, 500)
+    view.show()
+    grid = np.array([[0.0, 1.0], [1.0, 0.0]], np.float32)  # a 2 x 2 checkerboard: blocks, or a blend
+    view.set_density(grid, (-1.0, 1.0, -1.0, 1.0))
+    qtbot.waitUntil(lambda: view.plot.width() > 100, timeout=3000)
+    img = view.plot.grab().toImage()
+    vb = view.plot.getPlotItem().vb
+    row = vb.mapViewToScene(pg.QtCore.QPointF(0.0, 0.5)).y()
+    xs = [vb.mapViewToScene(pg.QtCore.QPointF(x, 0.5)).x() for x in np.linspace(-0.9, 0.9, 60)]
+    colours = {img.pixelColor(int(x), int(row)).name() for x in xs}
+    assert len(colours) > 10, colours  # blocks would give two colours
+    assert view.plot.renderHints() & QtGui.QPainter.RenderHint.SmoothPixmapTransform

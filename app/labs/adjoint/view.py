@@ -41,6 +41,8 @@ peak of the bytes autograd holds for the backward pass (every tensor saved for a
 counted once, from when it is saved until it is freed); on a GPU, the peak of allocated memory.</p>
 """
 
+    uses_time = False  # see on_time
+
     def __init__(self, ctx, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.controls = AdjointControls()

@@ -8,6 +8,7 @@ from PySide6 import QtWidgets
 from engine.api import FLOW_KINDS
 from widgets.arrows_item import ArrowField
 from widgets.density_view import DensityView
+from widgets.plot_style import restyle
 
 from ..base import Lab
 from ..context import LabContext
@@ -82,6 +83,10 @@ class FieldLab(Lab):
     def _draw(self, frame: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]) -> None:
         xs, ys, vec, background = frame
         self.arrows.set_field(xs, ys, vec, normalize=self.normalize.isChecked())
+        first = self.arrows.legend is None
+        self.arrows.show_legend("|f| (arrow colour)" if background is not None else "|s| (arrow colour)")
+        if first:
+            restyle(self.view)  # the arrows' colour bar is made on first use: it takes the theme
         if background is not None:
             lim = float(np.abs(background).max()) or 1.0
             self.view.set_map(background, self.ctx.box, (-lim, lim), "div f")

@@ -52,7 +52,7 @@ class KfpLab(Lab):
         super().__init__(ctx, parent)
         self.pde_view = DensityView()
         # short titles: a title wider than the plot pushes its colour bar out of a narrow view
-        self.pde_view.plot.setTitle("grid solution (dots: particles)")
+        self.pde_view.plot.setTitle("grid, ● particles")
         self.hist_view = DensityView()
         self.hist_view.plot.setTitle("particle histogram")
         self.diff_view = DensityView()
@@ -201,7 +201,7 @@ class KfpLab(Lab):
         im = images(f, grid, self.particles)
         self._show_map(self.pde_view, im.pde, grid.box, (0.0, im.top), "p(x)")  # one scale for both
         self._show_map(self.hist_view, im.hist, grid.box, (0.0, im.top), "p(x)")
-        self._show_map(self.diff_view, im.diff, grid.box, (-im.limit, im.limit), "% of the mass per block")
+        self._show_map(self.diff_view, im.diff, grid.box, (-im.limit, im.limit), "% mass per block")
         self.pde_view.set_points(f.particles[:DOTS])
         self.tv_plot.set_cursor(f.t / max(self.problem.t_end, 1e-12))
         self.shown = k

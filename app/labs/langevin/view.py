@@ -52,6 +52,8 @@ class LangevinLab(Lab):
     explanation = EXPLANATION
     tick_ms = TICK_MS
 
+    uses_time = False  # see on_time
+
     def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.view = DensityView()

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.api import FLOW_KINDS
 from engine.densities import Density
@@ -34,6 +34,11 @@ EXPLANATION = (
     "one start gives a fan of paths. Fewer solver steps means bigger discretization error: compare Euler "
     "with few steps to the faint RK4 reference. <b>Click</b> a point (CNF) to follow its path: the chart "
     "compares log p<sub>t</sub>(z(t)) along the moving particle with log p<sub>t</sub>(z) at the fixed place.")
+
+NO_CHART = ("The log-density along a path needs the exact log p<sub>t</sub> of a CNF. A diffusion model "
+            "gives only a bound on it, so this chart is shown for CNFs only. Click the plot to start a fan "
+            "of paths from a point.")
+TRACE_COLOUR = "#E69F00"  # the clicked path: the chart's "moving particle" colour, unlike the blue trails
 
 SOLVERS = ("euler", "midpoint", "rk4", "dopri5")
 SAMPLERS = {"reverse SDE (ancestral)": "ancestral", "probability-flow ODE": "ode", "DDIM": "ddim",
@@ -76,15 +81,23 @@ class TrajectoriesLab(Lab):
         self.probe = TrajectoryProbe(ctx, plot)
         self.view.point_clicked.connect(self.probe.trace)
         row = QtWidgets.QHBoxLayout()
+        self._labels: dict[QtWidgets.QWidget, QtWidgets.QLabel] = {}
         for label, w in (("solver", self.solver), ("steps", self.steps), ("sampler", self.sampler),
                          ("particles", self.count)):
-            row.addWidget(QtWidgets.QLabel(label))
+            self._labels[w] = QtWidgets.QLabel(label)
+            row.addWidget(self._labels[w])
             row.addWidget(w)
         row.addWidget(self.compare)
         row.addStretch(1)
         split = QtWidgets.QSplitter()
         split.addWidget(self.view)
         split.addWidget(self.probe.chart)
+        # a diffusion model has no exact log p_t: the chart would stay empty, so a sentence says why
+        self.no_chart = QtWidgets.QLabel(NO_CHART)
+        self.no_chart.setWordWrap(True)
+        self.no_chart.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.no_chart.setMargin(12)
+        split.addWidget(self.no_chart)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         lay = QtWidgets.QVBoxLayout(self.body)
@@ -136,9 +149,15 @@ class TrajectoriesLab(Lab):
         self.stop_background()
         self.paths = {"main": [], "reference": []}
         cnf = self._cnf()
+        # only the controls that act on this kind of model are shown (a narrower row, nothing inert)
         for w in (self.solver, self.steps, self.compare):
-            w.setEnabled(cnf)
-        self.sampler.setEnabled(self.ctx.trained is not None and not cnf)
+            w.setVisible(cnf)
+            self._labels.get(w, w).setVisible(cnf)
+        self.sampler.setVisible(not cnf)
+        self._labels[self.sampler].setVisible(not cnf)
+        self.sampler.setEnabled(self.ctx.trained is not None)
+        self.probe.chart.setVisible(cnf)
+        self.no_chart.setVisible(not cnf)
         self.probe.reset()
         if self.ctx.trained is None:
             self.header.set_status("No model yet: train or open a model to see its trajectories.")
@@ -205,15 +224,21 @@ class TrajectoryProbe:
         self.ctx = ctx
         self.chart = pg.PlotWidget(title="log-density along a path")
         self.chart.setLabel("bottom", "t")
+        self.chart.getAxis("bottom").enableAutoSIPrefix(False)
+        self.chart.getAxis("left").enableAutoSIPrefix(False)
+        self.chart.setXRange(0.0, 1.0, padding=0.02)  # t runs over [0, 1]: the axis never drifts
+        self.chart.getPlotItem().enableAutoRange(x=False)
         self.chart.addLegend(offset=(10, 10))
         # no grid: an axis with grid lines is replayed on every repaint of the moving time cursor
-        self.along = self.chart.plot(pen=pg.mkPen("#E69F00", width=3), name="log p_t(z(t)): moving particle")
+        self.along = self.chart.plot(pen=pg.mkPen(TRACE_COLOUR, width=3), name="log p_t(z(t)): moving particle")
         self.fixed = self.chart.plot(pen=pg.mkPen("#56B4E9", width=3), name="log p_t(z): fixed place")
         self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen("#AAAAAA", width=1))
         self.chart.addItem(self.now)
-        self.path = pg.PlotCurveItem(pen=pg.mkPen("#FFFFFF", width=3), connect="finite")
-        self.fan = pg.PlotCurveItem(pen=pg.mkPen((255, 255, 255, 90), width=1.2), connect="finite")
-        self.marker = pg.ScatterPlotItem(size=14, pen=pg.mkPen("#000000", width=2), brush=pg.mkBrush("#FFFFFF"))
+        self.path = pg.PlotCurveItem(pen=pg.mkPen(TRACE_COLOUR, width=3), connect="finite")
+        fan = QtGui.QColor(TRACE_COLOUR)
+        fan.setAlpha(110)
+        self.fan = pg.PlotCurveItem(pen=pg.mkPen(fan, width=1.2), connect="finite")
+        self.marker = pg.ScatterPlotItem(size=14, pen=pg.mkPen("#000000", width=2), brush=pg.mkBrush(TRACE_COLOUR))
         for item in (self.fan, self.path, self.marker):
             plot.addItem(item)
         self.worker: GeneratorWorker | None = None
