@@ -12,6 +12,7 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from engine.densities import DataMap
 from engine.errors import InputError
+from engine.files import atomic_write
 from widgets.density_view import DensityView
 from widgets.figure import figure_mode
 
@@ -114,10 +115,10 @@ class Exporter:
         try:
             if ext not in (".svg", ".png"):
                 raise InputError(f"{path}: choose a .png or .svg file name")
-            with self._as_figure(widget):
+            with self._as_figure(widget), atomic_write(path) as tmp:
                 if ext == ".svg":
-                    export_svg(widget, path)
-                elif not widget.grab().save(path):
+                    export_svg(widget, tmp)
+                elif not widget.grab().save(tmp):
                     raise InputError(f"{path}: cannot write the picture")
         except InputError as e:
             return self._warn("Export", str(e))
@@ -201,7 +202,8 @@ def write_csv(path: str, data: dict[str, np.ndarray], dmap: DataMap | None) -> N
     if pts is None:
         raise InputError("this view shows no particles to write as CSV")
     pts = dmap.to_user(pts) if dmap is not None else pts
-    np.savetxt(path, pts, delimiter=",", header="x,y", comments="", fmt="%.7g")
+    with atomic_write(path) as tmp:
+        np.savetxt(tmp, pts, delimiter=",", header="x,y", comments="", fmt="%.7g")
 
 
 def write_npz(path: str, data: dict[str, np.ndarray], dmap: DataMap | None) -> None:
@@ -212,4 +214,5 @@ def write_npz(path: str, data: dict[str, np.ndarray], dmap: DataMap | None) -> N
                        for k, v in data.items() if k.startswith("particles")})
         arrays["data_map_shift"] = np.asarray(dmap.shift)
         arrays["data_map_scale"] = np.asarray(dmap.scale)
-    np.savez(path if path.lower().endswith(".npz") else path + ".npz", **arrays)
+    with atomic_write(path if path.lower().endswith(".npz") else path + ".npz") as tmp:
+        np.savez(tmp, **arrays)

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
-from engine.errors import InputError
-
 if TYPE_CHECKING:
     from PySide6 import QtWidgets
 
@@ -37,13 +35,13 @@ def write_frames(path: str, ext: str, frames: list[np.ndarray], fps: float) -> N
     """The last frame as a PNG, or all of them as a GIF or an MP4 (``ext`` with its dot)."""
     import imageio.v2 as imageio
 
+    from engine.files import atomic_write
+
     images: list[ArrayLike] = list(same_size(frames))
-    try:
+    with atomic_write(path) as tmp:  # the encoders write a temporary: a failure never clobbers an older file
         if ext == ".png":
-            imageio.imwrite(path, images[-1])
+            imageio.imwrite(tmp, images[-1])
         elif ext == ".gif":
-            imageio.mimsave(path, images, duration=1000.0 / fps, loop=0)
+            imageio.mimsave(tmp, images, duration=1000.0 / fps, loop=0)
         else:
-            imageio.mimsave(path, images, fps=fps, codec="libx264", quality=8, macro_block_size=2)
-    except OSError as e:
-        raise InputError(f"{path}: cannot write ({e})") from None
+            imageio.mimsave(tmp, images, fps=fps, codec="libx264", quality=8, macro_block_size=2)

@@ -7,7 +7,7 @@ from PySide6 import QtCore, QtWidgets
 __all__ = ["KfpControls"]
 
 GRIDS = [64, 128, 256]
-PARTICLES = [5_000, 20_000, 50_000]
+PARTICLES = [5_000, 20_000, 50_000, 100_000]
 FORMULA_HELP = ("Formulas in x, y and t: numbers, + − * / ^, parentheses, pi, and sin cos exp log sqrt tanh abs. "
                 "Press Enter to run.")
 

@@ -14,7 +14,7 @@ __all__ = ["LangevinControls", "eta_of", "tick_of"]
 SOURCES = [("true", "true score ∇log p"), ("learned", "learned score s_θ")]
 METHODS = [("plain", "plain Langevin"), ("annealed", "annealed (NCSN)"), ("mala", "MALA (Metropolis)")]
 STARTS = [("noise", "from noise (uniform)"), ("p", "from p (stationary)")]
-PARTICLES = [1_000, 5_000, 20_000, 50_000]
+PARTICLES = [1_000, 5_000, 20_000, 50_000, 100_000]
 ETA_TICKS = 80  # η = 10^(−4 + tick/20): 1e-4 … 1, 20 ticks a decade
 
 

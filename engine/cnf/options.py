@@ -48,7 +48,10 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "clip": 0.0,
         "ema": 0.0,
         "schedule": "cosine",
-        "warmup": 0.05,
+        "warmup": 0.05,  # share of the budget
+        # ... but no more steps than this (0: no cap): a 60-s budget's 5 % spent 3 s, some 90
+        # steps, on a small rate, and the picture of the first seconds waited for it
+        "warmup_steps": 20,
         "lr_floor": 0.0,
         "steps": 2000,
         # monitoring
@@ -88,6 +91,7 @@ class TrainConfig:
     ema: float
     schedule: str
     warmup: float
+    warmup_steps: int
     lr_floor: float
     steps: int
     heldout: int
@@ -122,7 +126,7 @@ class TrainConfig:
             if not getattr(self, name) > 0:
                 raise InputError(f"option '{name}' must be positive, not {getattr(self, name)}")
         for name in ("kinetic", "frobenius", "weight_decay", "clip", "max_nfe", "eval_every", "sample_every",
-                     "solver_gap"):
+                     "solver_gap", "warmup_steps"):
             if getattr(self, name) < 0:
                 raise InputError(f"option '{name}' must not be negative, not {getattr(self, name)}")
         for name in ("ema", "warmup", "lr_floor", "beta2"):

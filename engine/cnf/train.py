@@ -115,6 +115,7 @@ class CNFTrainer:
         self.peak_lr = cfg.lr
         self._pending_lr: float | None = None
         self.step = 0
+        self._first_step = 0  # the step the current run began at (its warm-up counts from there)
         self.elapsed = 0.0
         self.best_nll = math.inf
         self.best_step = 0
@@ -156,6 +157,7 @@ class CNFTrainer:
         if steps is None and seconds is None:
             steps = self.cfg.steps
         budget = _Budget(steps, seconds, self.step, self.elapsed)
+        self._first_step = self.step
         if self.step == 0:
             self._measure_heldout()  # the untrained flow is the baseline a diverging run is measured against
         recent: deque[float] = deque(maxlen=20)
@@ -193,7 +195,10 @@ class CNFTrainer:
     def _apply_lr(self, fraction: float) -> float:
         if self._pending_lr is not None:
             self.peak_lr, self._pending_lr = self._pending_lr, None
-        lr = self.peak_lr * lr_factor(fraction, self.cfg.schedule, self.cfg.warmup, self.cfg.lr_floor)
+        factor = lr_factor(fraction, self.cfg.schedule, self.cfg.warmup, self.cfg.lr_floor)
+        if self.cfg.warmup_steps and fraction < self.cfg.warmup:  # the warm-up ends at its step cap
+            factor = max(factor, min(1.0, (self.step + 1 - self._first_step) / self.cfg.warmup_steps))
+        lr = self.peak_lr * factor
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         return lr

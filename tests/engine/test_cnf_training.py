@@ -78,6 +78,28 @@ def test_learning_rate_set_from_outside_applies_before_the_next_step() -> None:
     assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
 
 
+def test_warm_up_ends_at_its_step_cap_or_its_share_whichever_comes_first() -> None:
+    peak, opts = OPTIONS["cnf"]["lr"], {**FAST, "schedule": "constant", "warmup": 0.5, "sample_every": 0.0}
+
+    def rates(cap: int) -> list[float]:
+        trainer = CNFTrainer(get_density("gaussian"), {**opts, "warmup_steps": cap}, "cpu", 0)
+        return [s.lr for s in trainer.run(steps=20)]
+
+    capped = rates(4)
+    assert capped[:6] == pytest.approx([peak * k / 4 for k in (1, 2, 3, 4)] + [peak, peak])
+    shared = rates(0)
+    assert shared[:11] == pytest.approx([peak * max(k / 10, 1e-3) for k in range(10)] + [peak])
+    long_cap = rates(100)
+    assert long_cap[1:] == pytest.approx(shared[1:])  # the share ends first (the cap only lifts step 1)
+    assert long_cap[0] == pytest.approx(peak / 100)
+    trainer = CNFTrainer(get_density("gaussian"), {**opts, "warmup_steps": 4}, "cpu", 0)
+    list(trainer.run(steps=8))
+    resumed = [s.lr for s in trainer.run(steps=8)]  # a second run warms up again from its own first step
+    assert resumed[:4] == pytest.approx([peak * k / 4 for k in (1, 2, 3, 4)])
+    with pytest.raises(InputError, match="warmup_steps"):
+        CNFTrainer(get_density("gaussian"), {"warmup_steps": -1}, "cpu", 0)
+
+
 def _weights(model: torch.nn.Module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in model.parameters()]
 

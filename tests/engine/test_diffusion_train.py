@@ -166,3 +166,19 @@ def test_paired_training_shows_each_noisy_point_with_its_label_and_with_null() -
     ((x, _, y),) = seen
     share_null = float((y == unpaired.net.null_label).double().mean())  # type: ignore[union-attr]
     assert len(x) == 4096 and abs(share_null - unpaired.opts["label_dropout"]) < 0.03
+
+
+@pytest.mark.parametrize(("kind", "sampler"), [("ddpm", "ancestral"), ("ncsn", "sde")])
+def test_the_samples_shown_while_training_come_from_a_stochastic_sampler(kind: str, sampler: str) -> None:
+    """The monitor's samples are the kept EMA model's, drawn by the preview sampler with a fixed seed."""
+    trainer = make_trainer(kind, get_density("8gaussians"), {"batch": 64}, CPU, 0)
+    run = trainer.run(steps=5)
+    snap = next(run)  # the first step is monitored
+    assert snap.samples is not None and snap.metric is not None
+    name, steps = trainer.preview_sampler()
+    assert (name, steps) == (sampler, 50)
+    again = trainer.best_model().sample(len(snap.samples), seed=3, sampler=name, steps=steps)
+    assert np.allclose(again, snap.samples, atol=1e-5)
+    other = trainer.best_model().sample(len(snap.samples), seed=4, sampler=name, steps=steps)
+    assert not np.allclose(other, snap.samples, atol=1e-3)  # the seed matters: the sampler draws noise
+    run.close()

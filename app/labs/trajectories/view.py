@@ -71,7 +71,7 @@ class TrajectoriesLab(Lab):
         self.compare.setChecked(True)
         self.compare.setToolTip("Faint trails: the same particles with RK4 and 64 steps")
         self.count = QtWidgets.QSpinBox()
-        self.count.setRange(10, 5000)
+        self.count.setRange(10, 100_000)
         self.count.setValue(300)
         self.count.setToolTip("Number of particles")
         for w in (self.solver, self.steps, self.sampler, self.count):
