@@ -11,6 +11,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from engine.errors import InputError
+from engine.files import atomic_write
 from widgets.density_view import DensityView
 from widgets.figure import figure_mode
 
@@ -88,10 +89,10 @@ class ExportMixin:
         try:
             if ext not in (".svg", ".png"):
                 raise InputError(f"{path}: choose a .png or .svg file name")
-            with self._as_figure(widget):
+            with self._as_figure(widget), atomic_write(path) as tmp:
                 if ext == ".svg":
-                    export_svg(widget, path)
-                elif not widget.grab().save(path):
+                    export_svg(widget, tmp)
+                elif not widget.grab().save(tmp):
                     raise InputError(f"{path}: cannot write the picture")
         except InputError as e:
             QtWidgets.QMessageBox.warning(self, "Export", str(e))  # type: ignore[call-overload]
@@ -162,14 +163,16 @@ class ExportMixin:
                 if pts is None:
                     raise InputError("this view shows no particles to write as CSV")
                 pts = dmap.to_user(pts) if dmap is not None else pts
-                np.savetxt(path, pts, delimiter=",", header="x,y", comments="", fmt="%.7g")
+                with atomic_write(path) as tmp:
+                    np.savetxt(tmp, pts, delimiter=",", header="x,y", comments="", fmt="%.7g")
             else:
                 if dmap is not None:
                     data.update({k.replace("particles", "particles_user"): dmap.to_user(v)
                                  for k, v in list(data.items()) if k.startswith("particles")})
                     data["data_map_shift"] = np.asarray(dmap.shift)
                     data["data_map_scale"] = np.asarray(dmap.scale)
-                np.savez(path if path.lower().endswith(".npz") else path + ".npz", **data)
+                with atomic_write(path if path.lower().endswith(".npz") else path + ".npz") as tmp:
+                    np.savez(tmp, **data)  # type: ignore[arg-type]
         except (InputError, OSError) as e:
             QtWidgets.QMessageBox.warning(self, "Export data", str(e))  # type: ignore[call-overload]
             return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -258,13 +259,38 @@ class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMai
             self.restoreState(st)
         self.log_action.setChecked(bool(self.settings.get("log_scale", False)))
         spec = density or str(self.settings.get("density", "8gaussians"))
-        if not self.set_density(spec, quiet=density is None) and spec != "8gaussians":
+        if density is None and spec.startswith(("file:", "image:")):
             self.set_density("8gaussians")
+            self._reopen_in_background(spec)
+        elif not self.set_density(spec, quiet=density is None) and spec != "8gaussians":
+            self.set_density("8gaussians")
+        if self.settings.notes:
+            self.statusBar().showMessage("Saved settings: " + "; ".join(self.settings.notes), 15_000)
+
+    def _reopen_in_background(self, spec: str) -> None:
+        """The remembered file, read off the GUI thread (a big or unreadable file never holds the window
+        up); shown when it arrives unless the user has moved on."""
+        def load() -> Iterator[DensityState]:
+            yield load_density_state(spec, seed=self._seed)
+
+        def arrived(state: object) -> None:
+            if isinstance(state, DensityState) and self.state is not None and self.state.spec == "8gaussians" \
+                    and not self.training.running:
+                self._show_state(state)
+
+        worker = GeneratorWorker(load)
+        worker.yielded.connect(arrived)
+        worker.failed.connect(lambda text: self.statusBar().showMessage(f"Could not reopen the last density: {text}",
+                                                                        10_000))
+        self._reopen_worker = worker
+        worker.start()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.closing = True  # an animation export drawing its frames stops and writes nothing
         self.training.shutdown()
         self.lab_tabs.shutdown()
+        if getattr(self, "_reopen_worker", None) is not None:
+            self._reopen_worker.shutdown()
         close_standby()
         self._stop_preview()
         self.settings.set("model", self.panel.model())
