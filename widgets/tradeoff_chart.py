@@ -64,7 +64,7 @@ class TradeoffChart(QtWidgets.QWidget):
         self.reading.setWordWrap(True)
         self.reading.setTextFormat(QtCore.Qt.TextFormat.RichText)
         # room for its lines whatever the text: the chart above does not jump as the reading changes
-        self.reading.setFixedHeight(4 * self.reading.fontMetrics().lineSpacing())
+        self.reading.setFixedHeight(5 * self.reading.fontMetrics().lineSpacing())
         self.reading.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
