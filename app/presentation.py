@@ -88,7 +88,7 @@ class Presentation:
         shown = [b for b in bars if b.isVisible()]
         for b in shown:
             b.setVisible(False)
-        stack.callback(lambda: [b.setVisible(True) for b in shown])
+            stack.callback(b.setVisible, True)
         stack.enter_context(figure_mode(self._presented(), *self._presented_words()))
         self._presenting = stack
         if not self.window.isFullScreen():
