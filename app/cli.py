@@ -12,10 +12,11 @@ import importlib
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 
 from engine import __version__
-from engine.errors import InputError
+from engine.errors import InputError, WorkLimitError
 
 __all__ = ["main", "build_parser", "COMMANDS", "CliParser"]
 
@@ -72,11 +73,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.gui import run_gui
 
             return run_gui(args)
-        return int(args.func(args) or 0)
+        return _run_command(args)
     except SystemExit as e:
         return int(e.code or 0) if not isinstance(e.code, str) else 2
     except InputError as e:
-        sys.stderr.write(f"flowscope: error: {e}\n")
+        sys.stderr.write(f"flowscope: error: {_one_line(e)}\n")
+        return 2
+    except WorkLimitError as e:
+        sys.stderr.write(f"flowscope: error: {_one_line(e)}: the model's dynamics are too stiff to solve "
+                         "(damaged or tampered weights?)\n")
+        return 2
+    except MemoryError:
+        sys.stderr.write("flowscope: error: not enough memory for this request; ask for less\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("flowscope: interrupted\n")
@@ -87,3 +95,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = str(e).splitlines()[0] if str(e) else ""
         sys.stderr.write(f"flowscope: internal error: {type(e).__name__}: {msg} (run with --debug for details)\n")
         return 1
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """Run a subcommand; numerical warnings stay off stderr (results are checked for NaN/inf instead)."""
+    import numpy as np
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return int(args.func(args) or 0)

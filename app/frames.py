@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from engine.errors import InputError
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     from PySide6 import QtWidgets
@@ -36,15 +35,13 @@ def write_frames(path: str, ext: str, frames: list[np.ndarray], fps: float) -> N
     """The last frame as a PNG, or all of them as a GIF or an MP4 (``ext`` with its dot)."""
     import imageio.v2 as imageio
 
-    frames = same_size(frames)
-    try:
+    from engine.files import atomic_write
+
+    images: list[ArrayLike] = list(same_size(frames))
+    with atomic_write(path) as tmp:  # the encoders write a temporary: a failure never clobbers an older file
         if ext == ".png":
-            imageio.imwrite(path, frames[-1])
+            imageio.imwrite(tmp, images[-1])
         elif ext == ".gif":
-            imageio.mimsave(path, frames, duration=1000.0 / fps, loop=0)  # type: ignore[arg-type]  # (stub: list[ArrayLike])
+            imageio.mimsave(tmp, images, duration=1000.0 / fps, loop=0)
         else:
-            with imageio.get_writer(path, fps=fps, codec="libx264", quality=8, macro_block_size=2) as w:
-                for f in frames:
-                    w.append_data(f)  # type: ignore[attr-defined]  # the ffmpeg writer's own method
-    except OSError as e:
-        raise InputError(f"{path}: cannot write ({e})") from None
+            imageio.mimsave(tmp, images, fps=fps, codec="libx264", quality=8, macro_block_size=2)

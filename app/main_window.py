@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator, Sequence
 
+import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.densities import Density, builtin_density
@@ -17,14 +19,14 @@ from widgets.draw_canvas import DrawDialog
 from widgets.train_panel import TrainPanel
 
 from .density_controller import DensityState, builtin_entries, density_state, load_density_state, thumbnail_grid
-from .export import ExportMixin
+from .export import ANIMATION_FRAMES, Exporter
 from .lab_tabs import LabTabs, scrolled
 from .labs.context import LabContext
 from .memory import release_memory
-from .menus import SHORTCUTS, build_menus
-from .model_files import ModelFilesMixin
+from .menus import DENSITY_ITEMS, build_menus, show_shortcuts
+from .model_files import ModelFiles
 from .option_specs import MODELS, option_specs
-from .presentation import PresentationMixin
+from .presentation import Presentation
 from .scene_controller import SceneController
 from .settings import Settings
 from .train_process import close_standby, prewarm
@@ -33,7 +35,6 @@ from .worker import GeneratorWorker
 
 __all__ = ["MainWindow"]
 
-SCENE_FILTER = "flowscope scenes (*.json);;All files (*)"
 DATA_FILTER = "Point data (*.npy *.npz *.csv *.txt *.tsv);;All files (*)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 
@@ -41,8 +42,13 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All
 TRIM_EVERY_MS = 20_000
 
 
-class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMainWindow):
-    """flowscope's window. ``density_changed(spec)`` is emitted after a density is shown."""
+class MainWindow(QtWidgets.QMainWindow):
+    """flowscope's window: it builds the views and docks and hands each part its collaborators.
+
+    The parts: ``training`` (TrainingController), ``models`` (ModelFiles), ``exporter`` (Exporter),
+    ``presentation`` (Presentation), ``scenes`` (SceneController) and ``menu_actions`` (by slot name).
+    ``density_changed(spec)`` is emitted after a density is shown.
+    """
 
     density_changed = QtCore.Signal(str)
 
@@ -52,10 +58,19 @@ class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMai
         self.settings = settings or Settings()
         self.state: DensityState | None = None
         self._seed = 0
-        self._preview: GeneratorWorker | None = None
-        self._orphans: list[GeneratorWorker] = []
         self._drawings = 0
         self.setWindowTitle("flowscope")
+        self._build_views()
+        self._build_training(model or str(self.settings.get("model", "cnf")))
+        self._build_picker()
+        self.status_label = QtWidgets.QLabel()
+        self.statusBar().addWidget(self.status_label, 1)
+        self._build_parts()
+        self._restore(density)
+        self._start_timers()
+
+    def _build_views(self) -> None:
+        """The density and model views over the training curves, as the first tab of the labs."""
         self.view = DensityView(title="")
         self.model_view = DensityView(title="model: not trained yet")
         self.curves = CurvesView()
@@ -71,34 +86,75 @@ class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMai
         self.lab_tabs = LabTabs(self.ctx, page)
         self.lab_tabs.install_shortcuts(self)
         self.setCentralWidget(self.lab_tabs)
+
+    def _build_training(self, model: str) -> None:
+        """The training form in the right dock, and the controller that runs it."""
         devices = [("auto", f"Auto ({describe_devices()[-1][1]})")] + describe_devices()
         self.panel = TrainPanel(MODELS, {k: option_specs(k) for k, _, _ in MODELS}, devices)
         self.training = TrainingController(self.panel, self.curves, self.model_view, self)
         self.training.error.connect(self._on_training_error)
         self.training.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
-        self.training.model_ready.connect(self._on_model_ready)
-        self.training.live_model.connect(self._on_live_model)
-        self.panel.train_requested.connect(self._stop_preview)
-        self.training_dock = train_dock = QtWidgets.QDockWidget("Training", self)
-        train_dock.setObjectName("training_dock")
-        train_dock.setWidget(scrolled(self.panel))  # the panel scrolls on a 720-pixel-high screen
-        train_dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, train_dock)
-        self.panel.set_model(model or str(self.settings.get("model", "cnf")))
+        self.training_dock = self._dock("Training", "training_dock", scrolled(self.panel),
+                                        QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self.panel.set_model(model)
+
+    def _build_picker(self) -> None:
+        """The density list in the left dock."""
         self.picker = DensityPicker(builtin_entries())
-        self.density_dock = dock = QtWidgets.QDockWidget("Density", self)
-        dock.setObjectName("density_dock")
-        dock.setWidget(self.picker)
-        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.status_label = QtWidgets.QLabel()
-        self.statusBar().addWidget(self.status_label, 1)
-        build_menus(self)
-        self.scenes = SceneController(self)
+        self.density_dock = self._dock("Density", "density_dock", self.picker,
+                                       QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.picker.density_requested.connect(self._on_density_requested)
         self.picker.open_file_requested.connect(self.open_data_file)
         self.picker.open_image_requested.connect(self.open_image)
-        self._restore(density)
+
+    def _dock(self, title: str, name: str, widget: QtWidgets.QWidget,
+              area: QtCore.Qt.DockWidgetArea) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_parts(self) -> None:
+        """The window's parts, each given what it works with, then the menus that call them."""
+        tab_bar = self.lab_tabs.tabs.tabBar()
+        self.presentation = Presentation(
+            self, self.settings, self.lab_tabs,
+            hideable={"densities": self.density_dock, "training": self.training_dock,
+                      "time_bar": self.lab_tabs.time_bar, "tabs": tab_bar},
+            lockable={"density": [self.picker], "model": [self.panel], "view": [tab_bar]})
+        self.exporter = Exporter(self, self.lab_tabs, self.ctx, self.statusBar(), self._last_dir)
+        self.models = ModelFiles(self, self.training, self.ctx, self.model_view, self.statusBar(), self._last_dir,
+                                 lambda spec: self.set_density(spec, quiet=True))
+        self.panel.train_requested.connect(self.models.stop_preview)
+        self.scenes = SceneController(self, self.training, self.panel, self.lab_tabs, self.ctx, self.presentation,
+                                      self._show_scene_density, self._last_dir)
+        self.menu_actions = build_menus(self, self._menu_slots())
+        self.presentation.lock_with("density", *(self.menu_actions[name] for name in DENSITY_ITEMS))
+        self.menu_actions["show_particles"].setChecked(True)
+
+    def _menu_slots(self) -> dict[str, Callable[..., object]]:
+        """What each menu item does (menus.MENUS names them)."""
+        look = self.presentation
+        return {
+            "open_model": self.models.open_model, "save_model": self.models.save_model,
+            "open_data_file": self.open_data_file, "open_image": self.open_image, "draw_density": self.draw_density,
+            "open_scene": self.scenes.open, "save_scene": self.scenes.save_as,
+            "export_image": self.exporter.export_image, "export_animation": self.exporter.export_animation,
+            "export_data": self.exporter.export_data, "quit": self.close,
+            "train_toggle": self.training.toggle, "train_stop": self.training.stop,
+            "train_reset": self.training.reset,
+            "resample": self.resample, "log_scale": self.view.set_log_scale,
+            "show_particles": self.view.set_points_visible, "full_screen": look.toggle_full_screen,
+            "presentation": look.toggle_presentation,
+            "dark_theme": lambda: look.apply_look("dark"), "light_theme": lambda: look.apply_look("light"),
+            "larger_text": lambda: look.change_font(+1), "smaller_text": lambda: look.change_font(-1),
+            "show_all_controls": look.set_controls, "shortcuts": lambda: show_shortcuts(self),
+            "about": self.show_about,
+        }
+
+    def _start_timers(self) -> None:
         self._thumbs = list(self.picker.names())
         # owned by the window, so it stops when the window goes away
         self._thumb_timer = QtCore.QTimer(self)
@@ -111,7 +167,31 @@ class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMai
         self._trim_timer.timeout.connect(release_memory)
         self._trim_timer.start(TRIM_EVERY_MS)
 
-    # -- menus -------------------------------------------------------------------
+    # -- the parts' actions, as menus, scenes and scripts call them ------------------
+    def open_model(self, path: str | None = None) -> bool:
+        return self.models.open_model(path)
+
+    def save_model(self) -> None:
+        self.models.save_model()
+
+    def export_image(self, path: str | None = None) -> bool:
+        return self.exporter.export_image(path)
+
+    def export_animation(self, path: str | None = None, frames: int = ANIMATION_FRAMES) -> bool:
+        return self.exporter.export_animation(path, frames)
+
+    def export_data(self, path: str | None = None) -> bool:
+        return self.exporter.export_data(path)
+
+    def apply_look(self, theme: str | None = None, font_pt: int | None = None) -> None:
+        self.presentation.apply_look(theme, font_pt)
+
+    def change_font(self, delta: int) -> None:
+        self.presentation.change_font(delta)
+
+    def set_controls(self, hidden: Sequence[str] = (), locked: Sequence[str] = ()) -> None:
+        self.presentation.set_controls(hidden, locked)
+
     # -- density -----------------------------------------------------------------
     def set_density(self, spec: str, quiet: bool = False) -> bool:
         """Show ``spec``; on bad input show one clear message and keep the current density."""
@@ -138,6 +218,14 @@ class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMai
             return False
         return self._show_state(density_state(density, spec, self._seed))
 
+    def _show_scene_density(self, density: Density, spec: str) -> bool:
+        """A scene's density, shown; a plain start still reopens the density the user picked."""
+        picked = self.settings.get("density", None)
+        shown = self.show_density(density, spec)
+        if picked is not None:
+            self.settings.set("density", picked)
+        return shown
+
     def _refuse_while_training(self) -> bool:
         if not self.training.running:
             return False
@@ -149,7 +237,7 @@ class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMai
     def _show_state(self, state: DensityState) -> bool:
         spec = state.spec
         self.state = state
-        self._stop_preview()
+        self.models.stop_preview()
         self.training.set_density(state.density, spec)
         self.ctx.set_model(None)
         self.ctx.set_density(state.density, spec)
@@ -197,24 +285,10 @@ class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMai
         name = self._thumbs.pop(0)
         self.picker.set_thumbnail(name, thumbnail_grid(builtin_density(name)))
 
-    SHORTCUTS = SHORTCUTS
-
     def open_scene(self, path: str | None = None) -> bool:
-        if not path:
-            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open scene", self._scene_dir(), SCENE_FILTER)
-        return bool(path) and self.scenes.open(path)
+        return self.scenes.open(path)
 
-    def save_scene(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save scene", self._last_dir(), SCENE_FILTER)
-        if path:
-            path = path if path.endswith(".json") else path + ".json"
-            try:
-                self.scenes.save(path)
-                self.statusBar().showMessage(f"Saved the scene to {path}", 5000)
-            except InputError as e:
-                QtWidgets.QMessageBox.warning(self, "Cannot save the scene", str(e))
-
-    def draw_density(self, mass: object = None) -> bool:
+    def draw_density(self, mass: np.ndarray | None = None) -> bool:
         """Paint a density (or use ``mass``, an (H, W) array); any model can then train on it."""
         if mass is None:
             dialog = DrawDialog(self)
@@ -223,16 +297,11 @@ class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMai
             mass = dialog.canvas.array()
         self._drawings += 1
         try:
-            d = darkness_density(mass, f"drawn:{self._drawings}", "your drawing")  # type: ignore[arg-type]
+            d = darkness_density(mass, f"drawn:{self._drawings}", "your drawing")
         except InputError as e:
             QtWidgets.QMessageBox.warning(self, "Cannot use this drawing", str(e))
             return False
         return self.show_density(d, d.name)
-
-    def _scene_dir(self) -> str:
-        from .scenes import SCENES_DIR
-
-        return SCENES_DIR if os.path.isdir(SCENES_DIR) else self._last_dir()
 
     def _on_training_error(self, text: str) -> None:
         QtWidgets.QMessageBox.warning(self, "Training", text)
@@ -256,20 +325,59 @@ class MainWindow(ModelFilesMixin, PresentationMixin, ExportMixin, QtWidgets.QMai
         st = self.settings.get("window_state", None)
         if st is not None:
             self.restoreState(st)
-        self.log_action.setChecked(bool(self.settings.get("log_scale", False)))
+        self.menu_actions["log_scale"].setChecked(bool(self.settings.get("log_scale", False)))
         spec = density or str(self.settings.get("density", "8gaussians"))
-        if not self.set_density(spec, quiet=density is None) and spec != "8gaussians":
+        if density is None and spec.startswith(("file:", "image:")):
             self.set_density("8gaussians")
+            self._reopen_in_background(spec)
+        elif not self.set_density(spec, quiet=density is None) and spec != "8gaussians":
+            self.set_density("8gaussians")
+        if self.settings.notes:
+            self.statusBar().showMessage("Saved settings: " + "; ".join(self.settings.notes), 15_000)
+
+    def _reopen_in_background(self, spec: str) -> None:
+        """The remembered file, read off the GUI thread (a big or unreadable file never holds the window
+        up); shown when it arrives unless the user has moved on."""
+        def load() -> Iterator[DensityState]:
+            yield load_density_state(spec, seed=self._seed)
+
+        def arrived(state: object) -> None:
+            if isinstance(state, DensityState) and self.state is not None and self.state.spec == "8gaussians" \
+                    and not self.training.running:
+                self._show_state(state)
+
+        worker = GeneratorWorker(load)
+        worker.yielded.connect(arrived)
+        worker.failed.connect(lambda text: self.statusBar().showMessage(f"Could not reopen the last density: {text}",
+                                                                        10_000))
+        self._reopen_worker = worker
+        worker.start()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit_docks(event.size().width())
+
+    def _fit_docks(self, width: int) -> None:
+        """Side panels in proportion to the window: on a 1024-pixel projector the pictures keep
+        most of the width (the panels scroll what does not fit)."""
+        docks = [d for d in (self.density_dock, self.training_dock) if d.isVisible() and not d.isFloating()]
+        share = {self.density_dock: (0.13, 130, 260), self.training_dock: (0.24, 300, 400)}
+        sizes = [int(min(hi, max(lo, f * width))) for d in docks for f, lo, hi in [share[d]]]
+        if docks:
+            self.resizeDocks(docks, sizes, QtCore.Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        self.closing = True  # an animation export drawing its frames stops and writes nothing
+        self.exporter.shutdown()  # an animation export drawing its frames stops and writes nothing
         self.training.shutdown()
         self.lab_tabs.shutdown()
+        if getattr(self, "_reopen_worker", None) is not None:
+            self._reopen_worker.shutdown()
         close_standby()
-        self._stop_preview()
+        self.models.stop_preview()
         self.settings.set("model", self.panel.model())
         self.settings.set("geometry", self.saveGeometry())
         self.settings.set("window_state", self.saveState())
-        self.settings.set("log_scale", self.log_action.isChecked())
+        self.settings.set("log_scale", self.menu_actions["log_scale"].isChecked())
         self.settings.sync()
         super().closeEvent(event)

@@ -1,12 +1,12 @@
-"""The window's menus and their shortcuts."""
+"""The window's menus as a table, their shortcuts, and the shortcut list shown by Help."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
 
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
-__all__ = ["build_menus", "SHORTCUTS"]
+__all__ = ["build_menus", "show_shortcuts", "MENUS", "CHECKABLE", "DENSITY_ITEMS", "SHORTCUTS"]
 
 SHORTCUTS = [
     ("Ctrl+Enter", "train / pause / resume"), ("Esc", "stop training"), ("Ctrl+S", "save the model"),
@@ -17,59 +17,76 @@ SHORTCUTS = [
     ("Ctrl+= / Ctrl+-", "larger / smaller text"), ("F1", "this list"), ("Ctrl+Q", "quit"),
 ]
 
+# (text, slot name, shortcuts separated by ", "); None draws a separator
+Item = tuple[str, str, str] | None
+MENUS: dict[str, list[Item]] = {
+    "&File": [
+        ("&Open model…", "open_model", "Ctrl+O"), ("&Save model…", "save_model", "Ctrl+S"), None,
+        ("Open &data file…", "open_data_file", "Ctrl+Shift+O"), ("Open &image…", "open_image", "Ctrl+I"),
+        ("&Draw a density…", "draw_density", "Ctrl+D"), None,
+        ("Open s&cene…", "open_scene", "Ctrl+Shift+E"), ("Save sc&ene…", "save_scene", ""), None,
+        ("&Export view (PNG, SVG)…", "export_image", "Ctrl+E"),
+        ("Export &animation (GIF, MP4)…", "export_animation", ""),
+        ("Export particles and &grids (NPZ, CSV)…", "export_data", ""), None,
+        ("&Quit", "quit", "Ctrl+Q"),
+    ],
+    "&Train": [
+        ("&Train / pause / resume", "train_toggle", "Ctrl+Return, Ctrl+Enter"), ("&Stop", "train_stop", "Esc"),
+        ("&Reset", "train_reset", ""),
+    ],
+    "&View": [
+        ("&New particles", "resample", "R"), ("&Log colour scale", "log_scale", "L"),
+        ("Show &particles", "show_particles", "P"), None,
+        ("&Full screen", "full_screen", "F11"),
+        ("&Presentation (the view alone, full screen)", "presentation", "F5"), ("&Dark theme", "dark_theme", ""),
+        ("Light &projector theme", "light_theme", ""), ("&Larger text", "larger_text", "Ctrl+="),
+        ("&Smaller text", "smaller_text", "Ctrl+-"), ("Show all &controls", "show_all_controls", ""),
+    ],
+    "&Help": [("&Keyboard shortcuts", "shortcuts", "F1"), ("&About flowscope", "about", "")],
+}
+CHECKABLE = {"log_scale", "show_particles"}  # their slots receive the new state (bool); the others nothing
+DENSITY_ITEMS = ("open_data_file", "open_image", "draw_density")  # locked with the density picker
 
-def _action(w: QtWidgets.QMainWindow, menu: QtWidgets.QMenu, text: str, slot: Any, shortcut: str | None = None,
-            checkable: bool = False) -> QtGui.QAction:
-    act = QtGui.QAction(text, w)
-    if shortcut:
-        act.setShortcut(QtGui.QKeySequence(shortcut))
-    act.setCheckable(checkable)
-    (act.toggled if checkable else act.triggered).connect(slot)
+
+def build_menus(window: QtWidgets.QMainWindow, slots: Mapping[str, Callable[..., object]]) -> dict[str, QtGui.QAction]:
+    """The menu bar of ``window`` from MENUS; returns the actions by slot name."""
+    names = [item[1] for items in MENUS.values() for item in items if item is not None]
+    missing = sorted(set(names) - set(slots))
+    if missing:
+        raise KeyError(f"menu slots missing: {', '.join(missing)}; given: {', '.join(sorted(slots))}")
+    actions: dict[str, QtGui.QAction] = {}
+    for title, items in MENUS.items():
+        menu = window.menuBar().addMenu(title)
+        for item in items:
+            if item is None:
+                menu.addSeparator()
+            else:
+                actions[item[1]] = _action(window, menu, item, slots[item[1]])
+    return actions
+
+
+def _action(window: QtWidgets.QMainWindow, menu: QtWidgets.QMenu, item: tuple[str, str, str],
+            slot: Callable[..., object]) -> QtGui.QAction:
+    text, name, keys = item
+    act = QtGui.QAction(text, window)
+    act.setShortcuts([QtGui.QKeySequence(k) for k in keys.split(", ") if k])
+    if name in CHECKABLE:
+        act.setCheckable(True)
+        act.toggled.connect(slot)
+    else:  # triggered(bool) would hand `checked` to a slot's first optional argument (a path, a drawing)
+        act.triggered.connect(lambda _checked=False, slot=slot: slot())
     menu.addAction(act)
-    w.addAction(act)  # its shortcut works while the menu bar is hidden (presentation)
+    window.addAction(act)  # its shortcut works while the menu bar is hidden (presentation)
     return act
 
 
-def build_menus(w: Any) -> None:
-    """File, Train, View, Help; sets ``w.log_action``, ``w.points_action`` and ``w.density_actions``."""
-    bar = w.menuBar()
-    f = bar.addMenu("&File")
-    _action(w, f, "&Open model…", lambda: w.open_model(), "Ctrl+O")
-    _action(w, f, "&Save model…", w.save_model, "Ctrl+S")
-    f.addSeparator()
-    w.density_actions = [
-        _action(w, f, "Open &data file…", w.open_data_file, "Ctrl+Shift+O"),
-        _action(w, f, "Open &image…", w.open_image, "Ctrl+I"),
-        # a lambda: triggered(checked) would arrive as the drawing itself
-        _action(w, f, "&Draw a density…", lambda: w.draw_density(), "Ctrl+D"),
-    ]
-    f.addSeparator()
-    _action(w, f, "Open s&cene…", lambda: w.open_scene(), "Ctrl+Shift+E")
-    _action(w, f, "Save sc&ene…", w.save_scene)
-    f.addSeparator()
-    _action(w, f, "&Export view (PNG, SVG)…", w.export_image, "Ctrl+E")
-    _action(w, f, "Export &animation (GIF, MP4)…", w.export_animation)
-    _action(w, f, "Export particles and &grids (NPZ, CSV)…", w.export_data)
-    f.addSeparator()
-    _action(w, f, "&Quit", w.close, "Ctrl+Q")
-    t = bar.addMenu("&Train")
-    toggle = _action(w, t, "&Train / pause / resume", w.training.toggle, "Ctrl+Return")
-    toggle.setShortcuts([QtGui.QKeySequence("Ctrl+Return"), QtGui.QKeySequence("Ctrl+Enter")])
-    _action(w, t, "&Stop", w.training.stop, "Esc")
-    _action(w, t, "&Reset", w.training.reset)
-    v = bar.addMenu("&View")
-    _action(w, v, "&New particles", w.resample, "R")
-    w.log_action = _action(w, v, "&Log colour scale", w.view.set_log_scale, "L", checkable=True)
-    w.points_action = _action(w, v, "Show &particles", w.view.set_points_visible, "P", checkable=True)
-    w.points_action.setChecked(True)
-    v.addSeparator()
-    _action(w, v, "&Full screen", w.toggle_full_screen, "F11")
-    _action(w, v, "&Presentation (the view alone, full screen)", w.toggle_presentation, "F5")
-    _action(w, v, "&Dark theme", lambda: w.apply_look("dark"))
-    _action(w, v, "Light &projector theme", lambda: w.apply_look("light"))
-    _action(w, v, "&Larger text", lambda: w.change_font(+1), "Ctrl+=")
-    _action(w, v, "&Smaller text", lambda: w.change_font(-1), "Ctrl+-")
-    _action(w, v, "Show all &controls", lambda: w.set_controls())
-    h = bar.addMenu("&Help")
-    _action(w, h, "&Keyboard shortcuts", w.show_shortcuts, "F1")
-    _action(w, h, "&About flowscope", w.show_about)
+def show_shortcuts(parent: QtWidgets.QWidget) -> None:
+    """The keyboard shortcuts in a small window that stays open beside the main one."""
+    rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
+    box = QtWidgets.QMessageBox(parent)
+    box.setWindowTitle("Keyboard shortcuts")
+    box.setTextFormat(QtCore.Qt.TextFormat.RichText)
+    box.setText(f"<table>{rows}</table>")
+    box.setModal(False)
+    box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.show()

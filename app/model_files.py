@@ -2,84 +2,102 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from PySide6 import QtWidgets
 
+from engine.checkpoint import TrainedModel
 from engine.errors import InputError
+from widgets.density_view import DensityView
 
-from .model_preview import preview_frames
+from .labs.context import LabContext
+from .model_preview import Preview, preview_frames
+from .training_controller import TrainingController
 from .worker import GeneratorWorker
 
-__all__ = ["ModelFilesMixin", "MODEL_FILTER"]
+__all__ = ["ModelFiles", "MODEL_FILTER"]
 
 MODEL_FILTER = "flowscope models (*.pt);;All files (*)"
 
 
-class ModelFilesMixin:
-    """For MainWindow: expects ``training``, ``ctx``, ``state``, ``model_view``, ``_preview``, ``_orphans``."""
+class ModelFiles:
+    """Saves and opens models, and draws each finished model in the model view off the GUI thread.
 
-    training: Any
-    ctx: Any
-    state: Any
-    model_view: Any
-    _preview: GeneratorWorker | None
-    _orphans: list[GeneratorWorker]
+    Args:
+        parent: the window its dialogs belong to.
+        training: owns the trained model; its ``model_ready`` and ``live_model`` signals are followed.
+        ctx: the shared context the labs read the model from (and the density's box and spec).
+        model_view: where a finished model's samples and density are drawn.
+        status: where a model that cannot be drawn is reported.
+        last_dir: the folder a file dialog opens in.
+        set_density: shows a density spec (an opened model's own) without a dialog; False when it could not.
+    """
+
+    def __init__(self, parent: QtWidgets.QWidget, training: TrainingController, ctx: LabContext,
+                 model_view: DensityView, status: QtWidgets.QStatusBar, last_dir: Callable[[], str],
+                 set_density: Callable[[str], bool]) -> None:
+        self.parent, self.training, self.ctx, self.model_view = parent, training, ctx, model_view
+        self.status, self.last_dir, self.set_density = status, last_dir, set_density
+        self._preview: GeneratorWorker | None = None
+        self._orphans: list[GeneratorWorker] = []  # previews that did not stop in time: kept until they do
+        training.model_ready.connect(self._on_model_ready)
+        training.live_model.connect(self._on_live_model)
 
     def save_model(self) -> None:
         if self.training.trained is None:
-            QtWidgets.QMessageBox.information(self, "Nothing to save", "Train or open a model first.")
+            QtWidgets.QMessageBox.information(self.parent, "Nothing to save", "Train or open a model first.")
             return
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save model", self._last_dir(), MODEL_FILTER)
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.parent, "Save model", self.last_dir(), MODEL_FILTER)
         if path:
             path = path if path.endswith(".pt") else path + ".pt"
             try:
                 self.training.save(path)
             except InputError as e:
-                QtWidgets.QMessageBox.warning(self, "Cannot save", str(e))
+                QtWidgets.QMessageBox.warning(self.parent, "Cannot save", str(e))
 
     def open_model(self, path: str | None = None) -> bool:
+        """Open a checkpoint (asking for one when ``path`` is None) with the density it was trained on."""
         if not path:
-            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open model", self._last_dir(), MODEL_FILTER)
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self.parent, "Open model", self.last_dir(), MODEL_FILTER)
         if not path:
             return False
         try:
             tm = self.training.load(path)
             spec = str(tm.density.get("spec", ""))
-            if self.state is None or spec != self.state.spec:
-                self.set_density(spec, quiet=True)
+            if self.ctx.density is None or spec != self.ctx.spec:
+                self.set_density(spec)
             self.training.adopt(tm)
         except InputError as e:
-            QtWidgets.QMessageBox.warning(self, "Cannot open this model", str(e))
+            QtWidgets.QMessageBox.warning(self.parent, "Cannot open this model", str(e))
             return False
         return True
 
-    def _on_model_ready(self, tm: object) -> None:
-        """Draw a finished model's samples and density without blocking the window."""
-        self._stop_preview()
-        self.ctx.training = False
-        self.ctx.set_model(tm)  # type: ignore[arg-type]
-        box = self.state.density.box if self.state else (-4.0, 4.0, -4.0, 4.0)
-        self._preview = GeneratorWorker(lambda: preview_frames(tm, box), min_interval=0.0)  # type: ignore[arg-type]
-        self._preview.yielded.connect(self._on_preview)
-        self._preview.failed.connect(lambda m: self.statusBar().showMessage(f"Could not draw the model: {m}", 8000))
-        self._preview.start()
-
-    def _stop_preview(self) -> None:
+    def stop_preview(self) -> None:
+        """Stop drawing the finished model (training starts, the density changes, the window closes)."""
         if self._preview is not None:
             if not self._preview.shutdown(10_000):
                 self._orphans.append(self._preview)  # never destroy a running QThread
             self._preview = None
 
-    def _on_preview(self, p: object) -> None:
+    def _on_model_ready(self, tm: TrainedModel) -> None:
+        """Draw a finished model's samples and density without blocking the window."""
+        self.stop_preview()
+        self.ctx.training = False
+        self.ctx.set_model(tm)
+        box = self.ctx.box
+        self._preview = GeneratorWorker(lambda: preview_frames(tm, box), min_interval=0.0)
+        self._preview.yielded.connect(self._on_preview)
+        self._preview.failed.connect(lambda m: self.status.showMessage(f"Could not draw the model: {m}", 8000))
+        self._preview.start()
+
+    def _on_preview(self, p: Preview) -> None:
         if self._preview is None or self.training.running:
             return  # a late frame of a preview that was stopped
-        self.model_view.set_points(p.samples)  # type: ignore[attr-defined]
-        if p.grid is not None and self.state is not None:  # type: ignore[attr-defined]
-            self.model_view.set_density(p.grid, self.state.density.box)  # type: ignore[attr-defined]
+        self.model_view.set_points(p.samples)
+        if p.grid is not None and self.ctx.density is not None:
+            self.model_view.set_density(p.grid, self.ctx.box)
         self.model_view.set_title(f"{self.training.trained.kind if self.training.trained else 'model'} samples")
 
-    def _on_live_model(self, tm: object) -> None:
+    def _on_live_model(self, tm: TrainedModel) -> None:
         self.ctx.training = self.training.running
-        self.ctx.set_model(tm)  # type: ignore[arg-type]
-
+        self.ctx.set_model(tm)

@@ -18,11 +18,14 @@ import io
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any
 
 from engine.errors import InputError
+from engine.files import atomic_write, read_bytes
+from engine.schema import MAX_DEPTH
 
 from .labs.registry import lab_names
 
@@ -48,6 +51,29 @@ FORMAT = 1
 MAX_SCENE_BYTES = 20 << 20
 HIDEABLE = ("densities", "training", "time_bar", "tabs")
 LOCKABLE = ("density", "model", "view")
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[^\[\]{}]")
+
+# view.settings: key -> (kind, low, high) for numbers, (str, allowed or None, max length) for text.
+# A scene is JSON a person may edit: every value a lab receives is checked here first.
+_N = (int, float)
+VIEW_SETTINGS: dict[str, tuple[Any, Any, Any]] = {
+    "log_scale": (bool, None, None), "contours": (bool, None, None), "same_length": (bool, None, None),
+    "reference": (bool, None, None), "dots": (bool, None, None),
+    "solver": (str, ("euler", "midpoint", "rk4", "dopri5"), None),
+    "sampler": (str, None, 40), "kind": (str, ("cfg", "classifier"), None),
+    "probe": (str, ("gaussian", "rademacher"), None),
+    "source": (str, None, 40), "method": (str, None, 40), "start": (str, None, 40), "sde": (str, None, 40),
+    "drift_x": (str, None, 200), "drift_y": (str, None, 200), "diffusion": (str, None, 200),
+    "steps": (int, 1, 10_000), "particles": (int, 1, 1_000_000), "label": (int, 0, 1000), "k": (int, 1, 1000),
+    "batch": (int, 1, 100_000), "grid": (int, 16, 1024), "every": (int, 1, 10_000),
+    "guidance": (_N, -100.0, 100.0), "eta": (_N, 0.0, 10.0),
+}
+SHIPPED_VIEWS = ("training", "path", "trajectories", "field", "langevin", "kfp", "guidance", "trace", "adjoint")
+_ANY: tuple[Any, Any, Any] = (object, None, None)
+
+# where a view gives a key another meaning: path's "particles" is a check box, not a count
+VIEW_OVERRIDES: dict[str, dict[str, tuple[Any, Any, Any]]] = {"path": {"particles": (bool, None, None)}}
 TOP_KEYS = {"flowscope_scene", "title", "description", "density", "model", "view", "seed", "controls",
             "theme", "font_pt", "presentation"}
 
@@ -164,7 +190,7 @@ def parse_scene(path: str, raw: dict[str, Any]) -> Scene:
     if not 0.0 <= s.t <= 1.0:
         raise _fail(path, "view.t must be between 0 and 1")
     s.playing = bool(_typed(path, "view.playing", view.get("playing", False), bool))
-    s.settings = dict(_typed(path, "view.settings", view.get("settings", {}), dict))
+    s.settings = _view_settings(path, s.view, _typed(path, "view.settings", view.get("settings", {}), dict))
     controls = _typed(path, "controls", raw.get("controls", {}), dict)
     _check_keys(path, "controls", controls, {"hidden", "locked"})
     s.hidden = _names(path, "controls.hidden", controls.get("hidden", []), HIDEABLE)
@@ -179,6 +205,52 @@ def parse_scene(path: str, raw: dict[str, Any]) -> Scene:
         if not 6 <= s.font_pt <= 40:
             raise _fail(path, "font_pt must be between 6 and 40")
     return s
+
+
+def _view_settings(path: str, view: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The view's settings after checking each against :data:`VIEW_SETTINGS` (a bad one names its key).
+
+    The shipped views take only the keys of the table; a lab registered beyond them may take
+    others, each a plain value: true/false, a finite number of magnitude up to 1e6, or a short text.
+    """
+    table = {**VIEW_SETTINGS, **VIEW_OVERRIDES.get(view, {})}
+    if view in SHIPPED_VIEWS:
+        _check_keys(path, "view.settings", settings, set(table))
+    for key, value in settings.items():
+        kind, low, high = table.get(key, _ANY)
+        if kind is _ANY[0]:
+            _plain(path, f"view.settings.{key}", value)
+            continue
+        where = f"view.settings.{key}"
+        if kind is bool:
+            _typed(path, where, value, bool)
+        elif kind is str:
+            _typed(path, where, value, str)
+            if isinstance(low, tuple) and value not in low:
+                raise _fail(path, f"{where} must be one of {', '.join(low)}, not {value[:40]!r}")
+            if isinstance(high, int) and len(value) > high:
+                raise _fail(path, f"{where} is longer than {high} characters")
+        else:
+            number = _typed(path, where, value, kind)
+            if kind is int and isinstance(value, bool):
+                raise _fail(path, f"{where} must be a whole number")
+            if not low <= number <= high:
+                raise _fail(path, f"{where} must be between {low:g} and {high:g}, not {number}")
+    return dict(settings)
+
+
+def _plain(path: str, where: str, value: Any) -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        if not (math.isfinite(value) and abs(value) <= 1e6):
+            raise _fail(path, f"{where} must be a finite number of magnitude at most 1e6, not {value}")
+        return
+    if isinstance(value, str):
+        if len(value) > 200:
+            raise _fail(path, f"{where} is longer than 200 characters")
+        return
+    raise _fail(path, f"{where} must be true/false, a number or a text, not {type(value).__name__}")
 
 
 def _names(path: str, where: str, value: Any, allowed: tuple[str, ...]) -> list[str]:
@@ -205,20 +277,34 @@ def _scene_file(path: str) -> str:
 def load_scene(path: str) -> Scene:
     """Read and validate a scene file, or a shipped scene named without its folder."""
     path = _scene_file(path)
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         raise _fail(path, f"no such scene file (shipped scenes: {', '.join(shipped_scenes())})")
-    if os.path.getsize(path) > MAX_SCENE_BYTES:
-        raise _fail(path, "scene file is too large (over 20 MB)")
+    raw_bytes = read_bytes(path, MAX_SCENE_BYTES, "scene file")
     try:
-        with open(path, encoding="utf-8") as fh:
-            raw = json.load(fh)
+        raw = decode_json(raw_bytes.decode("utf-8"))
     except UnicodeDecodeError:
         raise _fail(path, "not a text file") from None
     except json.JSONDecodeError as e:
         raise _fail(path, f"not valid JSON (line {e.lineno}: {e.msg})") from None
-    except OSError as e:
-        raise _fail(path, f"cannot be read ({e.strerror or e})") from None
+    except InputError as e:
+        raise _fail(path, str(e)) from None
     return parse_scene(path, raw)
+
+
+def decode_json(text: str) -> Any:
+    """JSON text decoded, refusing nesting deeper than MAX_DEPTH in one sentence (before the decoder
+    would recurse that deep)."""
+    import numpy as np
+
+    brackets = np.frombuffer(_BRACKETS.sub("", _STRINGS.sub("", text)).encode("ascii"), np.uint8)
+    opening = (brackets == ord("[")) | (brackets == ord("{"))
+    if len(brackets) and int(np.cumsum(np.where(opening, 1, -1)).max()) > MAX_DEPTH:
+        raise InputError(f"nests lists or objects more than {MAX_DEPTH} levels deep")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise InputError(f"nests lists or objects more than {MAX_DEPTH} levels deep") from None
+    return value
 
 
 def scene_to_dict(s: Scene, checkpoint_ref: str | None = None) -> dict[str, Any]:
@@ -241,11 +327,8 @@ def scene_to_dict(s: Scene, checkpoint_ref: str | None = None) -> dict[str, Any]
 
 def save_scene(path: str, data: dict[str, Any]) -> None:
     parse_scene(path, json.loads(json.dumps(data)))  # never write a scene that would not load
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1)
-    except OSError as e:
-        raise _fail(path, f"cannot write ({e.strerror or e})") from None
+    with atomic_write(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1)
 
 
 def png_to_base64(rgba_or_gray: Any) -> str:

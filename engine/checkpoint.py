@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import pickle
+import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +28,18 @@ import torch
 from .api import Model, family
 from .densities import DataMap, Density
 from .errors import InputError
+from .files import atomic_write, check_npz, check_regular
+from .schema import check_depth, check_finite_state, integer, mapping, number, number_list
 
-__all__ = ["FORMAT", "density_record", "save_checkpoint", "load_checkpoint", "TrainedModel", "load_trained"]
+__all__ = ["FORMAT", "density_record", "save_checkpoint", "load_checkpoint", "validate_checkpoint", "TrainedModel",
+           "load_trained", "MAX_CHECKPOINT_BYTES"]
 
 FORMAT = "flowscope"
 VERSION = 1
+MAX_CHECKPOINT_BYTES = 1 << 30  # on disk and unpacked: these models weigh well under a megabyte
+MAX_CLASSES = 1000
+MAX_BOX = 1e6  # model coordinates: the view box of any density is a few units wide
+MAX_MAP = 1e15  # data-map scale and shift: beyond this float32 model coordinates lose the data
 
 
 def density_record(density: Density, spec: str | None = None) -> dict[str, Any]:
@@ -49,23 +56,21 @@ def density_record(density: Density, spec: str | None = None) -> dict[str, Any]:
 
 
 def save_checkpoint(path: str, checkpoint: dict[str, Any]) -> None:
-    """Write atomically (a crash never leaves half a file where a good one was)."""
+    """Write atomically (a crash never leaves half a file where a good one was).
+
+    Weights that are not finite are refused: a file of NaN would only fail later, elsewhere.
+    """
     json.dumps(checkpoint.get("config", {}))  # the config must stay JSON-able
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
+    check_finite_state(checkpoint.get("state_dict", {}), "state_dict")
+    with atomic_write(path) as tmp:
         torch.save({"format": FORMAT, "version": VERSION, **checkpoint}, tmp)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise InputError(f"{path}: cannot write checkpoint ({e.strerror or e})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def load_checkpoint(path: str) -> dict[str, Any]:
     """Read a checkpoint without executing anything it carries."""
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: no such checkpoint file")
+    check_regular(path, MAX_CHECKPOINT_BYTES, "checkpoint file")
+    if zipfile.is_zipfile(path):  # torch's format: its members' sizes are known before anything is unpacked
+        check_npz(path, path, MAX_CHECKPOINT_BYTES)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -84,6 +89,46 @@ def load_checkpoint(path: str) -> dict[str, Any]:
         if not isinstance(ckpt.get(key), kind):
             raise InputError(f"{path}: checkpoint is missing its '{key}' entry")
     return ckpt
+
+
+def _check_density_record(record: Any) -> None:
+    d = mapping(record, "density")
+    for key in ("spec", "name"):
+        if key in d and not isinstance(d[key], str):
+            raise InputError(f"'density.{key}' must be text")
+    integer(d, "num_classes", 0, MAX_CLASSES, 0, where="density.")
+    if "box" in d:
+        box = number_list(d, "box", 4, MAX_BOX, where="density.")
+        if not (box[0] < box[1] and box[2] < box[3]):
+            raise InputError("'density.box' must be [x_min, x_max, y_min, y_max] with each min below its max")
+    dm = mapping(d.get("data_map", {}), "density.data_map")
+    if "shift" in dm:
+        number_list(dm, "shift", 2, MAX_MAP, where="density.data_map.")
+    if "scale" in dm:
+        number(dm, "scale", 1.0 / MAX_MAP, MAX_MAP, where="density.data_map.")
+    if d.get("entropy") is not None:
+        number(d, "entropy", -1e6, 1e6, where="density.")
+
+
+def validate_checkpoint(ckpt: dict[str, Any]) -> None:
+    """The shared checks every family gets, then the family's own ``validate_config`` (if it has one).
+
+    Shared: nesting depth, the density record (classes, box, data map), the metrics, and every
+    state dict (tensors only, finite, a bounded number of weights). InputError names the key.
+    """
+    check_depth(ckpt.get("config"), what="'config'")
+    check_depth(ckpt.get("metrics"), what="'metrics'")
+    check_depth(ckpt.get("density"), what="'density'")
+    _check_density_record(ckpt["density"])
+    if ckpt.get("metrics") is not None:
+        mapping(ckpt["metrics"], "metrics")
+    check_finite_state(ckpt["state_dict"], "state_dict")
+    extra = ckpt.get("extra") or {}
+    for name, state in mapping(extra, "extra").items():
+        check_finite_state(state, f"extra.{name}")
+    validate = getattr(family(ckpt["kind"]), "validate_config", None)
+    if validate is not None:
+        validate(ckpt["config"])
 
 
 @dataclass
@@ -117,6 +162,7 @@ def load_trained(path: str, device: torch.device | None = None) -> TrainedModel:
     """Load a checkpoint file into a ready model (on ``device``, CPU by default)."""
     ckpt = load_checkpoint(path)
     try:
+        validate_checkpoint(ckpt)
         model = family(ckpt["kind"]).load_model(ckpt, device or torch.device("cpu"))
         DataMap.from_dict(ckpt["density"].get("data_map", {}))
     except InputError as e:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InputError", "TrainingError"]
+__all__ = ["InputError", "TrainingError", "WorkLimitError"]
 
 
 class InputError(ValueError):
@@ -11,3 +11,7 @@ class InputError(ValueError):
 
 class TrainingError(RuntimeError):
     """Training had to stop (NaN loss, exploding solver); the last good model is kept."""
+
+
+class WorkLimitError(RuntimeError):
+    """A computation reached its limit of work (an ODE solve's function evaluations) and was stopped."""

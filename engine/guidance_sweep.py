@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 from scipy.spatial import cKDTree
+from scipy.spatial.distance import cdist
 
 from .densities import Box, Density, grid_points
 from .errors import InputError
@@ -69,14 +70,17 @@ def _radii(tree: cKDTree, pts: np.ndarray, k: int) -> np.ndarray:
     return d[:, -1]
 
 
-def _covered(points: np.ndarray, centres: np.ndarray, radii: np.ndarray, tree: cKDTree) -> np.ndarray:
-    """For each point, whether some centre's ball (radius ``radii``) holds it."""
-    reach = float(radii.max()) if len(radii) else 0.0
+def _covered(points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """For each point, whether some centre's ball (radius ``radii``) holds it.
+
+    Blocks of the full distance matrix (a few million entries at a time): a tree query with the
+    largest radius hands every point most of the centres once a few balls are wide.
+    """
     out = np.zeros(len(points), bool)
-    for i, near in enumerate(tree.query_ball_point(points, reach)):
-        if near:
-            idx = np.asarray(near)
-            out[i] = bool((np.linalg.norm(centres[idx] - points[i], axis=1) <= radii[idx]).any())
+    rows = max(1, 4_000_000 // max(len(centres), 1))
+    for start in range(0, len(points), rows):
+        d = cdist(points[start:start + rows], centres)
+        out[start:start + rows] = (d <= radii[None, :]).any(1)
     return out
 
 
@@ -87,8 +91,8 @@ def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = K_NEIGHBOURS) 
         raise InputError(f"precision and recall need more than k = {k} points in each set")
     real_tree, fake_tree = cKDTree(real), cKDTree(fake)
     real_r, fake_r = _radii(real_tree, real, k), _radii(fake_tree, fake, k)
-    precision = float(_covered(fake, real, real_r, real_tree).mean())
-    recall = float(_covered(real, fake, fake_r, fake_tree).mean())
+    precision = float(_covered(fake, real, real_r).mean())
+    recall = float(_covered(real, fake, fake_r).mean())
     return precision, recall
 
 

@@ -56,7 +56,7 @@ class GuidanceControls(QtWidgets.QWidget):
         # the two ends' values in the edge boxes (τ_lo left, τ_hi right); labels on the handles overlap
         self.interval.setHandleLabelPosition(QLabeledDoubleRangeSlider.LabelPosition.NoLabel)
         self.interval.setEdgeLabelMode(QLabeledDoubleRangeSlider.EdgeLabelMode.LabelIsValue)
-        self.interval.setMinimumWidth(220)
+        self.interval.setMinimumWidth(100)
         self.interval.setValue(FULL_INTERVAL)
         self.interval.setToolTip("Guidance acts only at diffusion times τ inside this interval (0: data, 1: noise);\n"
                                  "outside it the plain conditional model (γ = 1) draws the sample.")
@@ -69,7 +69,7 @@ class GuidanceControls(QtWidgets.QWidget):
             lay.addWidget(w)
         lay.addWidget(self.value)
         lay.addWidget(self.slider, 2)
-        lay.addWidget(QtWidgets.QLabel("τ interval"))
+        lay.addWidget(QtWidgets.QLabel("τ ∈"))
         lay.addWidget(self.interval, 1)
         lay.addWidget(self.reseed)
         self._bigger_font()

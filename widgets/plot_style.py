@@ -21,7 +21,7 @@ import pyqtgraph as pg
 from PySide6 import QtGui, QtWidgets
 
 __all__ = ["PlotStyle", "BoxedLabel", "boxed_text", "current_style", "set_style", "restyle", "text_items",
-           "contrast_ratio", "ROLE_SCALE", "FONT_SCALE_PROPERTY"]
+           "contrast_ratio", "strip_swatches", "ROLE_SCALE", "FONT_SCALE_PROPERTY"]
 
 # a text's size relative to the base font, by what the text is
 ROLE_SCALE = {"tick": 0.95, "axis": 1.0, "legend": 0.95, "title": 1.2, "overlay": 1.05}
@@ -140,7 +140,7 @@ def _restyle_text(item: pg.TextItem, s: PlotStyle) -> None:
 
 _COLOR_RE = re.compile(r"color:\s*(#[0-9A-Fa-f]{6,8})")
 # a span that holds only a line or marker glyph is a legend swatch (a picture of the curve), not text
-_SWATCH_RE = re.compile(r"<span style='color:[^']*'>[\s━╌─┄●■▲◆-]*</span>")
+_SWATCH_RE = re.compile(r"<span style=['\"]color:[^'\"]*['\"]>[\s━╌─┄●■▲◆▬-]*</span>")
 
 
 def text_items(root: QtWidgets.QWidget) -> list[tuple[str, QtGui.QColor, QtGui.QColor]]:
@@ -182,6 +182,11 @@ def _texts_of(item: object, bg: QtGui.QColor) -> list[tuple[str, QtGui.QColor, Q
         color = item.color if isinstance(item.color, QtGui.QColor) else QtGui.QColor(item.color)
         return [(f"text {item.textItem.toPlainText()!r}", color, b) for b in behind]
     return []
+
+
+def strip_swatches(html: str) -> str:
+    """``html`` without its legend swatches (spans holding only a line or marker glyph)."""
+    return _SWATCH_RE.sub("", html)
 
 
 def _html_colors(item: pg.LabelItem) -> list[QtGui.QColor]:

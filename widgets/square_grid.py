@@ -42,6 +42,10 @@ class SquareGrid(QtWidgets.QWidget):
         self.panels.append(widget)
         self._place()
 
+    def relayout(self) -> None:
+        """Place the panels again (after some were shown or hidden)."""
+        self._place()
+
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt's name
         return QtCore.QSize(640, 420)
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from .series_chart import SeriesChart
 
@@ -44,16 +44,27 @@ class TradeoffChart(QtWidgets.QWidget):
         guide = pg.InfiniteLine(pos=SHARE_LINE, angle=0, movable=False,
                                 pen=pg.mkPen("#888888", width=1, style=QtCore.Qt.PenStyle.DashDotLine))
         self.chart.plot.addItem(guide, ignoreBounds=True)
-        # the legend as a line of text: inside the plot it would hide the curves at one end or the other
-        swatches = " ".join(f"<span style='color:{color}'>━</span> {name}" for name, color in FIGURES.values())
-        self.legend = QtWidgets.QLabel(f"{swatches}<br>solid: guided at every time · dashed: only in the τ interval")
-        self.legend.setWordWrap(True)
-        self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        # the legend under the plot, where it hides no curve: a colour swatch and a name per figure
+        self.legend = QtWidgets.QWidget()
+        grid = QtWidgets.QGridLayout(self.legend)
+        grid.setContentsMargins(0, 0, 0, 0)
+        for k, (name, color) in enumerate(FIGURES.values()):
+            swatch = QtWidgets.QLabel()
+            swatch.setPixmap(_swatch(color))
+            text = QtWidgets.QLabel(name)
+            text.setTextFormat(QtCore.Qt.TextFormat.RichText)
+            grid.addWidget(swatch, k // 2, 2 * (k % 2))
+            grid.addWidget(text, k // 2, 2 * (k % 2) + 1)
+        styles = QtWidgets.QLabel("solid: guided at every time · dashed: only in the τ interval")
+        styles.setWordWrap(True)
+        grid.addWidget(styles, 2, 0, 1, 4)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
         self.reading = QtWidgets.QLabel()
         self.reading.setWordWrap(True)
         self.reading.setTextFormat(QtCore.Qt.TextFormat.RichText)
         # room for its lines whatever the text: the chart above does not jump as the reading changes
-        self.reading.setFixedHeight(4 * self.reading.fontMetrics().lineSpacing())
+        self.reading.setFixedHeight(5 * self.reading.fontMetrics().lineSpacing())
         self.reading.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -85,3 +96,13 @@ class TradeoffChart(QtWidgets.QWidget):
 
     def set_title(self, text: str) -> None:
         self.chart.set_title(text)
+
+
+def _swatch(color: str) -> QtGui.QPixmap:
+    """A short thick line of the figure's colour."""
+    pix = QtGui.QPixmap(18, 10)
+    pix.fill(QtCore.Qt.GlobalColor.transparent)
+    painter = QtGui.QPainter(pix)
+    painter.fillRect(0, 3, 18, 4, QtGui.QColor(color))
+    painter.end()
+    return pix

@@ -7,10 +7,10 @@ import csv
 import io
 import json
 import os
-import tempfile
 
 from engine.errors import InputError
 
+from .args import RANGES, check_out, int_in, seed
 from .sample import parse_interval
 
 FIELDS = ("gamma", "in_class", "fidelity", "precision", "recall", "coverage", "tilted", "seconds")
@@ -38,18 +38,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "their 5 nearest neighbours: recall without its blind spot for stray points), and the TV "
                        "to the tilted target p(x)p(y|x)^gamma where it is exact.")
     p.add_argument("checkpoint", metavar="CKPT")
-    p.add_argument("--label", type=int, required=True, help="class to guide towards")
+    p.add_argument("--label", type=int_in(*RANGES["label"]), required=True,  # type: ignore[arg-type]
+                   help="class to guide towards")
     p.add_argument("--kind", choices=["cfg", "classifier"], default="cfg",
                    help="cfg (classifier-free, default) or classifier guidance")
     p.add_argument("--gammas", type=parse_gammas, default=None, metavar="LIST",
                    help="guidance scales, comma-separated (default -2,-1,...,10)")
     p.add_argument("--interval", type=parse_interval, default=None, metavar="LO,HI",
                    help="apply gamma only at diffusion times LO <= tau <= HI (gamma = 1 elsewhere)")
-    p.add_argument("-n", type=int, default=2000, help="samples per gamma (default 2000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise, the same for every gamma (default 0)")
+    p.add_argument("-n", type=int_in(10, 200_000), default=2000,
+                   help="samples per gamma, 10 to 200,000 (default 2000)")
+    p.add_argument("--seed", type=seed, default=0,
+                   help="seed of the noise, the same for every gamma, 0 to 2**32-1 (default 0)")
     p.add_argument("--sampler", default=None,
                    help="diffusion sampler (default dpm++ with 25 steps, the probability-flow ODE converged)")
-    p.add_argument("--steps", type=int, default=None, help="sampler steps")
+    p.add_argument("--steps", type=int_in(*RANGES["sampler_steps"]), default=None,  # type: ignore[arg-type]
+                   help="sampler steps, 1 to 100,000")
     p.add_argument("--out", required=True, metavar="FILE", help="output .json or .csv")
     p.set_defaults(func=run)
 
@@ -67,16 +71,10 @@ def render(rows: list[dict[str, object]], ext: str, meta: dict[str, object]) -> 
 
 def write_atomic(path: str, text: str) -> None:
     """Write through a temporary file in the same folder, renamed over ``path`` once complete."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise InputError(f"{path}: the folder {folder} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".sweep-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise InputError(f"{path}: cannot write ({e.strerror or e})") from None
+    from engine.files import atomic_write
+
+    with atomic_write(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,9 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.device import configure_threads
     from engine.guidance_sweep import DEFAULT_GAMMAS, sweep
 
-    ext = os.path.splitext(args.out)[1].lower()
-    if ext not in (".json", ".csv"):
-        raise InputError(f"{args.out}: output must end in .json or .csv")
+    ext = check_out(args.out, (".json", ".csv"), [args.checkpoint])
     if not 10 <= args.n <= 200_000:
         raise InputError(f"-n must be between 10 and 200000, not {args.n}")
     if args.steps is not None and args.steps <= 0:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 import time
 from typing import TYPE_CHECKING
 
@@ -13,19 +11,22 @@ import numpy as np
 
 from engine.errors import InputError
 
+from .args import check_out, float_in, input_paths, int_in, seed
+
 if TYPE_CHECKING:
     from engine.sde import KfpFrame
 
 SDE_NAMES = ["brownian", "ou", "vp", "ve", "langevin", "double-well", "custom"]
 
 # flag -> (option name in engine.sde.make_sde, type, help)
-SDE_FLAGS: list[tuple[str, str, type, str]] = [
-    ("--theta", "theta", float, "ou: mean-reversion rate θ (default 1)"),
-    ("--sigma", "sigma", float, "brownian, ou, double-well: noise level σ (default 1)"),
-    ("--beta-min", "beta_min", float, "vp: β(0) (default 0.1)"),
-    ("--beta-max", "beta_max", float, "vp: β(1) (default 20)"),
-    ("--sigma-min", "sigma_min", float, "ve: σ(0) (default 0.01)"),
-    ("--sigma-max", "sigma_max", float, "ve: σ(1) (default 2)"),
+SDE_FLAGS: list[tuple[str, str, object, str]] = [
+    ("--theta", "theta", float_in(0, 1000, low_open=True), "ou: mean-reversion rate θ in (0, 1000] (default 1)"),
+    ("--sigma", "sigma", float_in(0, 100, low_open=True),
+     "brownian, ou, double-well: noise level σ in (0, 100] (default 1)"),
+    ("--beta-min", "beta_min", float_in(0, 1000), "vp: β(0) in [0, 1000] (default 0.1)"),
+    ("--beta-max", "beta_max", float_in(0, 1000, low_open=True), "vp: β(1) in (0, 1000] (default 20)"),
+    ("--sigma-min", "sigma_min", float_in(0, 100, low_open=True), "ve: σ(0) in (0, 100] (default 0.01)"),
+    ("--sigma-max", "sigma_max", float_in(0, 100, low_open=True), "ve: σ(1) in (0, 100] (default 2)"),
     ("--drift-x", "drift_x", str, "custom: x-component of the drift, a formula in x, y, t (default 0)"),
     ("--drift-y", "drift_y", str, "custom: y-component of the drift (default 0)"),
     ("--diffusion", "diffusion", str, "custom: g(t), a formula in t (default 1)"),
@@ -48,13 +49,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--density", required=True, metavar="SPEC", help="p_0: built-in name, file:PATH or image:PATH")
     g = p.add_argument_group("SDE options (each applies to the SDEs named)")
     for flag, dest, kind, text in SDE_FLAGS:
-        g.add_argument(flag, dest=dest, type=kind, default=None, metavar="EXPR" if kind is str else "X", help=text)
-    p.add_argument("--t-end", type=float, default=None, metavar="T",
-                   help="end time (default per SDE: 2/theta for ou, 3 for double-well, else 1)")
-    p.add_argument("--grid", type=int, default=128, metavar="N", help="cells per side (default 128)")
-    p.add_argument("--particles", type=int, default=20000, metavar="P", help="number of particles (default 20000)")
-    p.add_argument("--frames", type=int, default=21, metavar="K", help="frames from 0 to T inclusive (default 21)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        g.add_argument(flag, dest=dest, type=kind, default=None, metavar="EXPR" if kind is str else "X",
+                       help=text)
+    p.add_argument("--t-end", type=float_in(0, 1e4, low_open=True), default=None, metavar="T",
+                   help="end time in (0, 10000] (default per SDE: 2/theta for ou, 3 for double-well, else 1)")
+    p.add_argument("--grid", type=int_in(16, 1024), default=128, metavar="N", help="cells per side, 16 to 1024 "
+                   "(default 128)")
+    p.add_argument("--particles", type=int_in(1, 5_000_000), default=20000, metavar="P",
+                   help="number of particles, 1 to 5,000,000 (default 20000)")
+    p.add_argument("--frames", type=int_in(2, 2000), default=21, metavar="K",
+                   help="frames from 0 to T inclusive, 2 to 2000 (default 21); grid x grid x frames must fit in memory")
+    p.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 2**32-1 (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--out", metavar="FILE.npz", help="write the frames here")
     p.set_defaults(func=run)
@@ -77,29 +82,24 @@ def _sde_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _check(args: argparse.Namespace) -> None:
-    if not 16 <= args.grid <= 1024:
-        raise InputError(f"--grid must be between 16 and 1024, not {args.grid}")
-    if not 1 <= args.particles <= 5_000_000:
-        raise InputError(f"--particles must be between 1 and 5000000, not {args.particles}")
-    if not 2 <= args.frames <= 2000:
-        raise InputError(f"--frames must be between 2 and 2000, not {args.frames}")
-    if args.t_end is not None and not (math.isfinite(args.t_end) and 0 < args.t_end <= 1e4):
-        raise InputError(f"--t-end must be a positive number up to 10000, not {args.t_end}")
+    from engine.resources import check_memory
+
     if args.out is not None:
-        if not args.out.lower().endswith(".npz"):
-            raise InputError(f"{args.out}: the output must end in .npz")
-        folder = os.path.dirname(os.path.abspath(args.out))
-        if not os.path.isdir(folder):
-            raise InputError(f"{args.out}: the folder {folder} does not exist")
+        check_out(args.out, (".npz",), input_paths(specs=[args.density]), "output")
+    # per frame: the grid density (float32) and histogram (int32), kept until written, plus the compressed copy
+    # while saving; the particles: positions (float32) and the simulation's own state
+    per_frame = args.grid**2 * 8 * 2 + min(args.particles, MAX_KEPT) * 8
+    check_memory(args.frames * per_frame + args.particles * 64.0,
+                 f"--grid {args.grid} with --frames {args.frames} and --particles {args.particles}")
 
 
 def _write(path: str, times: np.ndarray, extent: tuple[float, ...], frames: list[KfpFrame]) -> None:
-    try:
-        np.savez_compressed(path, times=times.astype(np.float32), extent=np.asarray(extent, np.float64),
+    from engine.files import atomic_write
+
+    with atomic_write(path) as tmp:
+        np.savez_compressed(tmp, times=times.astype(np.float32), extent=np.asarray(extent, np.float64),
                             pde=np.stack([f.pde for f in frames]), hist=np.stack([f.hist for f in frames]),
                             particles=np.stack([f.particles for f in frames]))
-    except OSError as e:
-        raise InputError(f"{path}: cannot write ({e.strerror or e})") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ import time
 
 from engine.errors import InputError, TrainingError
 
+from .args import RANGES, check_out, float_in, int_in, seed
+
 DEFAULT_PAIRS = 20_000
 
 
@@ -23,13 +25,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pairs", type=int, default=DEFAULT_PAIRS, help=f"noise-data pairs to draw (default "
                    f"{DEFAULT_PAIRS:,}; a fifth of them, at most 1,000, are held out)")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=int, help="training steps")
-    budget.add_argument("--seconds", type=float, help="training budget in seconds (drawing the pairs not counted)")
-    p.add_argument("--lr", type=float, help="learning rate (default: the fm default)")
-    p.add_argument("--batch", type=int, help="batch size (default: the fm default)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    budget.add_argument("--steps", type=int_in(*RANGES["train_steps"]),  # type: ignore[arg-type]
+                        help="training steps, 1 to 10,000,000")
+    budget.add_argument("--seconds", type=float_in(*RANGES["train_seconds"], low_open=True),
+                        help="training budget in seconds, up to 604,800 (drawing the pairs not counted)")
+    p.add_argument("--lr", type=float_in(0, 1, low_open=True), help="learning rate in (0, 1] (default: the fm default)")
+    p.add_argument("--batch", type=int_in(1, 200_000),
+                   help="batch size, 1 to 200,000 (default: the fm default)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 2**32-1 (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
+    p.add_argument("--threads", type=int_in(*RANGES["threads"]), default=None,  # type: ignore[arg-type]
+                   help="torch threads, 1 to 256 (default 1)")
     p.add_argument("--out", required=True, metavar="CKPT2", help="checkpoint file to write (.pt)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
@@ -46,9 +52,7 @@ def _check(args: argparse.Namespace) -> None:
         raise InputError("--seconds must be a positive number")
     if args.threads is not None and args.threads <= 0:
         raise InputError("--threads must be a positive integer")
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_dir):
-        raise InputError(f"{args.out}: the folder {out_dir} does not exist")
+    check_out(args.out, (".pt",), [args.checkpoint], "checkpoint")
 
 
 def _density(record: dict[str, object]):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from app.labs.registry import lab_names
 from engine.errors import InputError
+
+from .args import RANGES, check_out, float_in, input_paths, int_in
 
 FONT_SCALE = (0.5, 3.0)
 
@@ -28,11 +29,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "model, view and settings)")
     p.add_argument("--view", choices=lab_names(), default=None, help="which view (default path, or the scene's)")
     p.add_argument("--density", metavar="SPEC", help="density to show (default: the model's own)")
-    p.add_argument("--frames", type=int, default=30, help="number of frames (default 30)")
-    p.add_argument("--fps", type=float, default=15.0, help="frames per second of the animation (default 15)")
+    p.add_argument("--frames", type=int_in(*RANGES["frames"]), default=30,  # type: ignore[arg-type]
+                   help="number of frames, 1 to 2000 (default 30); frames x pixels must fit in memory")
+    p.add_argument("--fps", type=float_in(*RANGES["fps"], low_open=True), default=15.0,
+                   help="frames per second of the animation, in (0, 120] (default 15)")
     p.add_argument("--size", default="960x720", help="WIDTHxHEIGHT in pixels (default 960x720)")
-    p.add_argument("--label", type=int, help="class for the guidance view")
-    p.add_argument("--guidance", type=float, help="guidance scale gamma for the guidance view")
+    p.add_argument("--label", type=int_in(*RANGES["label"]), help="class for the guidance view")  # type: ignore[arg-type]
+    p.add_argument("--guidance", type=float_in(*RANGES["guidance"]),
+                   help="guidance scale gamma for the guidance view, from -100 to 100")
     p.add_argument("--out", required=True, metavar="FILE", help="output .gif, .mp4 or .png")
     p.add_argument("--theme", choices=["dark", "light"], default="dark",
                    help="dark (default) or light: white background, for slides and printing")
@@ -53,21 +57,16 @@ def parse_size(text: str) -> tuple[int, int]:
     return w - w % 2, h - h % 2  # video encoders need even sizes
 
 
-def check_output(path: str) -> str:
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in (".gif", ".mp4", ".png"):
-        raise InputError(f"{path}: output must end in .gif, .mp4 or .png")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise InputError(f"{path}: the folder {folder} does not exist")
-    return ext
+def check_output(path: str, inputs: list[str] | None = None) -> str:
+    return check_out(path, (".gif", ".mp4", ".png"), inputs or [])
 
 
 def run(args: argparse.Namespace) -> int:
-    ext = check_output(args.out)
+    from engine.resources import check_memory
+
+    ext = check_output(args.out, input_paths(args.checkpoint, args.scene, specs=[args.density]))
     size = parse_size(args.size)
-    if args.frames < 1:
-        raise InputError("--frames must be at least 1")
+    check_memory(args.frames * size[0] * size[1] * 3 * 2.0, f"--frames {args.frames} at --size {args.size}")
     from app.frames import write_frames
     from app.render import render_view
 
@@ -77,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         from app.scenes import load_scene
 
         scene = load_scene(args.scene)
+        if scene.checkpoint:
+            check_output(args.out, [scene.checkpoint])
         if args.checkpoint:
             raise InputError("give either a checkpoint or --scene, not both")
         options = {**scene.settings, **{k: v for k, v in options.items() if v is not None}}

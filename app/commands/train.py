@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
+import signal
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 from engine.errors import InputError, TrainingError
 
+from .args import RANGES, check_out, float_in, input_paths, int_in, seed
+
 # option name on the command line -> (dest, type, help); only options given are passed on
 MODEL_OPTIONS: list[tuple[str, dict[str, object]]] = [
-    ("--lr", {"type": float, "help": "learning rate"}),
-    ("--batch", {"type": int, "help": "batch size"}),
-    ("--width", {"type": int, "help": "hidden units per layer"}),
-    ("--depth", {"type": int, "help": "number of hidden layers"}),
+    ("--lr", {"type": float_in(0, 1, low_open=True), "help": "learning rate, in (0, 1]"}),
+    ("--batch", {"type": int_in(1, 200_000), "help": "batch size, 1 to 200,000"}),
+    ("--width", {"type": int_in(1, 2048), "help": "hidden units per layer, 1 to 2048"}),
+    ("--depth", {"type": int_in(1, 32), "help": "number of hidden layers, 1 to 32"}),
     ("--solver", {"help": "CNF: ODE solver (euler, midpoint, rk4, dopri5)"}),
-    ("--solver-steps", {"type": int, "dest": "solver_steps", "help": "CNF: steps of a fixed-step solver"}),
+    ("--solver-steps", {"type": int_in(1, 1000), "dest": "solver_steps",
+                        "help": "CNF: steps of a fixed-step solver, 1 to 1000"}),
     ("--trace", {"choices": ["exact", "hutchinson"], "help": "CNF: divergence exactly or by Hutchinson's estimator"}),
     ("--probe", {"choices": ["gaussian", "rademacher"], "help": "CNF: Hutchinson probe distribution"}),
     ("--adjoint", {"action": "store_true", "default": None, "help": "CNF: gradients by the adjoint method"}),
     ("--schedule", {"choices": ["linear", "cosine"], "help": "diffusion: noise schedule"}),
-    ("--timesteps", {"type": int, "help": "diffusion: number of noise levels T"}),
+    ("--timesteps", {"type": int_in(2, 10_000), "help": "diffusion: number of noise levels T, 2 to 10,000"}),
     ("--path", {"choices": ["linear", "vp"], "help": "fm: probability path (linear: rectified flow; vp: the "
                                                      "diffusion path as a flow)"}),
-    ("--sigma-min", {"type": float, "dest": "sigma_min", "help": "fm: noise left at the data end of the linear path"}),
+    ("--sigma-min", {"type": float_in(0, 1), "dest": "sigma_min",
+                     "help": "fm: noise left at the data end of the linear path, in [0, 1]"}),
     ("--coupling", {"choices": ["independent", "ot"], "help": "fm: pairing of noise and data in a batch "
                                                             "(ot: minibatch optimal transport)"}),
     ("--time-sampling", {"choices": ["uniform", "logit_normal"], "dest": "time_sampling",
@@ -36,20 +43,27 @@ MODEL_OPTIONS: list[tuple[str, dict[str, object]]] = [
                                "first layer's Fourier features are wider (std 4.5 against 3)"}),
 ]
 
+INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}  # exit status after a signal: 128 + its number
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model and save a checkpoint",
                        description="Train a model on a density. Without --steps or --seconds the model's default "
-                       "number of steps is used. The saved model is the best one seen on a held-out batch.")
+                       "number of steps is used. The saved model is the best one seen on a held-out batch; "
+                       "Ctrl+C (or SIGTERM) stops early and saves it too. If the checkpoint cannot be written "
+                       "at the end, it goes to the system's temporary folder and the message says where.")
     p.add_argument("--model", required=True, choices=["cnf", "fm", "ddpm", "ncsn"],
                    help="model family (fm: flow matching)")
     p.add_argument("--density", required=True, metavar="SPEC", help="built-in name, file:PATH or image:PATH")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=int, help="number of training steps")
-    budget.add_argument("--seconds", type=float, help="wall-clock budget in seconds")
+    budget.add_argument("--steps", type=int_in(*RANGES["train_steps"]),  # type: ignore[arg-type]
+                        help="number of training steps, 1 to 10,000,000")
+    budget.add_argument("--seconds", type=float_in(*RANGES["train_seconds"], low_open=True),
+                        help="wall-clock budget in seconds, up to 604,800 (a week)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default 1: fastest for small batches)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--threads", type=int_in(*RANGES["threads"]), default=None,  # type: ignore[arg-type]
+                   help="torch threads, 1 to 256 (default 1: fastest for small batches)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 2**32-1 (default 0)")
     p.add_argument("--out", required=True, metavar="CKPT", help="checkpoint file to write (.pt)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     g = p.add_argument_group("model options (each applies to the models named)")
@@ -68,58 +82,109 @@ def _given_options(args: argparse.Namespace) -> dict[str, object]:
     return out
 
 
-def _check_budget(args: argparse.Namespace) -> None:
-    if args.steps is not None and args.steps <= 0:
-        raise InputError("--steps must be a positive integer")
-    if args.seconds is not None and not args.seconds > 0:
-        raise InputError("--seconds must be a positive number")
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_dir):
-        raise InputError(f"{args.out}: the folder {out_dir} does not exist")
+def check_training_memory(kind: str, options: dict[str, Any]) -> None:
+    """Refuse a batch x width x depth whose activations cannot fit (a rough upper estimate)."""
+    from engine.api import default_options
+    from engine.resources import check_memory
+
+    opts = {**default_options(kind, bool(options.get("conditional"))), **options}
+    batch, width, depth = int(opts.get("batch", 256)), int(opts.get("width", 64)), int(opts.get("depth", 2))
+    # a CNF keeps every stage of every solver step for backpropagation (4 per RK4 step); diffusion ~6 passes
+    passes = 4 * int(opts.get("solver_steps", 4)) * 6 if kind == "cnf" else 6
+    check_memory(4.0 * batch * width * (depth + 2) * passes,
+                 f"--batch {batch} with --width {width} and --depth {depth}")
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[dict[str, int]]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt inside the block; the dict records which arrived."""
+    seen: dict[str, int] = {}
+
+    def handler(signum: int, _frame: object) -> None:
+        if "signal" in seen:
+            return  # a second signal while the model is being saved must not lose it
+        seen["signal"] = signum
+        raise KeyboardInterrupt
+
+    old = {}
+    for sig in INTERRUPTED:
+        with contextlib.suppress(ValueError, OSError):  # not the main thread: leave the signals alone
+            old[sig] = signal.signal(sig, handler)
+    try:
+        yield seen
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+
+def _save(path: str, checkpoint: dict[str, Any]) -> tuple[str, str | None]:
+    """Where the checkpoint went and, when not at ``path``, why."""
+    from engine.checkpoint import save_checkpoint
+    from engine.files import fallback_path
+
+    try:
+        save_checkpoint(path, checkpoint)
+        return path, None
+    except InputError as e:
+        rescue = fallback_path(path)
+        save_checkpoint(rescue, checkpoint)
+        return rescue, str(e)
 
 
 def run(args: argparse.Namespace) -> int:
     from app.progress import ProgressPrinter
     from engine.api import make_trainer
-    from engine.checkpoint import density_record, finite_or_none, save_checkpoint
+    from engine.checkpoint import density_record, finite_or_none
     from engine.densities import get_density
     from engine.device import configure_threads, resolve_device
 
-    _check_budget(args)
+    check_out(args.out, (".pt",), input_paths(specs=[args.density]), "checkpoint")
+    options = _given_options(args)
+    check_training_memory(args.model, options)
     density = get_density(args.density)
     if density.notice:
         print(density.notice, file=sys.stderr)
     device = resolve_device(args.device)
     configure_threads(args.threads)
-    trainer = make_trainer(args.model, density, _given_options(args), device, args.seed)
+    trainer = make_trainer(args.model, density, options, device, args.seed)
     progress = ProgressPrinter(quiet=args.quiet)
     last = None
     failure: TrainingError | None = None
-    try:
-        for last in trainer.run(steps=args.steps, seconds=args.seconds):
-            progress.update(last)
-    except TrainingError as e:
-        failure = e
-    finally:
-        if last is not None:
-            progress.update(last, force=True)
-        progress.close()
-    model = trainer.best_model()
-    metrics = {
-        "steps": 0 if last is None else last.step,
-        "seconds": 0.0 if last is None else round(last.elapsed, 2),
-        "heldout_nll": None if last is None else finite_or_none(last.heldout_nll),
-        "best_step": None if last is None else last.best_step,
-        "seed": args.seed,
-        "device": str(device),
-    }
-    if model.kind == "fm":
-        metrics["straightness"] = round(model.straightness(), 5)  # type: ignore[attr-defined]
-    save_checkpoint(args.out, {**model.to_checkpoint(), "density": density_record(density, args.density),
-                               "metrics": metrics})
+    with stop_signals() as stopped:
+        try:
+            for last in trainer.run(steps=args.steps, seconds=args.seconds):
+                progress.update(last)
+        except TrainingError as e:
+            failure = e
+        except KeyboardInterrupt:
+            stopped.setdefault("signal", signal.SIGINT)
+        finally:
+            if last is not None:
+                progress.update(last, force=True)
+            progress.close()
+        model = trainer.best_model()
+        metrics = {
+            "steps": 0 if last is None else last.step,
+            "seconds": 0.0 if last is None else round(last.elapsed, 2),
+            "heldout_nll": None if last is None else finite_or_none(last.heldout_nll),
+            "best_step": None if last is None else last.best_step,
+            "seed": args.seed,
+            "device": str(device),
+        }
+        if model.kind == "fm":
+            metrics["straightness"] = round(model.straightness(), 5)  # type: ignore[attr-defined]
+        where, why = _save(args.out, {**model.to_checkpoint(), "density": density_record(density, args.density),
+                                      "metrics": metrics})
+    if why is not None:
+        print(f"flowscope: error: {why}; the model was saved to {where} instead", file=sys.stderr)
+        return 2
+    if stopped:
+        print(f"flowscope: interrupted after {metrics['steps']} steps; saved the best model so far to {where}",
+              file=sys.stderr)
+        return INTERRUPTED[signal.Signals(stopped["signal"])]
     if failure is not None:
         # bad options (a learning rate far too high) are the usual cause: exit 2 like other bad input
-        print(f"flowscope: training stopped: {failure}; saved the last good model to {args.out}", file=sys.stderr)
+        print(f"flowscope: training stopped: {failure}; saved the last good model to {where}", file=sys.stderr)
         return 2
-    print(json.dumps({"out": args.out, **metrics}))
+    print(json.dumps({"out": where, **metrics}))
     return 0

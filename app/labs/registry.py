@@ -35,6 +35,7 @@ LABS: dict[str, LabEntry] = {
     "path": LabEntry("Probability path", "app.labs.path.view", "PathLab"),
     "trajectories": LabEntry("Trajectories", "app.labs.trajectories.view", "TrajectoriesLab"),
     "field": LabEntry("Vector field", "app.labs.field.view", "FieldLab"),
+    "fewstep": LabEntry("Few steps", "app.labs.fewstep.view", "FewStepLab"),
     "langevin": LabEntry("Langevin", "app.labs.langevin.view", "LangevinLab"),
     "kfp": LabEntry("Fokker–Planck", "app.labs.kfp.view", "KfpLab"),
     "guidance": LabEntry("Guidance", "app.labs.guidance.view", "GuidanceLab"),

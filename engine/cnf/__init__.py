@@ -31,7 +31,7 @@ from ..densities import Density
 from ..errors import InputError
 from .divergence import PROBES, TraceEstimator
 from .dynamics import CNFDynamics, FieldDynamics
-from .model import CNF
+from .model import CNF, validate_config
 from .nets import ACTIVATIONS, VectorField
 from .options import OPTIONS, TrainConfig
 from .solvers import ODE_SOLVERS, odesolve
@@ -53,6 +53,7 @@ __all__ = [
     "load_model",
     "make_trainer",
     "odesolve",
+    "validate_config",
 ]
 
 KINDS = ("cnf",)

@@ -25,14 +25,30 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import InputError
+from ..schema import check_state_dict, choice, integer, mapping, number
 from .dynamics import CNFDynamics, FieldDynamics
-from .nets import VectorField
+from .nets import ACTIVATIONS, VectorField
 from .solvers import ODE_SOLVERS, Counted, check_solver, odesolve
 
-__all__ = ["CNF", "seeded_generator", "standard_normal_log_prob"]
+__all__ = ["CNF", "seeded_generator", "standard_normal_log_prob", "validate_config", "EVAL_MAX_NFE"]
 
 _LOG_2PI = math.log(2 * math.pi)
 _CHUNK = 8192  # points per solve: bounds memory, and the adaptive steps suit each chunk
+# function evaluations allowed per solve of a model loaded from a file: a trained flow needs about a
+# hundred at the evaluation tolerance (110 for cnf_8gaussians); damaged weights would keep dopri5 busy for hours
+EVAL_MAX_NFE = 5_000
+
+
+def validate_config(config: dict[str, Any]) -> None:
+    """InputError naming the first key of a CNF checkpoint configuration outside its allowed range."""
+    c = mapping(config, "config")
+    integer(c, "dim", 2, 2, where="config.")
+    integer(c, "width", 1, 4096, where="config.")
+    integer(c, "depth", 1, 64, where="config.")
+    choice(c, "activation", tuple(ACTIVATIONS), where="config.")
+    number(c, "end_time", 0.0, 100.0, where="config.", low_open=True)
+    number(c, "atol", 1e-12, 1.0, 1e-5, where="config.")
+    number(c, "rtol", 1e-12, 1.0, 1e-5, where="config.")
 
 
 def seeded_generator(seed: int | None) -> torch.Generator:
@@ -168,10 +184,18 @@ class CNF(nn.Module):
     def from_checkpoint(cls, checkpoint: dict[str, Any], device: torch.device | str = "cpu") -> CNF:
         """Rebuild a CNF from :meth:`to_checkpoint`'s dict (strict about the weights)."""
         c = checkpoint["config"]
-        field = VectorField(int(c["dim"]), int(c["width"]), int(c["depth"]), str(c["activation"]),
-                            float(c["end_time"]))
+        validate_config(c)
+
+        def make() -> VectorField:
+            return VectorField(int(c["dim"]), int(c["width"]), int(c["depth"]), str(c["activation"]),
+                               float(c["end_time"]))
+
+        with torch.device("meta"):  # shapes only: nothing is allocated before the weights are known to fit
+            check_state_dict(make().state_dict(), checkpoint["state_dict"], "state_dict")
+        field = make()
         field.load_state_dict(checkpoint["state_dict"], strict=True)
         model = cls(field, float(c.get("atol", 1e-5)), float(c.get("rtol", 1e-5)))
+        model.max_nfe = EVAL_MAX_NFE
         return model.to(device).eval()
 
     def as_input(self, x: Tensor) -> Tensor:

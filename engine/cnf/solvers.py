@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 from torchdiffeq import odeint, odeint_adjoint
 
-from ..errors import InputError
+from ..errors import InputError, WorkLimitError
 
 __all__ = ["ODE_SOLVERS", "OdeSolver", "Counted", "SolverDiverged", "check_solver", "fixed_step_solve", "odesolve"]
 
@@ -52,7 +52,7 @@ def check_solver(name: str) -> OdeSolver:
     return ODE_SOLVERS[name]
 
 
-class SolverDiverged(RuntimeError):
+class SolverDiverged(WorkLimitError):
     """A solve needed more function evaluations than allowed (the dynamics became stiff)."""
 
 

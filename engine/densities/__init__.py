@@ -21,6 +21,7 @@ __all__ = [
     "DataMap",
     "Density",
     "Sample",
+    "builtin_density",
     "get_density",
     "grid_points",
     "histogram_density",

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from ..files import check_npz, check_regular, read_bytes
 from .base import Box, DataMap, Density, histogram_density
 
 __all__ = [
@@ -25,8 +26,11 @@ __all__ = [
 
 MAX_POINTS = 2_000_000
 MAX_FILE_BYTES = 1 << 30
-MAX_CSV_BYTES = 200 << 20  # parsing text is slow: beyond this, ask for .npy
+MAX_CSV_BYTES = 64 << 20  # parsing text is slow and takes ~20x its size in memory: beyond this, ask for .npy
 MAX_IMAGE_PIXELS = 40_000_000
+MAX_IMAGE_BYTES = 256 << 20
+MAX_UNPACKED_BYTES = 512 << 20  # an .npz's arrays once inflated: 2,000,000 labelled points take 48 MB
+MAX_COORDINATE = 1e15  # beyond this, the float32 model coordinates cannot hold the data's spread
 IMAGE_SIDE = 256
 TARGET_STD = 1.6
 
@@ -36,23 +40,11 @@ def _fail(path: str, problem: str) -> InputError:
 
 
 def _check_file(path: str, limit: int = MAX_FILE_BYTES) -> None:
-    if not os.path.exists(path):
-        raise _fail(path, "no such file")
-    if os.path.isdir(path):
-        raise _fail(path, "is a folder, not a file")
-    size = os.path.getsize(path)
-    if size > limit:
-        raise _fail(path, f"file is too large ({size / 2**20:,.0f} MB; the limit for this kind is "
-                    f"{limit / 2**20:,.0f} MB)")
+    check_regular(path, limit)
 
 
 def _read_bytes(path: str, limit: int = MAX_FILE_BYTES) -> bytes:
-    _check_file(path, limit)
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError as e:
-        raise _fail(path, f"cannot be read ({e.strerror or e})") from None
+    return read_bytes(path, limit)
 
 
 def _load_npy(path: str, max_points: int) -> tuple[np.ndarray, str | None]:
@@ -123,6 +115,7 @@ def _parse_csv(path: str, raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _parse_npz(path: str, raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+    check_npz(path, io.BytesIO(raw), MAX_UNPACKED_BYTES)
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as z:
             if "x" not in z.files:
@@ -150,6 +143,8 @@ def _check_points(
     if bad.any():
         k = int(np.argmax(bad))
         raise _fail(path, f"has {int(bad.sum())} rows with NaN or infinite values (first at row {k + 1})")
+    if len(x) and float(np.abs(x).max()) > MAX_COORDINATE:
+        raise _fail(path, f"has coordinates beyond ±{MAX_COORDINATE:g}, too large for the model's numbers")
     if labels is not None:
         labels = np.asarray(labels)
         if labels.ndim != 1 or len(labels) != len(x):
@@ -199,7 +194,7 @@ def read_points(path: str, spread: bool = True, max_points: int | None = None,
         if note and notes is not None:
             notes.append(note)
     elif ext == ".npz":
-        x, labels = _parse_npz(path, _read_bytes(path))
+        x, labels = _parse_npz(path, _read_bytes(path, MAX_UNPACKED_BYTES))
     elif ext in (".csv", ".txt", ".tsv", ""):
         x, labels = _parse_csv(path, _read_bytes(path, MAX_CSV_BYTES))
     else:
@@ -224,6 +219,9 @@ def load_points(path: str, max_points: int = MAX_POINTS) -> PointData:
 def points_density(x: np.ndarray, labels: np.ndarray | None, name: str, description: str = "") -> PointData:
     """A density from validated points (N, 2) in the user's coordinates, mapped into the view box."""
     scale = TARGET_STD / float(x.std(0).max())
+    if not 1.0 / MAX_COORDINATE <= scale <= MAX_COORDINATE:
+        raise InputError(f"{name}: the points' spread ({float(x.std(0).max()):g}) is too small or too large to "
+                         "train a model on")
     dmap = DataMap((float(x[:, 0].mean()), float(x[:, 1].mean())), scale)
     classes = 0 if labels is None else int(labels.max()) + 1
     return PointData(name, description or f"{len(x):,} points", num_classes=classes, data_map=dmap,
@@ -278,7 +276,7 @@ class ImageDensity(Density):
 def load_image(path: str, side: int = IMAGE_SIDE) -> ImageDensity:
     """A picture as a density: darker pixels carry more mass; downscaled to at most ``side`` pixels."""
 
-    return image_from_bytes(_read_bytes(path), path, f"image:{path}", side)
+    return image_from_bytes(_read_bytes(path, MAX_IMAGE_BYTES), path, f"image:{path}", side)
 
 
 def image_from_bytes(raw: bytes, label: str, name: str, side: int = IMAGE_SIDE) -> ImageDensity:

@@ -40,13 +40,13 @@ import torch
 
 from ..densities import Density
 from ..errors import InputError
-from .model import DiffusionModel, build_model
+from .model import DiffusionModel, build_model, validate_config
 from .options import CONDITIONAL_DEFAULTS, OPTIONS, check_options, default_options
 from .samplers import SAMPLERS
 from .train import DiffusionTrainer
 
 __all__ = ["KINDS", "OPTIONS", "CONDITIONAL_DEFAULTS", "SAMPLERS", "default_options", "DiffusionModel",
-           "DiffusionTrainer", "make_trainer", "load_model"]
+           "DiffusionTrainer", "make_trainer", "load_model", "validate_config"]
 
 KINDS = ("ddpm", "ncsn")
 
@@ -69,5 +69,10 @@ def load_model(checkpoint: dict[str, Any], device: torch.device) -> DiffusionMod
     kind = checkpoint["kind"]
     if kind not in KINDS:
         raise InputError(f"checkpoint holds a '{kind}' model, not a diffusion model")
+    validate_config(checkpoint["config"])
     extra = checkpoint.get("extra") or {}
+    if not isinstance(extra, dict):
+        raise InputError("'extra' must be a mapping of state dicts")
+    if bool(checkpoint["config"].get("classifier")) != ("classifier" in extra):
+        raise InputError("'config.classifier' and the weights in 'extra.classifier' must come together")
     return build_model(kind, checkpoint["config"], checkpoint["state_dict"], extra.get("classifier"), device)

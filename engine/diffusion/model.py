@@ -22,15 +22,70 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import InputError
+from ..schema import boolean, check_state_dict, choice, integer, mapping, number, number_list
 from .guidance import GUIDANCE_KINDS, check_interval, eps_function
-from .nets import EpsNet, NoisyClassifier
-from .samplers import Frame, check_sampler, run_sampler
-from .schedules import NoiseProcess, make_process
-from .score import ProbabilityFlow
+from .nets import ACTIVATIONS, EpsNet, NoisyClassifier
+from .samplers import SAMPLERS, Frame, check_sampler, run_sampler
+from .schedules import SCHEDULES, NoiseProcess, make_process
+from .score import EVAL_MAX_NFE, ProbabilityFlow
 
 CLIPPED_SAMPLERS = ("ancestral", "ddim", "sde", "dpm++")  # x̂_0 held in the box; the ODE and Langevin stay exact
 
-__all__ = ["DiffusionModel", "build_model"]
+__all__ = ["DiffusionModel", "build_model", "validate_config", "EVAL_MAX_NFE"]
+MAX_SAMPLER_WORK = 100_000  # network evaluations of one default sampling run (levels x steps per level)
+
+
+def validate_config(config: dict[str, Any]) -> None:
+    """InputError naming the first key of a DDPM/NCSN checkpoint configuration outside its allowed range."""
+    c = mapping(config, "config")
+    net = mapping(c.get("net"), "config.net")
+    integer(net, "width", 1, 4096, where="config.net.")
+    integer(net, "depth", 1, 64, where="config.net.")
+    integer(net, "num_classes", 0, 1000, where="config.net.")
+    integer(net, "emb_dim", 1, 4096, where="config.net.")
+    number(net, "fourier", 0.0, 1000.0, where="config.net.")
+    boolean(net, "film", False, where="config.net.")
+    choice(net, "activation", tuple(ACTIVATIONS), "silu", where="config.net.")
+    number_list(c, "shift", 2, 1e15, where="config.")
+    number(c, "scale", 1e-15, 1e15, where="config.")
+    box = number_list(c, "box", 4, 1e6, where="config.")
+    if not (box[0] < box[1] and box[2] < box[3]):
+        raise InputError("'config.box' must be [x_min, x_max, y_min, y_max] with each min below its max")
+    process = mapping(c.get("process"), "config.process")
+    kind = choice(process, "process", ("vp", "ve"), where="config.process.")
+    if kind == "vp":
+        levels = integer(process, "timesteps", 1, 10_000, where="config.process.")
+        choice(process, "schedule", SCHEDULES, where="config.process.")
+    else:
+        levels = integer(process, "levels", 1, 10_000, where="config.process.")
+        low = number(process, "sigma_min", 0.0, 1e6, where="config.process.", low_open=True)
+        high = number(process, "sigma_max", 0.0, 1e6, where="config.process.", low_open=True)
+        if not low < high:
+            raise InputError(f"'config.process.sigma_min' ({low}) must be below sigma_max ({high})")
+    choice(c, "sampler", tuple(SAMPLERS), "ancestral", where="config.")
+    so = mapping(c.get("sampler_options", {}), "config.sampler_options")
+    if "variance" in so:
+        choice(so, "variance", ("beta", "beta_tilde"), where="config.sampler_options.")
+    if "steps_per_level" in so:
+        per = integer(so, "steps_per_level", 1, 1000, where="config.sampler_options.")
+        if min(levels, 100) * per > MAX_SAMPLER_WORK:
+            raise InputError(f"'config.sampler_options.steps_per_level' {per} with {levels} levels would take more "
+                             f"than {MAX_SAMPLER_WORK:,} network evaluations per sample")
+    if "step_size" in so:
+        number(so, "step_size", 0.0, 10.0, where="config.sampler_options.", low_open=True)
+    if "clip_sample" in so:
+        boolean(so, "clip_sample", where="config.sampler_options.")
+    if "solver" in so:
+        choice(so, "solver", ("euler", "midpoint", "rk4", "dopri5"), where="config.sampler_options.")
+    unknown = set(so) - {"variance", "steps_per_level", "step_size", "clip_sample", "solver"}
+    if unknown:
+        raise InputError(f"'config.sampler_options' has an unknown option '{sorted(unknown)[0]}'")
+    if c.get("classifier"):
+        clf = mapping(c["classifier"], "config.classifier")
+        integer(clf, "width", 1, 4096, where="config.classifier.")
+        integer(clf, "depth", 1, 64, where="config.classifier.")
+        if int(net["num_classes"]) < 2:
+            raise InputError("'config.classifier' needs a class-conditional network (config.net.num_classes >= 2)")
 
 EpsFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -55,6 +110,7 @@ class DiffusionModel:
         self.shift = np.asarray(config["shift"], np.float64)
         self.scale = float(config["scale"])
         self.num_classes = int(net.num_classes)  # type: ignore[arg-type]  # any eps net has num_classes
+        self.max_nfe = EVAL_MAX_NFE  # per probability-flow solve
         tensors = list(net.parameters()) + list(net.buffers())
         self.device = tensors[0].device if tensors else torch.device("cpu")
 
@@ -204,7 +260,7 @@ class DiffusionModel:
         z = self.to_z(np.asarray(x, np.float64).reshape(-1, 2))
         t0 = float(self.process.level_time(level))
         a = float(self.process.signal(torch.tensor(t0, dtype=torch.float64)))
-        flow = ProbabilityFlow(self.eps_fn(grad=True), self.process, solver=solver, steps=steps)
+        flow = ProbabilityFlow(self.eps_fn(grad=True), self.process, solver=solver, steps=steps, max_nfe=self.max_nfe)
         lp = flow.log_prob(a * z, t0) + 2 * math.log(a) - 2 * math.log(self.scale)
         return lp.detach().cpu().numpy().astype(np.float64)
 
@@ -250,15 +306,27 @@ def build_model(kind: str, config: dict[str, Any], state_dict: dict[str, Tensor]
     """
     nc = config["net"]
     film, act = bool(nc.get("film", False)), str(nc.get("activation", "silu"))
-    net = EpsNet(int(nc["width"]), int(nc["depth"]), int(nc["num_classes"]), int(nc["emb_dim"]), float(nc["fourier"]),
-                 film, act)
+
+    def make_net() -> EpsNet:
+        return EpsNet(int(nc["width"]), int(nc["depth"]), int(nc["num_classes"]), int(nc["emb_dim"]),
+                      float(nc["fourier"]), film, act)
+
+    def make_classifier() -> NoisyClassifier:
+        cc = config["classifier"]
+        return NoisyClassifier(int(nc["num_classes"]), int(cc["width"]), int(cc["depth"]), int(nc["emb_dim"]),
+                               float(nc["fourier"]), film, act)
+
+    with torch.device("meta"):  # shapes only: nothing is allocated before the weights are known to fit
+        if state_dict is not None:
+            check_state_dict(make_net().state_dict(), state_dict, "state_dict")
+        if config.get("classifier") and classifier_state is not None:
+            check_state_dict(make_classifier().state_dict(), classifier_state, "extra.classifier")
+    net = make_net()
     if state_dict is not None:
         net.load_state_dict(state_dict)
     clf = None
     if config.get("classifier"):
-        cc = config["classifier"]
-        clf = NoisyClassifier(int(nc["num_classes"]), int(cc["width"]), int(cc["depth"]), int(nc["emb_dim"]),
-                              float(nc["fourier"]), film, act)
+        clf = make_classifier()
         if classifier_state is not None:
             clf.load_state_dict(classifier_state)
         clf.to(device)

@@ -33,7 +33,7 @@ from .ddpm import AncestralScheduler, DDIMScheduler, Scheduler
 from .dpm_solver import dpm_solver_pp
 from .ncsn import annealed_langevin
 from .schedules import NoiseProcess
-from .score import ProbabilityFlow, ReverseSDEScheduler, continuous_times
+from .score import EVAL_MAX_NFE, ProbabilityFlow, ReverseSDEScheduler, continuous_times
 
 __all__ = ["SAMPLERS", "Frame", "check_sampler", "count_frames", "default_steps", "run_sampler"]
 
@@ -81,7 +81,8 @@ def _sde(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int, generator:
 
 def _ode(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int, generator: torch.Generator | None,
          track: bool, options: dict[str, Any]) -> Iterator[Frame]:
-    flow = ProbabilityFlow(eps_fn, process, solver=str(options.get("solver", "rk4")), steps=steps)
+    flow = ProbabilityFlow(eps_fn, process, solver=str(options.get("solver", "rk4")), steps=steps,
+                          max_nfe=EVAL_MAX_NFE)
     if not track:  # one solve over the whole interval, then Tweedie's denoising step
         x = flow.solve(x, process.t_max, process.t_min)
         x0 = flow.denoise(x, process.t_min)

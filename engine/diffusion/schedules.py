@@ -172,6 +172,8 @@ class VPSchedule(NoiseProcess):
         return float(self.times[int(noise[0]) if len(noise) else last])
 
     def _locate(self, tau: Tensor) -> tuple[Tensor, Tensor]:
+        if bool(torch.isnan(tau).any()):  # a solver fed NaN states by damaged weights picks NaN step sizes
+            raise InputError("the model's values became NaN along the solve (damaged weights?)")
         u = tau.clamp(0.0, 1.0) * self.num_levels
         i = u.floor().long().clamp(max=self.num_levels - 1)
         return i, u - i

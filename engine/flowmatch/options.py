@@ -29,6 +29,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "path": "linear",
         "sigma_min": 0.0,
         "coupling": "independent",
+        "ot_block": 64,  # the OT coupling is solved exactly on blocks of this many pairs (0: the whole batch)
         "time_sampling": "uniform",
         "t_mean": 0.0,  # logit-normal times: sigmoid(t_mean + t_std N(0, 1))
         "t_std": 1.0,
@@ -98,6 +99,8 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
     for name in ("atol", "rtol"):
         if not opts[name] > 0:
             raise InputError(f"option '{name}' must be positive, not {opts[name]}")
+    if not 0 <= opts["ot_block"] <= 4096:
+        raise InputError(f"option 'ot_block' must be in [0, 4096], not {opts['ot_block']}")
     for name in ("weight_decay", "max_nfe", "eval_every", "sample_every"):
         if opts[name] < 0:
             raise InputError(f"option '{name}' must not be negative, not {opts[name]}")

@@ -209,7 +209,7 @@ class FlowMatchingTrainer:
         x1 = self._tensor(smp.x)
         y = torch.from_numpy(smp.labels).to(self.device) if self.num_classes and smp.labels is not None else None
         x0 = torch.randn(n, 2, generator=self.gen).to(self.device)
-        return couple(self.opts["coupling"], x0, x1, y)
+        return couple(self.opts["coupling"], x0, x1, y, int(self.opts["ot_block"]))
 
     def loss(self, x0: Tensor, x1: Tensor, y: Tensor | None) -> Tensor:
         """The regression loss of a batch of pairs (mean over the batch of ‖v − u‖²)."""

@@ -137,7 +137,7 @@ def test_presentation_shows_the_view_alone_and_f5_brings_everything_back(window,
     act = _action(window, "&Presentation (the view alone, full screen)")
     assert act.shortcut().toString() == "F5"
     act.trigger()
-    assert window.presenting and window.isFullScreen()
+    assert window.presentation.presenting and window.isFullScreen()
     for part in (window.density_dock, window.training_dock, window.menuBar(), window.lab_tabs.time_bar,
                  window.lab_tabs.tabs.tabBar()):
         assert not part.isVisible()
@@ -147,7 +147,7 @@ def test_presentation_shows_the_view_alone_and_f5_brings_everything_back(window,
     screen = window.screen().geometry()
     assert window.geometry().size() == screen.size()  # full screen even without a window manager
     act.trigger()
-    assert not window.presenting and not window.isFullScreen()
+    assert not window.presentation.presenting and not window.isFullScreen()
     for part in (window.density_dock, window.training_dock, window.menuBar(), window.lab_tabs.time_bar):
         assert part.isVisible()
     assert not lab.header.title.isVisible()

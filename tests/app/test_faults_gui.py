@@ -93,7 +93,7 @@ def test_closing_the_window_during_an_animation_export_stops_it_and_writes_nothi
     gif = tmp_path / "v.gif"
     QtCore.QTimer.singleShot(0, w.close)  # runs inside the export's event processing
     assert not w.export_animation(str(gif), frames=40)
-    assert not gif.exists() and not w.exporting and not dialogs
+    assert not gif.exists() and not w.exporter.exporting and not dialogs
 
 
 @pytest.mark.parametrize("view", ["kfp", "path"])

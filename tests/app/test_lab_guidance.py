@@ -220,3 +220,20 @@ def test_arrow_and_page_keys_on_the_focused_slider_move_gamma_by_a_tenth_and_one
     qtbot.keyClick(slider, QtCore.Qt.Key.Key_PageDown)
     qtbot.keyClick(slider, QtCore.Qt.Key.Key_Left)
     assert lab.controls.guidance == pytest.approx(3.0)
+
+
+def test_a_gamma_sampled_in_full_before_is_shown_exactly_at_once(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
+    lab.activate()
+    lab.set_guidance(2.0)
+    qtbot.waitUntil(lambda: settled(lab, 2.0), timeout=20_000)
+    first = lab.samples["guided"]
+    lab.set_guidance(5.0)
+    qtbot.waitUntil(lambda: settled(lab, 5.0), timeout=20_000)
+    qtbot.waitUntil(lambda: not lab.queue.running, timeout=20_000)
+    lab.controls.slider.setValue(20)  # back to γ = 2, as a user drags
+    shown = lab.samples["guided"]
+    assert not shown.request.preview and shown.request.guidance == 2.0  # no preview asked: the exact sample
+    np.testing.assert_array_equal(shown.xs, first.xs)
+    # the background fills the slider's other ticks in full once the curve is done
+    qtbot.waitUntil(lambda: len(lab.exact) > 4, timeout=240_000)
+    assert all(not ps.request.preview for ps in lab.exact.values())

@@ -1,4 +1,4 @@
-"""The lab contract: one registry line makes a new lab a tab, a ``flowscope render --view`` and a scene view."""
+"""The lab contract: one registry line makes a lab a tab, a render view and a scene view; the base animates it."""
 
 import importlib.util
 import json
@@ -10,7 +10,8 @@ from PySide6 import QtWidgets
 
 from app.cli import build_parser, main
 from app.lab_tabs import LabTabs
-from app.labs.base import Lab
+from app.labs import base
+from app.labs.base import STATUS_EVERY_S, Lab
 from app.labs.context import LabContext
 from app.labs.registry import LABS, LabEntry, available_labs, lab_class, make_lab
 from app.scenes import load_scene
@@ -39,6 +40,22 @@ class NinthLab(Lab):
     def refresh(self) -> None:
         self.label.setStyleSheet(f"background: {self.colour};")
         self.label.setText(f"t = {self.ctx.t:.2f}")
+
+
+class TickingLab(NinthLab):
+    """An animated lab: the base's timer ticks it while it is active and not paused."""
+
+    tick_ms = 5
+
+    def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.ticks, self.paused = 0, False
+
+    def animating(self) -> bool:
+        return not self.paused
+
+    def on_tick(self) -> None:
+        self.ticks += 1
 
 
 @pytest.fixture
@@ -115,3 +132,51 @@ def test_a_view_that_is_not_registered_is_refused(tmp_path, capsys) -> None:  # 
         load_scene(str(scene))
     assert main(["render", "m.pt", "--view", "tenth", "--out", str(tmp_path / "x.png")]) == 2
     assert "invalid choice: 'tenth'" in capsys.readouterr().err
+
+
+def test_the_base_runs_an_animation_only_while_the_lab_is_active_and_animating(qtbot) -> None:  # type: ignore[no-untyped-def]
+    still, lab = NinthLab(context()), TickingLab(context())
+    qtbot.addWidget(still)
+    qtbot.addWidget(lab)
+    still.activate()
+    assert not still.timer.isActive()  # no tick_ms: no animation
+    assert not lab.timer.isActive()
+    lab.activate()
+    assert lab.timer.isActive()
+    qtbot.waitUntil(lambda: lab.ticks >= 3)
+    lab.paused = True
+    lab.sync_timer()
+    assert not lab.timer.isActive()
+    lab.paused = False
+    lab.sync_timer()
+    assert lab.timer.isActive()
+    lab.deactivate()
+    assert not lab.timer.isActive()
+    lab.activate()
+    lab.shutdown()
+    assert not lab.timer.isActive()
+
+
+def test_the_status_line_is_throttled_and_the_frame_rate_hidden_while_recording(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    clock = [100.0]
+    monkeypatch.setattr(base.time, "monotonic", lambda: clock[0])
+    lab = NinthLab(context())
+    qtbot.addWidget(lab)
+    assert lab.frames_per_second() == 0.0
+    for _ in range(11):  # 11 frames 0.1 s apart: 10 frames per second
+        lab.count_frame()
+        clock[0] += 0.1
+    assert lab.frames_per_second() == pytest.approx(10.0)
+    with lab.recording():
+        assert lab.frames_per_second() == 0.0
+    assert lab.frames_per_second() == pytest.approx(10.0)
+    shown = [lab.throttled_status(lambda: "first")]
+    clock[0] += STATUS_EVERY_S / 2
+    shown.append(lab.throttled_status(lambda: "too soon"))
+    assert lab.header.status.text() == "first"
+    shown.append(lab.throttled_status(lambda: "forced", force=True))
+    clock[0] += STATUS_EVERY_S * 1.5
+    shown.append(lab.throttled_status(lambda: "later"))
+    assert shown == [True, False, True, True] and lab.header.status.text() == "later"
+    lab.reset_frame_rate()
+    assert lab.frames_per_second() == 0.0

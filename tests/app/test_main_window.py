@@ -81,11 +81,11 @@ def test_remembers_density_and_log_scale_across_sessions(qtbot, settings) -> Non
     w = MainWindow(settings=settings)
     qtbot.addWidget(w)
     w.set_density("rings")
-    w.log_action.setChecked(True)
+    w.menu_actions["log_scale"].setChecked(True)
     w.close()
     w2 = MainWindow(settings=settings)
     qtbot.addWidget(w2)
-    assert w2.state.spec == "rings" and w2.log_action.isChecked()
+    assert w2.state.spec == "rings" and w2.menu_actions["log_scale"].isChecked()
 
 
 def test_missing_remembered_file_falls_back_quietly(qtbot, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -100,3 +100,32 @@ def test_missing_remembered_file_falls_back_quietly(qtbot, settings, monkeypatch
 def test_thumbnails_fill_in_after_start(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     qtbot.waitUntil(lambda: not window._thumbs, timeout=20000)
     assert all(not window.picker.list.item(i).icon().isNull() for i in range(window.picker.list.count()))
+
+
+def test_menu_items_open_their_dialog(window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """triggered(bool) must not reach a slot's optional argument: Draw… opens the drawing dialog."""
+    from widgets.draw_canvas import DrawDialog
+
+    opened = []
+    monkeypatch.setattr(DrawDialog, "exec", lambda self: opened.append(self) or QtWidgets.QDialog.DialogCode.Rejected)
+    window.menu_actions["draw_density"].trigger()
+    assert len(opened) == 1 and window.state.spec == "8gaussians"
+
+
+def test_locking_the_density_disables_its_menu_items_too(window) -> None:  # type: ignore[no-untyped-def]
+    from app.menus import DENSITY_ITEMS
+
+    window.set_controls(locked=["density"])
+    assert not window.picker.isEnabled()
+    assert not any(window.menu_actions[name].isEnabled() for name in DENSITY_ITEMS)
+    window.set_controls()
+    assert all(window.menu_actions[name].isEnabled() for name in DENSITY_ITEMS)
+
+
+def test_menus_name_a_missing_slot(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.menus import build_menus
+
+    w = QtWidgets.QMainWindow()
+    qtbot.addWidget(w)
+    with pytest.raises(KeyError, match="save_model"):
+        build_menus(w, {"open_model": lambda: None})

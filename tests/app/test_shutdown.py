@@ -53,7 +53,7 @@ def test_sigterm_closes_the_window_as_its_close_button_does(qtbot, tmp_path, fak
         qtbot.waitUntil(lambda: win.training.running, timeout=10_000)
         os.kill(os.getpid(), signal.SIGTERM)
         qtbot.waitUntil(lambda: not win.isVisible(), timeout=5_000)
-        assert win.closing and not win.training.running
+        assert win.exporter.closing and not win.training.running
     finally:
         for s, h in old.items():
             signal.signal(s, h)

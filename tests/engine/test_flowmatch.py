@@ -159,6 +159,11 @@ def test_couplings_keep_the_labels_with_their_points() -> None:
     torch.testing.assert_close(a, x0)
     torch.testing.assert_close(b, x1[yb])  # each data point kept its own label
     assert sorted(yb.tolist()) == list(range(32))
+    blocks = couple("ot", x0, x1, y, block=8)[2]
+    for i in range(0, 32, 8):  # each block's data points stay in their block, optimally assigned
+        assert sorted(blocks[i:i + 8].tolist()) == list(range(i, i + 8))
+        assert pairing_cost(x0[i:i + 8], x1[blocks[i:i + 8]]) == pytest.approx(
+            pairing_cost(x0[i:i + 8], x1[i:i + 8][ot_permutation(x0[i:i + 8], x1[i:i + 8])]))
     same = couple("independent", x0, x1, y)
     assert same[1] is x1 and same[2] is y
     with pytest.raises(InputError, match="unknown coupling 'best'.*independent, ot"):

@@ -77,11 +77,11 @@ def reading(full: list[SweepPoint], limited: list[SweepPoint] | None, interval: 
         if best is None:
             return f"no γ computed yet keeps {SHARE:.0%} in class" if len(points) < len(DEFAULT_GAMMAS) \
                 else f"no γ keeps {SHARE:.0%} in class"
-        half = "covers more than half of the class" if best.coverage >= 0.5 else "loses half of the class or more"
-        return f"{SHARE:.0%} in class from γ = {best.gamma:g}: coverage {best.coverage:.2f}, {half}"
+        half = "over half the class kept" if best.coverage >= 0.5 else "half the class lost"
+        return f"{SHARE:.0%} in class from γ = {best.gamma:g}, coverage {best.coverage:.2f} ({half})"
 
     text = f"All times: {phrase(full)}" if full else "All times: computing…"
     if interval is not None:
         where = f"τ ∈ [{interval[0]:g}, {interval[1]:g}]"
-        text += f"<br>Guided only at {where} (dashed): {phrase(limited) if limited else 'computing…'}"
+        text += f"<br>Only at {where}: {phrase(limited) if limited else 'computing…'}"
     return text

@@ -24,6 +24,8 @@ from .text import EQUATIONS, EXPLANATION, TARGET, missing_model_message, status_
 
 __all__ = ["GuidanceLab"]
 
+EXACT_LIMIT = 400  # full samples kept by γ (~0.4 MB each): three sweeps of the slider's 121 ticks
+
 
 class GuidanceLab(Lab):
     equation = EQUATIONS["cfg"]
@@ -46,6 +48,9 @@ class GuidanceLab(Lab):
         self.queue = PanelQueue(self.run_in_background, self._make_job, self._show, self._on_queue_idle)
         self.curves = Curves()
         self.chart = self.panels.chart
+        # full-quality guided samples by γ (one per slider tick, filled in the background once the curve
+        # is done): a γ met before is answered at once with the exact picture instead of a preview
+        self.exact: dict[tuple[object, ...], PanelSamples] = {}
         self.controls.guidance_changed.connect(self._on_guidance_changed)
         self.controls.label_changed.connect(self._on_label_changed)
         self.controls.kind_changed.connect(self._on_kind_changed)
@@ -130,7 +135,12 @@ class GuidanceLab(Lab):
         self.chart.set_gamma(self.controls.guidance)
         if self.model() is not None:
             self._draw_targets()
-            self._request(("guided",))
+            cached = self.exact.get(self._exact_key(self.controls.guidance))
+            if cached is not None and not self.queue.running:
+                self.queue.pending.pop("guided", None)  # an older γ's preview is no longer wanted
+                self._show(replace(cached, request=replace(cached.request, asked=time.perf_counter())))
+            else:
+                self._request(("guided",))
 
     def _on_label_changed(self, _label: int) -> None:
         if self.model() is not None:
@@ -195,7 +205,7 @@ class GuidanceLab(Lab):
     def _on_queue_idle(self) -> None:
         if self.samples["guided"].request.preview and not self.ctx.training:  # γ rests: sample it in full
             self._request(("guided",), preview=False)
-        elif not self.ctx.training:  # the panels are done: a few more points of the trade-off curve
+        elif not self.ctx.training:  # the panels are done: the trade-off curve, then exact samples by γ
             self._continue_curves()
 
     # -- the trade-off curve (computed when the panels rest; any request stops it between two steps) ------
@@ -209,7 +219,10 @@ class GuidanceLab(Lab):
     def _continue_curves(self) -> None:
         wanted = self.curves.wanted(self._curve_keys())
         model, density = self.model(), self._model_density()
-        if wanted is None or model is None or density is None:
+        if model is None or density is None:
+            return
+        if wanted is None:
+            self._prefill()
             return
         key, gammas = wanted
         job = lambda: self.curves.job(model, density, key, gammas)  # noqa: E731
@@ -222,6 +235,34 @@ class GuidanceLab(Lab):
         self._draw_curves()
         if self.curves.wanted([key]) is None:  # this curve is complete: the next one, if any
             self._continue_curves()
+
+    # -- exact samples by γ --------------------------------------------------------------------------
+    def _exact_key(self, gamma: float, req: Request | None = None) -> tuple[object, ...]:
+        """What a full guided sample depends on: the request's, or the controls' now."""
+        c = self.controls
+        parts = (c.label, c.kind, self.seed, c.guidance_interval) if req is None else \
+            (req.label, req.kind, req.seed, req.interval)
+        return id(self.model()), *parts, int(round(10 * gamma))
+
+    def _prefill(self) -> None:
+        """Sample in full the nearest γ tick (to the slider's) not sampled yet; chained until all are."""
+        model = self.model()
+        if model is None or len(self.exact) >= EXACT_LIMIT:
+            return
+        here = int(round(10 * self.controls.guidance))
+        ticks = sorted(range(int(10 * GAMMA_RANGE[0]), int(10 * GAMMA_RANGE[1]) + 1), key=lambda t: abs(t - here))
+        todo = [t for t in ticks if self._exact_key(t / 10) not in self.exact]
+        if not todo:
+            return
+        req = replace(self._make_request("guided"), guidance=todo[0] / 10)
+        job = lambda: runs.sample_panels(model, [req], self.ctx.box)  # noqa: E731
+        self.run_in_background(job, self._on_prefilled)
+
+    def _on_prefilled(self, ps: PanelSamples | None) -> None:
+        if ps is None:
+            return
+        self.exact[self._exact_key(ps.request.guidance or 0.0, ps.request)] = ps
+        self._prefill()
 
     def _fill_curves_now(self) -> None:
         """Every curve at once, on this thread (renderings)."""
@@ -254,6 +295,8 @@ class GuidanceLab(Lab):
 
     def _show(self, ps: PanelSamples) -> None:
         self.samples[ps.request.panel] = ps
+        if ps.request.panel == "guided" and not ps.request.preview and ps.request.guidance is not None:
+            self.exact.setdefault(self._exact_key(ps.request.guidance, ps.request), ps)
         self._draw_panel(ps.request.panel)
         if ps.request.panel == "guided":
             waited = 1000 * (time.perf_counter() - ps.request.asked)

@@ -19,7 +19,9 @@ from typing import cast
 import numpy as np
 import torch
 
+from engine.api import FLOW_KINDS
 from engine.checkpoint import TrainedModel
+from engine.cnf import CNF
 from engine.densities import Box, Density
 from engine.densities.analytic import GaussianMixture
 from engine.diffusion.model import DiffusionModel
@@ -34,7 +36,7 @@ __all__ = ["CHOICES", "HIST_CELLS", "KfpImages", "Problem", "Progress", "Setup",
 CHOICES: list[tuple[str, str]] = [
     ("ou", "Ornstein–Uhlenbeck"), ("brownian", "Brownian motion"), ("vp", "VP forward diffusion"),
     ("ve", "VE forward diffusion"), ("langevin", "Langevin SDE of p"), ("double-well", "double well"),
-    ("reverse", "learned reverse process"), ("custom", "custom formulas"),
+    ("reverse", "learned reverse process"), ("flow", "learned flow (g = 0)"), ("custom", "custom formulas"),
 ]
 STOP_NOISE = 0.05  # the reverse process stops at this noise (normalised units): the score is steep below
 TABLE_POINTS = 129  # lattice of the tabulated score, per side
@@ -100,6 +102,34 @@ def _reverse(model: TrainedModel | None) -> Problem:
                    "τ = 1 − s", model)
 
 
+class LearnedFlow(SDE):
+    """dx = v_θ(x, t) dt with g = 0: a CNF's or flow-matching model's own velocity, from N(0, I) at t = 0.
+
+    With no noise the Fokker–Planck equation is the continuity equation ∂p/∂t = −∇·(p v): the grid
+    carries the density by the learned velocity, the particles follow its ODE, and at t = 1 both
+    should show the model's samples.
+    """
+
+    name = "flow"
+    equation = "dx = v<sub>θ</sub>(x, t) dt, g = 0: &nbsp; ∂p/∂t = −∇·(p v<sub>θ</sub>)"
+
+    def __init__(self, model: CNF) -> None:
+        self.model = model
+
+    def drift(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        return self.model.velocity(x, min(max(float(t), 0.0), 1.0)).to(x)
+
+    def diffusion(self, t: float) -> float:
+        return 0.0
+
+
+def _flow(model: TrainedModel | None) -> Problem:
+    if model is None or model.kind not in FLOW_KINDS or not isinstance(model.model, CNF):
+        raise InputError("the learned flow needs a CNF or flow-matching model: train one first")
+    start = GaussianMixture("noise", "N(0, I)", means=np.zeros((1, 2)), stds=np.ones(1), labelled=False)
+    return Problem("flow", LearnedFlow(model.model), start, 1.0, LearnedFlow.equation, model)
+
+
 def _langevin(density: Density) -> SDE:
     langevin_for(density)  # says why when p has no usable closed-form score
     return Langevin(density.fast.score) if isinstance(density, GaussianMixture) else langevin_for(density)
@@ -110,6 +140,8 @@ def make_problem(key: str, density: Density, model: TrainedModel | None = None,
     """The problem for a choice of :data:`CHOICES`; InputError (a readable sentence) when it cannot be set up."""
     if key == "reverse":
         return _reverse(model)
+    if key == "flow":
+        return _flow(model)
     if key == "langevin":
         sde = _langevin(density)
     elif key == "custom":

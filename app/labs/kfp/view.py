@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 from PySide6 import QtWidgets
 
+from engine.api import FLOW_KINDS
 from engine.errors import InputError
 from engine.sde import KfpFrame
 from widgets.density_view import DensityView
@@ -97,8 +98,10 @@ class KfpLab(Lab):
         density, model = self.ctx.density, self.ctx.trained
         diffusion = model is not None and model.kind in ("ddpm", "ncsn")
         self.controls.set_enabled_choice("reverse", diffusion, "needs a trained DDPM or NCSN model")
-        changed = density is not self._seen[0] or (model is not self._seen[1] and self.controls.sde == "reverse"
-                                                     and not self.ctx.training)
+        flow = model is not None and model.kind in FLOW_KINDS
+        self.controls.set_enabled_choice("flow", flow, "needs a trained CNF or flow-matching model")
+        learned = self.controls.sde in ("reverse", "flow")
+        changed = density is not self._seen[0] or (model is not self._seen[1] and learned and not self.ctx.training)
         self._seen = (density, model)
         if changed or not self.complete:
             self.start()

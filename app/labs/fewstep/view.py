@@ -1,0 +1,227 @@
+"""Few-step sampling: how many Euler steps a flow needs, and how couplings and reflow straighten it.
+
+One noise batch is carried by the current flow (flow matching or CNF) with 1, 2, 4 and 8
+Euler steps beside an accurate dopri5 reference, with the straightness S of its paths. Two
+panels draw one batch of training pairs (noise → data) as the independent coupling pairs
+them and as minibatch optimal transport does (fewer crossings, shorter lines). **Reflow**
+retrains the current flow-matching model on its own noise-to-data pairs and shows the
+reflowed model's row beside the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtWidgets
+
+from engine.api import FLOW_KINDS
+from engine.checkpoint import TrainedModel
+from engine.densities import Density
+from engine.errors import InputError
+from widgets.density_view import DensityView
+from widgets.square_grid import SquareGrid
+
+from ..base import Lab
+from ..context import LabContext
+from .compute import (
+    STEPS,
+    CouplingFrame,
+    FewStepFrame,
+    ReflowProgress,
+    coupling_frame,
+    few_step_frame,
+    load_shipped,
+    reflow_run,
+)
+
+__all__ = ["FewStepLab"]
+
+EQUATION = ("x<sub>k+1</sub> = x<sub>k</sub> + h v<sub>θ</sub>(x<sub>k</sub>, t<sub>k</sub>), h = 1/K &nbsp;|&nbsp; "
+            "S = E ∫<sub>0</sub><sup>1</sup> ‖v(x<sub>t</sub>, t) − (x<sub>1</sub> − x<sub>0</sub>)‖² dt")
+EXPLANATION = (
+    "A flow whose paths are straight lines travelled at constant speed is integrated exactly by one Euler "
+    "step: the straightness S measures how far the model's own paths are from that. Flow matching with "
+    "independent pairs learns the average of crossing straight lines, which curves; pairing noise and data "
+    "by optimal transport in each batch leaves fewer crossings, and <b>reflow</b> (training again on the "
+    "model's own noise → data pairs, which never cross) straightens the paths until one or two steps "
+    "suffice. The TV under each panel is the histogram distance to fresh data.")
+REFLOW_SECONDS = 20.0
+
+
+def _panel(title: str) -> DensityView:
+    view = DensityView(title=title)
+    view.colorbar.hide()
+    return view
+
+
+class FewStepLab(Lab):
+    equation = EQUATION
+    explanation = EXPLANATION
+    defer_updates = True
+
+    def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.count = QtWidgets.QSpinBox()
+        self.count.setRange(100, 5000)
+        self.count.setValue(1500)
+        self.count.setToolTip("Particles in the noise batch (the same batch in every panel)")
+        self.count.valueChanged.connect(lambda _: self.refresh())
+        self.seconds = QtWidgets.QDoubleSpinBox()
+        self.seconds.setRange(1.0, 600.0)
+        self.seconds.setValue(REFLOW_SECONDS)
+        self.seconds.setSuffix(" s")
+        self.seconds.setToolTip("Training time of the reflow (drawing its pairs comes first)")
+        self.reflow_button = QtWidgets.QPushButton("Reflow")
+        self.reflow_button.setToolTip("Train a new flow-matching model on this model's own noise → data pairs: "
+                                      "straighter paths, fewer steps")
+        self.reflow_button.clicked.connect(self._on_reflow_clicked)
+        row = QtWidgets.QHBoxLayout()
+        for label, w in (("particles", self.count), ("reflow for", self.seconds)):
+            row.addWidget(QtWidgets.QLabel(label))
+            row.addWidget(w)
+        row.addWidget(self.reflow_button)
+        row.addStretch(1)
+        self.grid = SquareGrid(aspect=1.0)
+        names = [f"{k} Euler step{'s' if k > 1 else ''}" for k in STEPS] + ["reference (dopri5)"]
+        self.model_panels = [_panel(n) for n in names]
+        self.reflow_panels = [_panel(f"reflow: {n}") for n in names]
+        self.coupling_panels = [_panel("independent pairs"), _panel("OT pairs")]
+        self.lines = []
+        for p in self.coupling_panels:
+            line = pg.PlotDataItem(connect="pairs", pen=pg.mkPen((120, 170, 255, 150), width=1))
+            p.plot.addItem(line)
+            self.lines.append(line)
+        for p in self.model_panels + self.reflow_panels + self.coupling_panels:
+            self.grid.add(p)
+        for p in self.reflow_panels:
+            p.hide()
+        lay = QtWidgets.QVBoxLayout(self.body)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(row)
+        lay.addWidget(self.grid, 1)
+        self.reflowed: TrainedModel | None = None  # the reflowed model of the current one, once trained
+        self._reflow_of: TrainedModel | None = None
+        self._reflowing = False
+        self.compare: str | None = None  # a shipped model shown in the second row instead of a reflow
+        self.frames: dict[str, FewStepFrame] = {}
+
+    # -- the Lab contract ---------------------------------------------------------------------
+    def settings(self) -> dict[str, object]:
+        return {"particles": self.count.value(), "reflow_seconds": self.seconds.value(), "compare": self.compare}
+
+    def configure(self, particles: int | None = None, reflow_seconds: float | None = None,
+                  compare: str | None = None, **_: object) -> None:
+        if particles is not None:
+            self.count.setValue(int(particles))
+        if reflow_seconds is not None:
+            self.seconds.setValue(float(reflow_seconds))
+        if compare is not None:
+            try:
+                self.reflowed, self.compare = load_shipped(str(compare)), str(compare)
+            except InputError as e:
+                self.header.set_status(f"⚠ {e}")
+
+    def on_time(self, t: float) -> None:
+        """The panels show whole solves: the time bar does not change them."""
+
+    def _flow(self) -> bool:
+        return self.ctx.trained is not None and self.ctx.trained.kind in FLOW_KINDS
+
+    def refresh(self) -> None:
+        self.reflow_button.setEnabled(self.ctx.kind == "fm" and not self._reflowing)
+        if self.ctx.density is not None:
+            self._draw_coupling(coupling_frame(self.ctx.density))
+        if self.compare is None and self._reflow_of is not self.ctx.trained:
+            self.reflowed, self._reflow_of = None, None
+            for p in self.reflow_panels:
+                p.hide()
+            self.grid.relayout()
+        if not self._flow():
+            for p in self.model_panels:
+                p.set_points(None)
+            self.header.set_status("Few-step sampling needs a flow: train or open a flow-matching model (or a CNF).")
+            return
+        self.header.set_status("Sampling…")
+        tm, density, n = self.ctx.trained, self.ctx.density, self.count.value()
+        assert tm is not None  # _flow() said so
+        self.run_in_background(lambda: self._frames(tm, density, n), self._draw)
+
+    def _frames(self, tm: TrainedModel, density: Density | None, n: int) -> Iterator[FewStepFrame]:
+        yield few_step_frame("model", tm, density, n)
+        if self.reflowed is not None:
+            yield few_step_frame("reflow", self.reflowed, density, n)
+
+    def refresh_now(self) -> None:
+        if self.ctx.density is not None:
+            self._draw_coupling(coupling_frame(self.ctx.density))
+        if self.ctx.trained is not None and self._flow():
+            for frame in self._frames(self.ctx.trained, self.ctx.density, self.count.value()):
+                self._draw(frame)
+
+    # -- drawing --------------------------------------------------------------------------------
+    def _draw(self, frame: FewStepFrame | ReflowProgress) -> None:
+        if isinstance(frame, ReflowProgress):
+            self._on_reflow_progress(frame)
+            return
+        self.frames[frame.name] = frame
+        panels = self.model_panels if frame.name == "model" else self.reflow_panels
+        # the data's density underneath: the samples are judged against it (and white dots need a dark ground)
+        ground = None if self.ctx.density is None else self.ctx.density.density_grid(96)
+        for k, (panel, (title, x)) in enumerate(zip(panels, frame.panels)):
+            panel.show()
+            panel.set_density(ground, self.ctx.box)
+            panel.set_points(x)
+            tv = f" · TV {frame.tv[k]:.2f}" if frame.tv else ""
+            short = title.replace(" Euler", "").replace("reference (dopri5)", "dopri5")
+            panel.set_title(f"{frame.label}: {short}{tv}")
+        self.grid.relayout()
+        for panel in self.model_panels + self.reflow_panels + self.coupling_panels:
+            panel.fit()  # the cells changed size: each view goes back to the density's box
+        self.header.set_status(self._summary())
+
+    def _summary(self) -> str:
+        parts = []
+        for name in ("model", "reflow"):
+            f = self.frames.get(name)
+            if f is not None and (name == "model" or self.reflowed is not None):
+                s = "—" if f.straightness is None else f"{f.straightness:.3g}"
+                parts.append(f"{f.label}: straightness S = {s}")
+        return " · ".join(parts)
+
+    def _draw_coupling(self, c: CouplingFrame) -> None:
+        for panel, line, x1, cost, name in zip(self.coupling_panels, self.lines, (c.x1, c.ot),
+                                               (c.cost_independent, c.cost_ot), ("independent", "OT")):
+            pts = np.empty((2 * len(c.x0), 2), np.float32)
+            pts[0::2], pts[1::2] = c.x0, x1
+            line.setData(pts[:, 0], pts[:, 1])
+            panel.set_density(None, self.ctx.box)
+            panel.set_points(np.concatenate([c.x0, x1]), np.repeat([0, 1], len(c.x0)))  # noise, data
+            panel.set_title(f"{name} · cost {cost:.0f}")
+
+    # -- reflow ------------------------------------------------------------------------------------
+    def _on_reflow_clicked(self) -> None:
+        tm = self.ctx.trained
+        if tm is None or tm.kind != "fm":
+            return
+        self._reflowing = True
+        self.reflow_button.setEnabled(False)
+        self.header.set_status("Reflow: drawing the model's noise → data pairs…")
+        density, seconds = self.ctx.density, self.seconds.value()
+        self._reflow_of = tm
+        self.run_in_background(lambda: reflow_run(tm, density, seconds), self._draw, self._on_reflow_done)
+
+    def _on_reflow_progress(self, p: ReflowProgress) -> None:
+        if p.model is None:
+            self.throttled_status(lambda: f"Reflow: step {p.step} · {p.elapsed:.0f}/{self.seconds.value():.0f} s · "
+                                          f"loss {p.loss:.4f}")
+            return
+        self.reflowed = p.model
+
+    def _on_reflow_done(self, how: str) -> None:
+        self._worker, self._reflowing = None, False
+        if self.reflowed is not None and self._reflow_of is self.ctx.trained:
+            self.refresh()
+        else:
+            self.reflow_button.setEnabled(self.ctx.kind == "fm")

@@ -1,0 +1,94 @@
+"""The few-step lab: Euler samples of one noise batch, couplings drawn as pairs, reflow from the window."""
+
+import numpy as np
+import pytest
+import torch
+
+from app.labs.context import LabContext
+from app.labs.registry import make_lab
+from engine.api import make_trainer
+from engine.checkpoint import TrainedModel, density_record
+from engine.densities import get_density
+from engine.flowmatch import FlowMatchingModel
+
+
+def _train(kind: str, steps: int, **options) -> TrainedModel:  # type: ignore[no-untyped-def]
+    d = get_density("8gaussians")
+    trainer = make_trainer(kind, d, {"sample_every": 0.0, **options}, torch.device("cpu"), 0)
+    for _ in trainer.run(steps=steps):
+        pass
+    return TrainedModel(trainer.best_model(), density_record(d), {})
+
+
+@pytest.fixture(scope="module")
+def fm() -> TrainedModel:
+    return _train("fm", 60, width=16, depth=2, batch=128)
+
+
+@pytest.fixture
+def fewstep(qtbot):  # type: ignore[no-untyped-def]
+    made = []
+
+    def build(tm: TrainedModel | None):  # type: ignore[no-untyped-def]
+        ctx = LabContext()
+        ctx.set_density(get_density("8gaussians"), "8gaussians")
+        ctx.set_model(tm)
+        lab = make_lab("fewstep", ctx)
+        qtbot.addWidget(lab)
+        lab.resize(1000, 700)
+        lab.show()
+        made.append(lab)
+        return lab
+
+    yield build
+    for lab in made:
+        lab.shutdown()
+
+
+def test_panels_are_the_models_euler_samples_of_one_noise_batch(fewstep, qtbot, fm) -> None:  # type: ignore[no-untyped-def]
+    lab = fewstep(fm)
+    lab.configure(particles=300)
+    lab.activate()
+    qtbot.waitUntil(lambda: "model" in lab.frames and not lab.busy, timeout=60000)
+    frame = lab.frames["model"]
+    for (title, x), k in zip(frame.panels, (1, 2, 4, 8)):
+        np.testing.assert_allclose(x, fm.model.sample(300, seed=1, sampler="euler", steps=k), atol=1e-6)
+        assert title.startswith(str(k))
+    assert frame.straightness == pytest.approx(fm.model.straightness(300, seed=1), rel=1e-6)
+    assert "straightness S" in lab.header.status.text()
+    assert lab.reflow_button.isEnabled()
+    assert lab.model_panels[0].points.count == 300
+
+
+def test_coupling_panels_draw_the_ot_pairing_with_the_smaller_cost(fewstep, qtbot) -> None:  # type: ignore[no-untyped-def]
+    lab = fewstep(None)
+    lab.activate()
+    assert "needs a flow" in lab.header.status.text() and not lab.reflow_button.isEnabled()
+    ind, ot = (p.plot.getPlotItem().titleLabel.text for p in lab.coupling_panels)
+    cost = [float(s.rsplit("cost ", 1)[1]) for s in (ind, ot)]
+    assert cost[1] < cost[0]
+    xs, _ = lab.lines[1].getData()
+    assert len(xs) == 2 * 64
+
+
+def test_reflow_in_the_lab_adds_the_reflowed_row(fewstep, qtbot, fm) -> None:  # type: ignore[no-untyped-def]
+    lab = fewstep(fm)
+    lab.configure(particles=200, reflow_seconds=1.0)
+    lab.activate()
+    qtbot.waitUntil(lambda: "model" in lab.frames and not lab.busy, timeout=60000)
+    lab.reflow_button.click()
+    assert not lab.reflow_button.isEnabled()
+    qtbot.waitUntil(lambda: "reflow" in lab.frames and not lab.busy, timeout=120000)
+    assert isinstance(lab.reflowed.model, FlowMatchingModel) and lab.reflowed.model.generation == 1
+    assert all(p.isVisible() for p in lab.reflow_panels)
+    assert "reflow-1: straightness S" in lab.header.status.text()
+    assert lab.reflow_panels[0].plot.getPlotItem().titleLabel.text.startswith("reflow-1: 1 step")
+
+
+def test_a_scene_compares_with_a_shipped_model_by_file_name_only(fewstep) -> None:  # type: ignore[no-untyped-def]
+    lab = fewstep(None)
+    lab.configure(compare="../../etc/x.pt")
+    assert "not the file name of a shipped model" in lab.header.status.text() and lab.compare is None
+    lab.configure(compare="fm_moons_reflow1.pt")
+    assert lab.compare == "fm_moons_reflow1.pt" and lab.reflowed.model.generation == 1
+    assert lab.settings()["compare"] == "fm_moons_reflow1.pt"
