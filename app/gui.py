@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
+import sys
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -13,6 +15,8 @@ if TYPE_CHECKING:
     from .scenes import Scene
 
 __all__ = ["run_gui", "close_on_signals"]
+
+EXIT_WAIT_S = 60.0  # how long the program waits at exit for a background computation to end
 
 
 def close_on_signals(win: QtWidgets.QWidget) -> None:
@@ -81,7 +85,24 @@ def _exec(app: QtWidgets.QApplication) -> int:
 
     collector = MainThreadCollector(app)  # cycles are freed by the GUI thread only (see the module)
     try:
-        return int(app.exec())
+        code = int(app.exec())
     finally:
         collector.timer.stop()
         gc.enable()
+    _end_workers(code)
+    return code
+
+
+def _end_workers(code: int) -> None:
+    """Wait for background threads still computing; leave at once if one will not end.
+
+    A lab stops waiting for a slow computation after 10 s (its window stays responsive), but a
+    Qt thread destroyed while it runs aborts the process at exit. The window has saved its
+    settings by now, so leaving without the interpreter's teardown loses nothing.
+    """
+    from .worker import wait_for_workers
+
+    if not wait_for_workers(EXIT_WAIT_S):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

@@ -15,6 +15,7 @@ import os
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,10 +26,27 @@ from engine.device import configure_threads
 from .messages import readable_error
 from .thinning import Thinner
 
-__all__ = ["GeneratorWorker", "readable_error"]
+__all__ = ["GeneratorWorker", "readable_error", "wait_for_workers"]
 
 
 _ENDED: list[GeneratorWorker] = []  # ended workers, released at the next turn of the event loop
+
+
+# every worker whose thread may still run: a QThread destroyed while running aborts the process,
+# so the program waits for these before it exits (a lab gives up waiting on a slow one after 10 s)
+_LIVE: weakref.WeakSet[GeneratorWorker] = weakref.WeakSet()
+
+
+def wait_for_workers(timeout_s: float) -> bool:
+    """Stop every worker and wait up to ``timeout_s`` in all for their threads; True when all ended."""
+    deadline = time.monotonic() + timeout_s
+    for w in list(_LIVE):
+        w.stop()
+        w.thread.quit()
+        left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+        if w.thread.isRunning() and not w.thread.wait(left_ms):
+            return False
+    return True
 
 
 def _nothing() -> Iterator[Any]:
@@ -126,6 +144,7 @@ class GeneratorWorker(QtCore.QObject):
         self._runner = _Runner(self)
         self._runner.moveToThread(self.thread)
         self.thread.started.connect(self._runner.run)
+        _LIVE.add(self)
         self._runner.yielded.connect(self._on_yielded)
         self._runner.finished.connect(self._on_finished)
         self._runner.failed.connect(self._on_failed)

@@ -57,3 +57,28 @@ def test_sigterm_closes_the_window_as_its_close_button_does(qtbot, tmp_path, fak
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+
+
+def test_exit_waits_for_a_worker_still_computing(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A computation that outlives a lab's wait keeps its thread; the program's exit waits for it
+    (a Qt thread destroyed while running aborts the process)."""
+    import threading
+
+    from app.worker import GeneratorWorker, wait_for_workers
+
+    release, entered = threading.Event(), threading.Event()
+
+    def slow():  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait()  # one long step between two yields: stop is seen only after it
+        yield 1
+
+    w = GeneratorWorker(slow)
+    w.start()
+    qtbot.waitUntil(entered.is_set)
+    assert not wait_for_workers(0.05)  # still inside its step: not ended
+    assert w.thread.isRunning()
+    release.set()
+    assert wait_for_workers(30.0)
+    assert not w.thread.isRunning()
+    w.shutdown(1000)
