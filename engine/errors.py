@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["InputError", "TrainingError", "WorkLimitError"]
+import math
+
+__all__ = ["InputError", "TrainingError", "WorkLimitError", "check_class_request"]
 
 
 class InputError(ValueError):
@@ -15,3 +17,19 @@ class TrainingError(RuntimeError):
 
 class WorkLimitError(RuntimeError):
     """A computation reached its limit of work (an ODE solve's function evaluations) and was stopped."""
+
+
+def check_class_request(label: int | None, guidance: float | None, num_classes: int) -> None:
+    """InputError, in one sentence, for a class or guidance scale a model with ``num_classes``
+    classes (0: unconditional) cannot follow; nothing when ``label`` is None and no guidance asked."""
+    if label is None:
+        if guidance is not None:
+            raise InputError("guidance needs a class to guide towards: give --label too")
+        return
+    if num_classes == 0:
+        raise InputError("this model is unconditional (trained without --conditional), so it cannot sample "
+                         "a class; retrain with --conditional")
+    if not 0 <= int(label) < num_classes:
+        raise InputError(f"label {label} is out of range: this model knows classes 0..{num_classes - 1}")
+    if guidance is not None and not math.isfinite(float(guidance)):
+        raise InputError(f"the guidance scale must be a finite number, not {guidance}")

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..errors import InputError
+from ..errors import InputError, check_class_request
 from ..schema import boolean, check_state_dict, choice, integer, mapping, number, number_list
 from .guidance import GUIDANCE_KINDS, check_interval, eps_function
 from .nets import ACTIVATIONS, EpsNet, NoisyClassifier
@@ -152,17 +152,9 @@ class DiffusionModel:
         """InputError for a combination that cannot be sampled, in one sentence."""
         if guidance_kind is not None and guidance_kind not in GUIDANCE_KINDS:
             raise InputError(f"unknown guidance kind '{guidance_kind}'; choose one of {', '.join(GUIDANCE_KINDS)}")
-        if label is None:
-            if guidance is not None or guidance_kind is not None:
-                raise InputError("guidance needs a class to guide towards: give --label too")
-            return
-        if self.num_classes == 0:
-            raise InputError("this model is unconditional (trained without --conditional), so it cannot sample "
-                             "a class; retrain with --conditional")
-        if not 0 <= int(label) < self.num_classes:
-            raise InputError(f"label {label} is out of range: this model knows classes 0..{self.num_classes - 1}")
-        if guidance is not None and not math.isfinite(float(guidance)):
-            raise InputError(f"the guidance scale must be a finite number, not {guidance}")
+        if label is None and guidance_kind is not None:
+            raise InputError("guidance needs a class to guide towards: give --label too")
+        check_class_request(label, guidance, self.num_classes)
         if guidance_kind == "classifier" and self.classifier is None:
             raise InputError("this model has no noisy classifier for classifier guidance; use --guidance-kind cfg")
 

@@ -18,7 +18,6 @@ References:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,7 @@ import torch
 
 from ..cnf.model import CNF, seeded_generator
 from ..cnf.solvers import ODE_SOLVERS, fixed_step_solve
-from ..errors import InputError
+from ..errors import InputError, check_class_request
 from .coupling import COUPLINGS
 from .nets import FlowField, GuidedField
 from .paths import PATHS, TIME_SAMPLING
@@ -95,17 +94,7 @@ class FlowMatchingModel(CNF):
         """InputError for a label or guidance this model cannot follow, in one sentence."""
         if kind not in (None, "cfg"):
             raise InputError(f"flow-matching models guide by classifier-free guidance only, not '{kind}'")
-        if label is None:
-            if guidance is not None:
-                raise InputError("guidance needs a class to guide towards: give --label too")
-            return
-        if self.num_classes == 0:
-            raise InputError("this model is unconditional (trained without --conditional), so it cannot sample "
-                             "a class; retrain with --conditional")
-        if not 0 <= int(label) < self.num_classes:
-            raise InputError(f"label {label} is out of range: this model knows classes 0..{self.num_classes - 1}")
-        if guidance is not None and not math.isfinite(float(guidance)):
-            raise InputError(f"the guidance scale must be a finite number, not {guidance}")
+        check_class_request(label, guidance, self.num_classes)
 
     # -- sampling -------------------------------------------------------------------------
     def sample(self, n: int, *, seed: int | None = None, **options: Any) -> np.ndarray:
