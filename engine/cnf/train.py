@@ -89,7 +89,28 @@ def _adam(field: VectorField, cfg: TrainConfig) -> torch.optim.Adam:
         return make(None)
 
 
-class CNFTrainer:
+class StepChecks:
+    """What every ODE-model trainer does on a failed step: the finite check and the one-sentence
+    error naming the step and the kept model. Subclasses have ``step``, ``best_step`` and ``device``."""
+
+    step: int
+    best_step: int
+    device: torch.device
+
+    def _check_finite(self, value: Tensor, what: str, lr: float) -> None:
+        value = value.detach()
+        if not bool(torch.isfinite(value)):
+            raise self._failure(f"the {what} became {float(value)} at learning rate {lr:.3g}")
+
+    def _failure(self, why: str) -> TrainingError:
+        return TrainingError(f"training diverged at step {self.step + 1}: {why}; kept the model of step "
+                             f"{self.best_step}")
+
+    def _tensor(self, x: np.ndarray) -> Tensor:
+        return torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(self.device)
+
+
+class CNFTrainer(StepChecks):
     """Trains a CNF on a density; :meth:`run` yields a snapshot after every step.
 
     Arguments:
@@ -289,16 +310,3 @@ class CNFTrainer:
             x = odesolve(FieldDynamics(self._eval_field()), (self.noise,), times, solver=self.cfg.solver,
                          steps=self.solver_steps, atol=self.cfg.atol, rtol=self.cfg.rtol)[0][-1]
         return x.float().cpu().numpy()
-
-    # -- failures -----------------------------------------------------------------------------------
-    def _check_finite(self, value: Tensor, what: str, lr: float) -> None:
-        value = value.detach()
-        if not bool(torch.isfinite(value)):
-            raise self._failure(f"the {what} became {float(value)} at learning rate {lr:.3g}")
-
-    def _failure(self, why: str) -> TrainingError:
-        return TrainingError(f"training diverged at step {self.step + 1}: {why}; kept the model of step "
-                             f"{self.best_step}")
-
-    def _tensor(self, x: np.ndarray) -> Tensor:
-        return torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(self.device)

@@ -37,9 +37,9 @@ from ..api import TrainSnapshot
 from ..cnf.dynamics import FieldDynamics
 from ..cnf.optim import EMA, lr_factor
 from ..cnf.solvers import SolverDiverged, odesolve
-from ..cnf.train import _Budget
+from ..cnf.train import StepChecks, _Budget
 from ..densities import Density
-from ..errors import InputError, TrainingError
+from ..errors import InputError
 from ..guard import check_learning_rate
 from .coupling import couple
 from .model import FlowMatchingModel
@@ -65,7 +65,7 @@ class Pairs:
     y: Tensor | None = None
 
 
-class FlowMatchingTrainer:
+class FlowMatchingTrainer(StepChecks):
     """Trains a flow-matching model; :meth:`run` yields a snapshot after every step.
 
     Arguments:
@@ -264,14 +264,3 @@ class FlowMatchingTrainer:
                          solver=self.opts["sample_solver"], steps=int(self.opts["sample_steps"]),
                          atol=self.opts["atol"], rtol=self.opts["rtol"])[0][-1]
         return x.float().cpu().numpy()
-
-    def _check_finite(self, value: Tensor, what: str, lr: float) -> None:
-        if not bool(torch.isfinite(value.detach())):
-            raise self._failure(f"the {what} became {float(value.detach())} at learning rate {lr:.3g}")
-
-    def _failure(self, why: str) -> TrainingError:
-        return TrainingError(f"training diverged at step {self.step + 1}: {why}; kept the model of step "
-                             f"{self.best_step}")
-
-    def _tensor(self, x: np.ndarray) -> Tensor:
-        return torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(self.device)
