@@ -86,7 +86,7 @@ def test_slider_resamples_in_the_background_and_reports_latency(lab, qtbot) -> N
     assert not np.array_equal(lab.samples["guided"].xs[-1], before)
     quick = f"DPM-Solver++ {PREVIEW[1]['cfg']} steps"
     assert f"previews while γ moves ({quick}): {lab.latency_ms:.0f} ms" in lab.header.status.text()
-    assert "γ = 6" in lab.panels.views["guided"].plot.getPlotItem().titleLabel.text
+    assert "γ = 6" in lab.panels.views["guided"].title.text()
 
 
 def test_while_the_model_trains_every_panel_is_a_preview(lab, qtbot) -> None:  # type: ignore[no-untyped-def]

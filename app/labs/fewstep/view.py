@@ -48,11 +48,13 @@ EXPLANATION = (
     "model's own noise → data pairs, which never cross) straightens the paths until one or two steps "
     "suffice. The TV under each panel is the histogram distance to fresh data.")
 REFLOW_SECONDS = 20.0
+MIN_PANEL = 240  # px: a panel's plot keeps ~200 px inside its title and axes
+PANEL_ASPECT = 0.92  # a panel is a little taller than wide: a title over the plot, an axis under it
 
 
 def _panel(title: str) -> DensityView:
     view = DensityView(title=title)
-    view.colorbar.hide()
+    view.hide_colorbar()  # the heatmap is only the ground the samples are judged on
     return view
 
 
@@ -60,6 +62,7 @@ class FewStepLab(Lab):
     equation = EQUATION
     explanation = EXPLANATION
     defer_updates = True
+    uses_time = False  # whole solves: the time bar would change nothing (see on_time)
 
     def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -83,7 +86,8 @@ class FewStepLab(Lab):
             row.addWidget(w)
         row.addWidget(self.reflow_button)
         row.addStretch(1)
-        self.grid = SquareGrid(aspect=1.0)
+        # at least ~200 px of plot in each panel: below that the grid scrolls (12 panels do not fit 1024 x 768)
+        self.grid = SquareGrid(aspect=PANEL_ASPECT, min_cell=MIN_PANEL)
         names = [f"{k} Euler step{'s' if k > 1 else ''}" for k in STEPS] + ["reference (dopri5)"]
         self.model_panels = [_panel(n) for n in names]
         self.reflow_panels = [_panel(f"reflow: {n}") for n in names]
@@ -141,6 +145,7 @@ class FewStepLab(Lab):
         if not self._flow():
             for p in self.model_panels:
                 p.set_points(None)
+                p.set_density(None, self.ctx.box)  # empty, but over the density's box
             self.header.set_status("Few-step sampling needs a flow: train or open a flow-matching model (or a CNF).")
             return
         self.header.set_status("Sampling…")
