@@ -203,9 +203,7 @@ class GuidanceLab(Lab):
         return None if model is None else lambda: runs.sample_panels(model, reqs, box)
 
     def _on_queue_idle(self) -> None:
-        if self.samples["guided"].request.preview and not self.ctx.training:  # γ rests: sample it in full
-            self._request(("guided",), preview=False)
-        elif not self.ctx.training:  # the panels are done: the trade-off curve, then exact samples by γ
+        if not self.ctx.training:  # the panels are done: the trade-off curve, then exact samples by γ
             self._continue_curves()
 
     # -- the trade-off curve (computed when the panels rest; any request stops it between two steps) ------
@@ -295,7 +293,7 @@ class GuidanceLab(Lab):
 
     def _show(self, ps: PanelSamples) -> None:
         self.samples[ps.request.panel] = ps
-        if ps.request.panel == "guided" and not ps.request.preview and ps.request.guidance is not None:
+        if ps.request.panel == "guided" and ps.request.guidance is not None:
             self.exact.setdefault(self._exact_key(ps.request.guidance, ps.request), ps)
         self._draw_panel(ps.request.panel)
         if ps.request.panel == "guided":
