@@ -58,17 +58,18 @@ def fm_file(tmp_path_factory):  # type: ignore[no-untyped-def]
     return path
 
 
-def _few_steps(window, fm_file: str, seconds: float):  # type: ignore[no-untyped-def]
+def _few_steps(window, qtbot, fm_file: str, seconds: float):  # type: ignore[no-untyped-def]
     assert window.open_model(fm_file)
     window.lab_tabs.show_lab("fewstep")
     lab = window.lab_tabs.lab("fewstep")
     lab.configure(particles=200, reflow_seconds=seconds, reflow_pairs=600)
+    qtbot.waitUntil(lambda: "model" in lab.frames and not lab.busy, timeout=60000)  # its panels are drawn
     return lab
 
 
 def test_a_reflow_in_the_window_becomes_the_current_model_and_saves(window, qtbot, fm_file, tmp_path,
                                                                     monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    lab = _few_steps(window, fm_file, 1.0)
+    lab = _few_steps(window, qtbot, fm_file, 1.0)
     teacher = window.training.trained
     assert not lab.adopt_button.isEnabled()  # nothing reflowed yet
     with qtbot.waitSignal(lab.reflow_finished, timeout=120000) as done:
@@ -95,7 +96,7 @@ def test_a_reflow_in_the_window_becomes_the_current_model_and_saves(window, qtbo
 
 
 def test_a_reflow_can_be_cancelled_and_stops_when_its_model_goes(window, qtbot, fm_file) -> None:  # type: ignore[no-untyped-def]
-    lab = _few_steps(window, fm_file, 600.0)
+    lab = _few_steps(window, qtbot, fm_file, 600.0)
     teacher = window.training.trained
     with qtbot.waitSignal(lab.reflow_finished, timeout=60000) as stopped:
         lab.reflow_button.click()

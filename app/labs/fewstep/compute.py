@@ -122,10 +122,9 @@ def reflow_run(tm: TrainedModel, density: Density | None, seconds: float, pairs:
     for last in trainer.run(seconds=seconds):
         yield ReflowProgress(pairs, pairs, last.step, last.elapsed, last.loss)
     model = trainer.best_model()
-    metrics = {"generation": model.generation, "pairs": pairs, "seed": seed,
-               "steps": 0 if last is None else last.step,
-               "seconds": 0.0 if last is None else round(last.elapsed, 2),
+    steps, elapsed = (0, 0.0) if last is None else (last.step, round(last.elapsed, 2))
+    metrics = {"generation": model.generation, "pairs": pairs, "seed": seed, "steps": steps, "seconds": elapsed,
                "heldout_nll": None if last is None else finite_or_none(last.heldout_nll),
                "straightness": round(model.straightness(1000), 5)}
-    yield ReflowProgress(pairs, pairs, metrics["steps"], metrics["seconds"],
-                         math.nan if last is None else last.loss, TrainedModel(model, dict(tm.density), metrics))
+    yield ReflowProgress(pairs, pairs, steps, elapsed, math.nan if last is None else last.loss,
+                         TrainedModel(model, dict(tm.density), metrics))

@@ -109,8 +109,8 @@ class FewStepLab(Lab):
             row.addWidget(QtWidgets.QLabel(label))
             row.addWidget(w)
         row.addWidget(QtWidgets.QLabel("pairs"))
-        for w in (self.reflow_button, self.progress, self.cancel_button, self.adopt_button):
-            row.addWidget(w)
+        for control in (self.reflow_button, self.progress, self.cancel_button, self.adopt_button):
+            row.addWidget(control)
         row.addStretch(1)
         self.grid = SquareGrid(aspect=1.0)
         names = [f"{k} Euler step{'s' if k > 1 else ''}" for k in STEPS] + ["reference (dopri5)"]
