@@ -155,7 +155,8 @@ def test_without_a_conditional_model_the_lab_says_what_to_do(qtbot) -> None:  # 
     lab = GuidanceLab(ctx)
     qtbot.addWidget(lab)
     lab.activate()
-    assert lab.panels.pages.currentIndex() == 0 and "class-conditional diffusion model" in lab.message.text()
+    assert lab.panels.pages.currentIndex() == 0
+    assert "class-conditional diffusion or flow-matching model" in lab.message.text()
     ctx.set_model(TrainedModel(CNF(VectorField(width=8, depth=1)), density_record(ctx.density), {}))
     assert "CNF" in lab.message.text()
     lab.set_guidance(4.0)  # the controls do nothing without a model, and nothing breaks

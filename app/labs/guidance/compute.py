@@ -27,15 +27,17 @@ from engine.densities import Box, Density, histogram_density
 from engine.diffusion.dpm_solver import dpm_solver_pp
 from engine.diffusion.model import DiffusionModel
 from engine.diffusion.tilted import TiltedTarget, estimated_tilted, exact_tilted
-from engine.guidance_sweep import SWEEP_SAMPLER, SWEEP_STEPS
+from engine.flowmatch.model import FlowMatchingModel
+from engine.guidance_sweep import SWEEP_FM, SWEEP_SAMPLER, SWEEP_STEPS
 
-__all__ = ["SAMPLER", "STEPS", "PARTICLES", "steps_for", "Request", "PanelSamples", "TiltedTarget", "particle_classes",
-           "panel_frames", "sample_panel", "sample_panels", "tilted_target"]
+__all__ = ["SAMPLER", "STEPS", "FM_SOLVER", "GuidedModel", "PARTICLES", "steps_for", "Request", "PanelSamples",
+           "TiltedTarget", "particle_classes", "panel_frames", "sample_panel", "sample_panels", "tilted_target"]
 
 # the sampler and steps per kind of guidance, shared with the trade-off curve (tests/bench/bench_guidance.py
-# measures the latency and the distance to a converged solve)
-SAMPLER, STEPS = SWEEP_SAMPLER, SWEEP_STEPS
+# measures the latency and the distance to a converged solve); flow-matching models: a fixed-step solver
+SAMPLER, STEPS, FM_SOLVER = SWEEP_SAMPLER, SWEEP_STEPS, SWEEP_FM
 PARTICLES = 2000
+GuidedModel = DiffusionModel | FlowMatchingModel  # what the lab guides: diffusion and flow-matching models
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,15 @@ def steps_for(kind: str | None, label: int | None = 0) -> int:
     return STEPS[kind if label is not None and kind in STEPS else "cfg"]
 
 
-def panel_frames(model: DiffusionModel, req: Request, box: Box, n: int = PARTICLES) -> Iterator[PanelSamples | None]:
+def panel_frames(model: GuidedModel, req: Request, box: Box, n: int = PARTICLES) -> Iterator[PanelSamples | None]:
     """None after each sampler step (a worker may stop there), then the panel's samples.
 
     The states stay tensors until the end and are mapped to model coordinates in one pass: per
     frame that mapping was a third of the time a 2,000-particle step took besides the network.
     """
+    if isinstance(model, FlowMatchingModel):
+        yield from _flow_frames(model, req, n)
+        return
     start = time.perf_counter()
     steps = steps_for(req.kind, req.label)
     kind = req.kind if req.label is not None else None
@@ -96,37 +101,53 @@ def panel_frames(model: DiffusionModel, req: Request, box: Box, n: int = PARTICL
     yield PanelSamples(req, np.ascontiguousarray(xs, np.float32), times, time.perf_counter() - start, SAMPLER, steps)
 
 
-def sample_panel(model: DiffusionModel, req: Request, box: Box, n: int = PARTICLES) -> PanelSamples:
+def _flow_frames(model: FlowMatchingModel, req: Request, n: int) -> Iterator[PanelSamples | None]:
+    """A flow-matching panel: classifier-free guidance on the velocity, τ = 1 − t (the interval in τ too)."""
+    start = time.perf_counter()
+    solver, steps = FM_SOLVER
+    limited = req.interval is not None and req.guidance is not None and req.label is not None
+    states, taus = [], []
+    for t, x in model.states(n, seed=req.seed, solver=solver, steps=steps, label=req.label, guidance=req.guidance,
+                             guidance_interval=req.interval if limited else None):
+        states.append(x)
+        taus.append(1.0 - t)
+        yield None
+    xs = torch.stack(states).float().cpu().numpy()
+    yield PanelSamples(req, np.ascontiguousarray(xs), np.array(taus, np.float64), time.perf_counter() - start,
+                       solver, steps)
+
+
+def sample_panel(model: GuidedModel, req: Request, box: Box, n: int = PARTICLES) -> PanelSamples:
     *_, last = panel_frames(model, req, box, n)
     assert last is not None
     return last
 
 
-def sample_panels(model: DiffusionModel, requests: Sequence[Request], box: Box,
+def sample_panels(model: GuidedModel, requests: Sequence[Request], box: Box,
                   n: int = PARTICLES) -> Iterator[PanelSamples | None]:
     """The panels in order (with a None after every sampler step)."""
     for req in requests:
         yield from panel_frames(model, req, box, n)
 
 
-def tilted_target(model: DiffusionModel, density: Density | None, box: Box, n: int = 128) -> TiltedTarget | None:
+def tilted_target(model: GuidedModel, density: Density | None, box: Box, n: int = 128) -> TiltedTarget | None:
     """The target exactly when the density has closed forms for p(x) and p(y|x), else estimated; None if neither."""
     if density is not None and density.num_classes == model.num_classes:
         exact = exact_tilted(density, box, n)
         if exact is not None:
             return exact
-    if model.classifier is None:
+    if not isinstance(model, DiffusionModel) or model.classifier is None:
         return None
     if density is not None:
         return estimated_tilted(model, density.density_grid(n, box).astype(np.float64), box, "histogram of the data")
     return estimated_tilted(model, _sample_histogram(model, box, n), box, "histogram of the model's samples")
 
 
-def particle_classes(model: DiffusionModel | None, density: Density | None, x: np.ndarray) -> np.ndarray | None:
+def particle_classes(model: GuidedModel | None, density: Density | None, x: np.ndarray) -> np.ndarray | None:
     """Class of each point (n,): by the density's exact posterior when given, else the classifier's at small τ."""
     if density is not None:
         return density.classify(x)
-    if model is not None and model.classifier is not None:
+    if isinstance(model, DiffusionModel) and model.classifier is not None:
         return model.class_probs(x, float(model.process.t_min)).argmax(1)
     return None
 

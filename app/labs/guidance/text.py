@@ -16,6 +16,8 @@ EQUATIONS = {
             f"&nbsp;&nbsp;&nbsp;⇔&nbsp;&nbsp;&nbsp;{_TILT}"),
     "classifier": ("ε̂ = ε<sub>θ</sub>(x<sub>t</sub>) − γ √(1 − ᾱ<sub>t</sub>) ∇ log p(y | x<sub>t</sub>)"
                    f"&nbsp;&nbsp;&nbsp;⇔&nbsp;&nbsp;&nbsp;{_TILT}"),
+    "fm": ("v̂ = γ v<sub>θ</sub>(x<sub>t</sub>, t, y) + (1 − γ) v<sub>θ</sub>(x<sub>t</sub>, t, ∅)"
+           "&nbsp;&nbsp;&nbsp;(flow matching: τ = 1 − t)"),
 }
 
 TARGET = ("Grey heatmap and contours (50% of the mass solid, 90% dashed): the naive target "
@@ -47,19 +49,19 @@ coloured by the class of the region they end in.</p>
 
 def missing_model_message(trained: TrainedModel | None, density: Density | None) -> str:
     """What to do to use the lab, given what is loaded now."""
-    how = ("Pick a density with classes (8gaussians, moons, pinwheel, checkerboard …), choose DDPM (or NCSN), "
-           "tick “Class-conditional”, and train.")
+    how = ("Pick a density with classes (8gaussians, moons, pinwheel, checkerboard …), choose DDPM, NCSN or "
+           "flow matching, tick “Class-conditional”, and train.")
     if density is not None and density.num_classes < 2:
         how = (f"“{density.name}” has no classes: pick one that has (8gaussians, moons, pinwheel …), "
                "choose DDPM, tick “Class-conditional”, and train.")
     if trained is None:
-        return f"The guidance lab needs a class-conditional diffusion model.\n\n{how}"
+        return f"The guidance lab needs a class-conditional diffusion or flow-matching model.\n\n{how}"
     if trained.kind == "cnf":
         return f"A CNF models one unconditional density, so there is nothing to guide.\n\n{how}"
     return f"This {trained.kind.upper()} was trained without classes, so it cannot be guided.\n\n{how}"
 
 
-_NAMES = {"dpm++": "DPM-Solver++", "ddim": "DDIM"}
+_NAMES = {"dpm++": "DPM-Solver++", "ddim": "DDIM", "rk4": "RK4", "midpoint": "midpoint", "euler": "Euler"}
 
 
 def status_text(ps: PanelSamples, waited_ms: float, preview_ms: float | None) -> str:
