@@ -135,6 +135,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.models = ModelFiles(self, self.training, self.ctx, self.model_view, self.statusBar(), self._last_dir,
                                  lambda spec: self.set_density(spec, quiet=True))
         self.panel.train_requested.connect(self.models.stop_preview)
+        self.ctx.adopt_requested.connect(self.models.adopt)
         self.scenes = SceneController(self, self.training, self.panel, self.lab_tabs, self.ctx, self.presentation,
                                       self._show_scene_density, self._last_dir)
         self.menu_actions = build_menus(self, self._menu_slots())

@@ -327,15 +327,16 @@ class TrainingController(QtCore.QObject):
             raise InputError("stop training before opening a model")
         return load_trained(path)
 
-    def adopt(self, tm: TrainedModel) -> None:
-        """Show a loaded model as the current one, and set the form for the next run like it
-        (class-conditional or not), so that Train retrains the kind of model shown."""
+    def adopt(self, tm: TrainedModel, note: str | None = None) -> None:
+        """Show a loaded model (or one made in a view: a reflow) as the current one, and set the form for
+        the next run like it (class-conditional or not), so that Train retrains the kind of model shown.
+        ``note`` is the progress line (default: how many steps the opened model was trained)."""
         self.trained, self.trainer, self.latest = tm, None, None
         self.curves.clear()
         self.panel.set_model(tm.kind)
         self.set_conditional(getattr(tm.model, "num_classes", 0) > 0)
         self.panel.set_state("trained")
-        self.panel.set_progress(1.0, f"Opened {tm.kind} model · trained {tm.metrics.get('steps', '?')} steps")
+        self.panel.set_progress(1.0, note or f"Opened {tm.kind} model · trained {tm.metrics.get('steps', '?')} steps")
         self.model_ready.emit(tm)
 
 
