@@ -109,14 +109,14 @@ class TrainingController(QtCore.QObject):
         under an NLL curve (exact densities only), an exact sample's TV under a TV curve (the
         trainer measures it); no line where neither is known."""
         d = self.density
-        if self._metric_reference is not None:
-            value, label = self._metric_reference, f"exact sample {self._metric_reference:.3f}"
+        ref = self._metric_reference
+        if ref is not None:
+            self.curves.set_reference(ref, f"exact sample {ref:.3f}")
         elif d is not None and d.analytic and "NLL" in self._metric_name:
-            value = d.entropy()
-            label = f"true entropy {value:.3f}"
+            ent = d.entropy()
+            self.curves.set_reference(ent, f"true entropy {ent:.3f}" if ent is not None else "")
         else:
-            value, label = None, ""
-        self.curves.set_reference(value, label)
+            self.curves.set_reference(None)
 
     @property
     def running(self) -> bool:
