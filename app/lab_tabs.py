@@ -6,6 +6,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from widgets.plot_style import restyle
 from widgets.time_bar import TimeBar
+from widgets.titles import ColumnLayout
 
 from .labs.base import Lab
 from .labs.context import LabContext
@@ -38,7 +39,12 @@ class LabTabs(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.tabs, 1)
-        lay.addWidget(self.time_bar)
+        # the bar in a holder: a scene or presentation hides the holder, a view that ignores t the bar
+        self.time_area = QtWidgets.QWidget()
+        bar_layout = QtWidgets.QVBoxLayout(self.time_area)
+        bar_layout.setContentsMargins(0, 0, 0, 0)
+        bar_layout.addWidget(self.time_bar)
+        lay.addWidget(self.time_area)
         self._current: Lab | None = None
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
@@ -92,11 +98,12 @@ class LabTabs(QtWidgets.QWidget):
         self._follow_time(self._current is not None and self._current.uses_time)
 
     def _follow_time(self, meaningful: bool) -> None:
-        """The time bar is usable only where the view follows t (not on a step clock or a chart of costs)."""
+        """The time bar is there only where the view follows t (not on a step clock or a chart of
+        costs): elsewhere it is stopped, disabled and hidden, and the pictures take its height."""
         if not meaningful:
             self.time_bar.play(False)
         self.time_bar.setEnabled(meaningful)
-        self.time_bar.setToolTip("" if meaningful else "This view does not follow the time bar")
+        self.time_bar.setVisible(meaningful)
 
 
 def scrolled(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
@@ -106,5 +113,9 @@ def scrolled(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
     area = QtWidgets.QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-    area.setWidget(widget)
+    holder = QtWidgets.QWidget()
+    lay = ColumnLayout(holder)  # the view scrolls below its minimum size only, not its preferred one
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(widget)
+    area.setWidget(holder)
     return area

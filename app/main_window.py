@@ -38,6 +38,9 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All
 
 TRIM_EVERY_MS = 20_000
 THUMBNAILS_AFTER_MS = 1500
+# below this window width the density list becomes a tab of the right-hand dock, beside Training:
+# on a 1024-pixel projector two side panels would leave the pictures barely half the width
+SHARED_DOCK_BELOW = 1400
 
 
 class _FirstFrame(QtWidgets.QLabel):
@@ -109,6 +112,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.built = True
         self._restore(density if show_density else None, show_density)
         self._start_timers()
+        if self.isVisible():  # built after it was shown: no resize will come to fit the docks
+            self._fit_docks(self.width())
 
     def _build_views(self) -> None:
         """The density and model views over the training curves, as the first tab of the labs."""
@@ -118,14 +123,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.view = DensityView(title="")
         self.model_view = DensityView(title="model: not trained yet")
         self.curves = CurvesView()
-        views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        views.addWidget(self.view)
-        views.addWidget(self.model_view)
-        page = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        page.addWidget(views)
-        page.addWidget(self.curves)
-        page.setStretchFactor(0, 4)
-        page.setStretchFactor(1, 1)
+        # the two pictures side by side over the curves, in fixed shares of the height: a splitter
+        # shared it out by the plots' size hints and left the curves ~35 px at 1024 x 768
+        page = QtWidgets.QWidget()
+        views = QtWidgets.QHBoxLayout()
+        for w, stretch in ((self.view, 1), (self.model_view, 1)):
+            w.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Ignored)
+            views.addWidget(w, stretch)
+        self.curves.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Ignored)
+        column = QtWidgets.QVBoxLayout(page)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.addLayout(views, 3)
+        column.addWidget(self.curves, 2)
         self.ctx = LabContext(self)
         self.lab_tabs = LabTabs(self.ctx, page)
         self.lab_tabs.install_shortcuts(self)
@@ -179,12 +188,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.presentation = Presentation(
             self, self.settings, self.lab_tabs,
             hideable={"densities": self.density_dock, "training": self.training_dock,
-                      "time_bar": self.lab_tabs.time_bar, "tabs": tab_bar},
+                      "time_bar": self.lab_tabs.time_area, "tabs": tab_bar},
             lockable={"density": [self.picker], "model": [self.panel], "view": [tab_bar]})
         self.exporter = Exporter(self, self.lab_tabs, self.ctx, self.statusBar(), self._last_dir)
         self.models = ModelFiles(self, self.training, self.ctx, self.model_view, self.statusBar(), self._last_dir,
                                  lambda spec: self.set_density(spec, quiet=True))
         self.panel.train_requested.connect(self.models.stop_preview)
+        self.ctx.adopt_requested.connect(self.models.adopt)
         self.scenes = SceneController(self, self.training, self.panel, self.lab_tabs, self.ctx, self.presentation,
                                       self._show_scene_density, self._last_dir)
         self.menu_actions = build_menus(self, self._menu_slots())
@@ -466,12 +476,29 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _fit_docks(self, width: int) -> None:
         """Side panels in proportion to the window: on a 1024-pixel projector the pictures keep
-        most of the width (the panels scroll what does not fit)."""
+        most of the width (the panels scroll what does not fit, and share one dock area)."""
+        shared = self._share_dock_area(width < SHARED_DOCK_BELOW)
         docks = [d for d in (self.density_dock, self.training_dock) if d.isVisible() and not d.isFloating()]
         share = {self.density_dock: (0.13, 130, 260), self.training_dock: (0.24, 300, 400)}
+        if shared:  # one area holds both: it is sized for the training form, whichever tab is up
+            share[self.density_dock] = share[self.training_dock]
         sizes = [int(min(hi, max(lo, f * width))) for d in docks for f, lo, hi in [share[d]]]
         if docks:
             self.resizeDocks(docks, sizes, QtCore.Qt.Orientation.Horizontal)
+
+    def _share_dock_area(self, narrow: bool) -> bool:
+        """Put the density list in a tab beside Training (narrow window) or back on the left; True
+        when they share an area. Docks a person has floated are left where they are."""
+        d, t = self.density_dock, self.training_dock
+        if d.isFloating() or t.isFloating():
+            return False
+        tabbed = t in self.tabifiedDockWidgets(d)
+        if narrow and not tabbed:
+            self.tabifyDockWidget(t, d)
+            t.raise_()
+        elif not narrow and tabbed:
+            self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, d)
+        return narrow
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if not self.built:  # closed while loading: nothing runs yet, and nothing new to remember

@@ -72,6 +72,15 @@ class ModelFiles:
             return False
         return True
 
+    def adopt(self, tm: TrainedModel) -> None:
+        """Make a model made in a view (a reflow) the current one: every view shows it, Save saves it."""
+        if self.training.running:
+            self.status.showMessage("Stop training before using another model", 8000)
+            return
+        generation = getattr(tm.model, "generation", 0)
+        how = f"Reflowed {tm.kind} model (generation {generation})" if generation else f"{tm.kind} model"
+        self.training.adopt(tm, f"{how} · trained {tm.metrics.get('steps', '?')} steps · not saved yet")
+
     def stop_preview(self) -> None:
         """Stop drawing the finished model (training starts, the density changes, the window closes)."""
         if self._preview is not None:

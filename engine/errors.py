@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["InputError", "TrainingError", "WorkLimitError", "check_class_request"]
+__all__ = ["InputError", "TrainingError", "WorkLimitError", "check_class_request", "check_interval"]
 
 
 class InputError(ValueError):
@@ -33,3 +33,16 @@ def check_class_request(label: int | None, guidance: float | None, num_classes: 
         raise InputError(f"label {label} is out of range: this model knows classes 0..{num_classes - 1}")
     if guidance is not None and not math.isfinite(float(guidance)):
         raise InputError(f"the guidance scale must be a finite number, not {guidance}")
+
+
+def check_interval(interval: tuple[float, float] | None) -> tuple[float, float] | None:
+    """The interval as two floats 0 ≤ lo ≤ hi ≤ 1 (or None); an InputError names the rule otherwise."""
+    if interval is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in interval)
+    except (TypeError, ValueError):
+        raise InputError(f"a guidance interval is two times LO,HI, not {interval!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0.0 <= lo <= hi <= 1.0):
+        raise InputError(f"a guidance interval needs 0 <= LO <= HI <= 1 (diffusion times), not {lo:g},{hi:g}")
+    return lo, hi

@@ -37,9 +37,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "10k points x 1,000 DDPM steps took 1.8 s on one thread, 5 s on two)")
     p.add_argument("--sampler", choices=["ancestral", "ddim", "sde", "ode", "langevin", "dpm++", "euler", "midpoint",
                                          "rk4", "dopri5"],
-                   help="diffusion sampler (default: the model's own; dpm++ is DPM-Solver++(2M), good at "
-                        "10-25 steps and with strong guidance), or the ODE solver of a CNF or "
-                        "flow-matching model (default dopri5; euler when only --steps is given to fm)")
+                   help="diffusion sampler (default: the model's own, and dpm++ with --guidance, as the guidance "
+                        "lab and guidance-sweep sample; dpm++ is DPM-Solver++(2M), good at 10-25 steps and with "
+                        "strong guidance), or the ODE solver of a CNF or flow-matching model (default dopri5; "
+                        "euler when only --steps is given to fm; rk4 with 4 steps with --guidance)")
     p.add_argument("--steps", type=int_in(*RANGES["sampler_steps"]),  # type: ignore[arg-type]
                    help="sampler steps (diffusion) or solver steps (CNF, fm), 1 to 100,000")
     p.add_argument("--label", type=int_in(*RANGES["label"]),  # type: ignore[arg-type]
@@ -98,6 +99,21 @@ def sample_options(args: argparse.Namespace) -> dict[str, object]:
     return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
 
 
+def guided_defaults(tm: TrainedModel, options: dict[str, Any]) -> dict[str, Any]:
+    """With --guidance and no --sampler, the sampler of the guidance lab and of guidance-sweep (DPM-Solver++ at
+    their steps; RK4 at 4 steps for flow matching when no --steps either): the same seed gives their sample."""
+    if "guidance" not in options or "sampler" in options:
+        return options
+    from engine.guidance_sweep import SWEEP_FM, SWEEP_SAMPLER, SWEEP_STEPS
+
+    if hasattr(tm.model, "process"):
+        steps = SWEEP_STEPS.get(str(options.get("guidance_kind") or "cfg"), SWEEP_STEPS["cfg"])
+        return {"sampler": SWEEP_SAMPLER, "steps": steps, **options}
+    if getattr(tm.model, "kind", None) == "fm" and "steps" not in options:
+        return {"sampler": SWEEP_FM[0], "steps": SWEEP_FM[1], **options}
+    return options
+
+
 def check_work(tm: TrainedModel, n: int, options: dict[str, Any]) -> None:
     """Refuse a request whose memory (points x network width) or work (points x steps) is out of reach."""
     from engine.resources import check_memory
@@ -136,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     ncls = int(tm.density.get("num_classes", 0))
     if args.label is not None and not 0 <= args.label < max(ncls, 1):
         raise InputError(f"--label {args.label}: this model's data have {ncls} classes (0..{ncls - 1})")
-    options = sample_options(args)
+    options = guided_defaults(tm, sample_options(args))
     check_work(tm, args.n, options)
     x = tm.sample_user(args.n, seed=args.seed, **options)
     write_points(args.out, x)

@@ -20,6 +20,8 @@ class LabContext(QtCore.QObject):
     density_changed = QtCore.Signal()
     model_changed = QtCore.Signal()
     time_changed = QtCore.Signal(float)
+    # a lab offers a model (a TrainedModel: a reflow of the current one) to become the window's current model
+    adopt_requested = QtCore.Signal(object)
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)

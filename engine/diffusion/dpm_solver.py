@@ -19,7 +19,11 @@ error falls with the square of the step. The last step goes to clean data (s = 0
 Guidance acts on ε̂ (γ ε(x, y) + (1 − γ) ε(x, ∅), or ε − γ s ∇log p(y | x)); x̂_0 is linear
 in ε̂, so the data prediction is guided with the same γ. Predicting x̂_0 rather than ε is
 what makes large γ safe at few steps: holding x̂_0 in the data's box (the clipping the other
-x̂_0 samplers use) bounds each step, where an ε solver multiplies a guided ε by s/a.
+x̂_0 samplers use) bounds each step, where an ε solver multiplies a guided ε by s/a. With
+``bounds`` the line D_i is held in the same box: at large γ the guided x̂_0 swings across the
+box between two steps, and the line through two held values, extrapolated half a step on,
+left it and carried particles onto the box's edge (7 % of them on rings at γ = 10 in 20
+steps, against 0.3 % for a converged solve; 0.3 % with D held).
 
 Times are spread evenly in λ (``spacing="logsnr"``, the paper's choice for few steps) or
 in τ (``spacing="time"``), from τ_max down to τ_min.
@@ -90,11 +94,12 @@ def _schedule(process: NoiseProcess, steps: int, spacing: str) -> Schedule:
     return table[key]
 
 
-def dpm_solver_pp(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int,
-                  spacing: str = "logsnr") -> Iterator[tuple[int, float, Tensor, Tensor]]:
+def dpm_solver_pp(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int, spacing: str = "logsnr",
+                  bounds: tuple[Tensor, Tensor] | None = None) -> Iterator[tuple[int, float, Tensor, Tensor]]:
     """(step, τ, x, x̂_0) after each of ``steps`` evaluations; the last x is the clean sample.
 
-    ``eps_fn(x, τ)`` is ε̂ at a scalar time (guided, and clipped so that x̂_0 stays in the box).
+    ``eps_fn(x, τ)`` is ε̂ at a scalar time (guided, and clipped so that x̂_0 stays in the box);
+    ``bounds`` (lo, hi), the box's corners, also hold the second-order line D in it.
     """
     taus, a, s, lam = _schedule(process, steps, spacing)
     prev_x0: Tensor | None = None
@@ -112,6 +117,8 @@ def dpm_solver_pp(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int,
         else:
             r = h_prev / h
             d = torch.add(x0, prev_x0, alpha=-1.0).mul_(0.5 / r).add_(x0)  # (1 + 1/2r) x̂_0 − 1/2r x̂_0'
+            if bounds is not None:
+                d = d.clamp_(bounds[0], bounds[1])
         x = torch.add(x.mul(s[i + 1] / s[i]), d, alpha=-a[i + 1] * math.expm1(-h))
         prev_x0, h_prev = x0, h
         yield i + 1, float(tau), x, x0

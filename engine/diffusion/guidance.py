@@ -29,13 +29,12 @@ References:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-from ..errors import InputError
+from ..errors import check_interval
 from .nets import EpsNet, NoisyClassifier
 from .schedules import NoiseProcess
 
@@ -53,19 +52,6 @@ def cfg_eps(eps_cond: Tensor, eps_uncond: Tensor, gamma: float) -> Tensor:
 def classifier_eps(eps: Tensor, grad_log_py: Tensor, noise_std: Tensor | float, gamma: float) -> Tensor:
     """ε̂ = ε − γ s(τ) ∇ log p(y | x), (n, 2)."""
     return eps - gamma * noise_std * grad_log_py
-
-
-def check_interval(interval: tuple[float, float] | None) -> tuple[float, float] | None:
-    """The interval as two floats 0 ≤ lo ≤ hi ≤ 1 (or None); an InputError names the rule otherwise."""
-    if interval is None:
-        return None
-    try:
-        lo, hi = (float(v) for v in interval)
-    except (TypeError, ValueError):
-        raise InputError(f"a guidance interval is two times LO,HI, not {interval!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and 0.0 <= lo <= hi <= 1.0):
-        raise InputError(f"a guidance interval needs 0 <= LO <= HI <= 1 (diffusion times), not {lo:g},{hi:g}")
-    return lo, hi
 
 
 def eps_function(net: EpsNet, process: NoiseProcess, label: int | None = None, gamma: float | None = None,

@@ -183,7 +183,17 @@ class DiffusionModel:
         eps = self.eps_fn(label, guidance, guidance_kind, interval=options.pop("guidance_interval", None))
         if options.pop("clip_sample", True) and name in CLIPPED_SAMPLERS:
             eps = self.clipped(eps)
+            if name == "dpm++":  # its extrapolated x̂_0 too (see engine.diffusion.dpm_solver)
+                options["bounds"] = self.x0_bounds()
         return eps, options
+
+    def x0_bounds(self) -> tuple[Tensor, Tensor]:
+        """The density's box in normalised coordinates: the corners (lo, hi) (2,) that x̂_0 is held within."""
+        x0, x1, y0, y1 = self.config["box"]
+        shift = torch.as_tensor(self.shift)
+        lo = (torch.tensor((x0, y0), dtype=torch.float64) - shift) / self.scale
+        hi = (torch.tensor((x1, y1), dtype=torch.float64) - shift) / self.scale
+        return lo.float().to(self.device), hi.float().to(self.device)
 
     def clipped(self, eps: EpsFn) -> EpsFn:
         """ε̂ whose predicted clean point x̂_0 = (x − s ε̂)/a is held inside the density's box.
@@ -192,12 +202,7 @@ class DiffusionModel:
         a point that strays where no data were seen meets a network extrapolating freely, whose
         x̂_0 can lie far out and drag the point with it (~1 sample in 3,000 without this).
         """
-        x0, x1, y0, y1 = self.config["box"]
-        lo = torch.tensor((x0, y0), dtype=torch.float64)
-        hi = torch.tensor((x1, y1), dtype=torch.float64)
-        shift = torch.as_tensor(self.shift)
-        lo = ((lo - shift) / self.scale).float().to(self.device)
-        hi = ((hi - shift) / self.scale).float().to(self.device)
+        lo, hi = self.x0_bounds()
         coefs: dict[float, tuple[float, float]] = {}
 
         def fn(x: Tensor, tau: Tensor) -> Tensor:

@@ -107,7 +107,8 @@ def _langevin(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int, gener
 
 def _dpmpp(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int, generator: torch.Generator | None,
            track: bool, options: dict[str, Any]) -> Iterator[Frame]:
-    for step, tau, xi, x0 in dpm_solver_pp(eps_fn, process, x, steps, str(options.get("spacing", "logsnr"))):
+    for step, tau, xi, x0 in dpm_solver_pp(eps_fn, process, x, steps, str(options.get("spacing", "logsnr")),
+                                           options.get("bounds")):
         yield Frame(step, tau, xi, x0)
 
 

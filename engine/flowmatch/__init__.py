@@ -38,7 +38,7 @@ from .model import FlowMatchingModel, validate_config
 from .nets import FlowField, GuidedField
 from .options import OPTIONS, check_options, default_options
 from .paths import PATHS, TIME_SAMPLING, interpolate, sample_times
-from .reflow import make_reflow_trainer, reflow_pairs
+from .reflow import iter_reflow_pairs, make_reflow_trainer, reflow_labels, reflow_pairs
 from .train import FlowMatchingTrainer, Pairs
 
 __all__ = [
@@ -56,10 +56,12 @@ __all__ = [
     "couple",
     "default_options",
     "interpolate",
+    "iter_reflow_pairs",
     "load_model",
     "make_reflow_trainer",
     "make_trainer",
     "ot_permutation",
+    "reflow_labels",
     "reflow_pairs",
     "sample_times",
     "validate_config",

@@ -18,6 +18,7 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -25,14 +26,14 @@ import torch
 
 from ..cnf.model import CNF, seeded_generator
 from ..cnf.solvers import ODE_SOLVERS, fixed_step_solve
-from ..errors import InputError, check_class_request
+from ..errors import InputError, check_class_request, check_interval
 from .coupling import COUPLINGS
 from .nets import FlowField, GuidedField
 from .paths import PATHS, TIME_SAMPLING
 
 __all__ = ["FlowMatchingModel", "validate_config"]
 
-_SAMPLE_OPTIONS = {"label", "guidance", "guidance_kind", "sampler", "steps", "solver"}
+_SAMPLE_OPTIONS = {"label", "guidance", "guidance_kind", "guidance_interval", "sampler", "steps", "solver"}
 _MAX_WIDTH, _MAX_DEPTH, _MAX_CLASSES = 4096, 16, 1000
 
 
@@ -82,11 +83,15 @@ class FlowMatchingModel(CNF):
         """0 for a model trained on data; k for the k-th reflow."""
         return int(self.info["generation"])
 
-    def guided(self, label: int | None = None, guidance: float | None = None) -> FlowMatchingModel:
-        """The same model following γ v(x, t, y) + (1 − γ) v(x, t, ∅) (shares the weights)."""
+    def guided(self, label: int | None = None, guidance: float | None = None,
+               interval: tuple[float, float] | None = None) -> FlowMatchingModel:
+        """The same model following γ v(x, t, y) + (1 − γ) v(x, t, ∅) (shares the weights); with ``interval``
+        (τ_lo, τ_hi), γ only at diffusion times τ = 1 − t inside it and v(x, t, y) elsewhere."""
         self.check_guidance(label, guidance)
+        if interval is not None and (label is None or guidance is None):
+            raise InputError("a guidance interval needs a class and a guidance scale: give --label and --guidance")
         model = FlowMatchingModel(self.net, self.info, self.atol, self.rtol)
-        model.field = GuidedField(self.net, label, guidance)  # type: ignore[assignment]  # called like a VectorField
+        model.field = GuidedField(self.net, label, guidance, check_interval(interval))  # type: ignore[assignment]
         model.max_nfe = self.max_nfe
         return model
 
@@ -108,13 +113,36 @@ class FlowMatchingModel(CNF):
         if unknown:
             raise InputError(f"unknown flow-matching sampling option(s): {', '.join(sorted(unknown))}")
         solver = self.solver_for(options.get("solver") or options.get("sampler"), options.get("steps"))
-        model = self.guided(options.get("label"), options.get("guidance")) if options.get("label") is not None \
-            else self
+        interval = options.get("guidance_interval")
+        model = self.guided(options.get("label"), options.get("guidance"), interval) \
+            if options.get("label") is not None or interval is not None else self
         self.check_guidance(options.get("label"), options.get("guidance"), options.get("guidance_kind"))
         z = torch.randn(int(n), self.net.dim, generator=seeded_generator(seed))
         x = model.flow(z, 0.0, 1.0, solver=solver, steps=int(options.get("steps") or 32))
         self.last_nfe = model.last_nfe
         return x.float().cpu().numpy()
+
+    def states(self, n: int, *, seed: int | None = None, solver: str = "rk4", steps: int = 4, label: int | None = None,
+               guidance: float | None = None, guidance_interval: tuple[float, float] | None = None,
+               ) -> Iterator[tuple[float, torch.Tensor]]:
+        """(t, x (n, 2)) from the noise (t = 0) after each of ``steps`` fixed steps to the sample (t = 1).
+
+        The same noise as :meth:`sample` with that seed; lazily, so that a worker can stop
+        between two steps (the guidance lab shows every state, the time bar moving in τ = 1 − t).
+        """
+        if solver not in ODE_SOLVERS or ODE_SOLVERS[solver].adaptive:
+            raise InputError(f"states are taken along a fixed-step solver, not '{solver}'")
+        if int(steps) < 1:
+            raise InputError(f"a fixed-step solver needs at least one step, not {steps}")
+        model = self.guided(label, guidance, guidance_interval) if label is not None else self
+        field = model.field
+        x = self.as_input(torch.randn(int(n), self.net.dim, generator=seeded_generator(seed)))
+        yield 0.0, x
+        h, method = 1.0 / int(steps), ODE_SOLVERS[solver].method
+        with torch.no_grad():
+            for i in range(int(steps)):
+                x = fixed_step_solve(lambda t, s: (field(t, s[0]),), (x,), i * h, (i + 1) * h, 1, method)[0]
+                yield (i + 1) * h, x
 
     @staticmethod
     def solver_for(name: str | None, steps: int | None) -> str:

@@ -131,17 +131,33 @@ class GuidedField(nn.Module):
         net: the trained :class:`FlowField`.
         label: the class y, or None for the unconditional field.
         gamma: guidance scale γ (None: the conditional field, γ = 1). γ = 0 is v(x, t, ∅).
+        interval: (τ_lo, τ_hi) in diffusion time τ = 1 − t (1 is noise, 0 data): γ applies only
+            there and the field is v(x, t, y) elsewhere (a guidance interval), or None for all times.
 
     It has the interface of :class:`~engine.cnf.nets.VectorField` that the CNF's solvers,
     log-density and views use: ``field(t, z)``, ``field.jvp(t, z, v)`` and ``dim``.
     """
 
-    def __init__(self, net: FlowField, label: int | None = None, gamma: float | None = None) -> None:
+    def __init__(self, net: FlowField, label: int | None = None, gamma: float | None = None,
+                 interval: tuple[float, float] | None = None) -> None:
         super().__init__()
         self.net = net
         self.label = label
         self.gamma = gamma
+        self.interval = interval
         self.dim = net.dim
+
+    def _scale(self, t: Tensor | float) -> float | Tensor:
+        """γ at time t (1 outside the interval): a number, or per point for per-point times."""
+        g = float(self.gamma)  # type: ignore[arg-type]
+        if self.interval is None:
+            return g
+        lo, hi = self.interval
+        tau = 1.0 - torch.as_tensor(t, dtype=torch.float64)
+        if tau.numel() == 1:
+            return g if lo <= float(tau) <= hi else 1.0
+        inside = (tau >= lo) & (tau <= hi)
+        return torch.where(inside, g, 1.0).to(torch.get_default_dtype()).reshape(-1, 1)
 
     @property
     def mixed(self) -> bool:
@@ -154,7 +170,9 @@ class GuidedField(nn.Module):
         cond = self.net(t, z, self.label)
         if not self.mixed:
             return cond
-        g = float(self.gamma)  # type: ignore[arg-type]
+        g = self._scale(t)
+        if isinstance(g, float) and g == 1.0:  # outside the interval: one network call
+            return cond
         return g * cond + (1.0 - g) * self.net(t, z)
 
     def jvp(self, t: Tensor | float, z: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
@@ -163,6 +181,6 @@ class GuidedField(nn.Module):
         f, jv = self.net.jvp(t, z, v, self.label)
         if not self.mixed:
             return f, jv
-        g = float(self.gamma)  # type: ignore[arg-type]
+        g = self._scale(t)
         f0, jv0 = self.net.jvp(t, z, v)
         return g * f + (1.0 - g) * f0, g * jv + (1.0 - g) * jv0

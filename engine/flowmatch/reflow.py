@@ -17,6 +17,7 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -28,41 +29,74 @@ from ..errors import InputError
 from .model import FlowMatchingModel
 from .train import FlowMatchingTrainer, Pairs
 
-__all__ = ["MAX_PAIRS", "make_reflow_trainer", "reflow_pairs"]
+__all__ = ["MAX_PAIRS", "iter_reflow_pairs", "make_reflow_trainer", "reflow_labels", "reflow_pairs"]
 
 MAX_PAIRS = 1_000_000
+
+
+def iter_reflow_pairs(teacher: FlowMatchingModel, n: int, *, seed: int = 0, labels: np.ndarray | None = None,
+                      solver: str = "dopri5", steps: int = 32, chunk: int = 2000) -> Iterator[tuple[int, Pairs | None]]:
+    """The pairs of :func:`reflow_pairs` solved ``chunk`` at a time: yields (pairs done, None) after
+    each chunk but the last, then (n, the pairs), so a caller can show progress or stop between chunks.
+    The noise is drawn at once from ``seed``: the pairs do not depend on ``chunk`` beyond the solver's
+    tolerance."""
+    if not 1 <= int(n) <= MAX_PAIRS:
+        raise InputError(f"--pairs must be between 1 and {MAX_PAIRS:,}, not {n}")
+    n, chunk = int(n), max(1, int(chunk))
+    x0 = torch.randn(n, teacher.net.dim, generator=seeded_generator(seed))
+    y = None if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    x1 = torch.empty_like(x0)
+    for start in range(0, n, chunk):
+        part = slice(start, min(start + chunk, n))
+        x1[part] = _images(teacher, x0[part], None if y is None else y[part], solver, steps)
+        if part.stop < n:
+            yield part.stop, None
+    yield n, Pairs(x0, x1, y)
+
+
+def _images(teacher: FlowMatchingModel, x0: torch.Tensor, y: torch.Tensor | None, solver: str,
+            steps: int) -> torch.Tensor:
+    """ψ(x0): the teacher's flow map (a conditional teacher's, class by class at γ = 1)."""
+    if y is None:
+        return teacher.flow(x0, 0.0, 1.0, solver=solver, steps=steps).cpu()
+    x1 = torch.empty_like(x0)
+    for k in torch.unique(y).tolist():
+        mask = y == k
+        x1[mask] = teacher.guided(int(k)).flow(x0[mask], 0.0, 1.0, solver=solver, steps=steps).cpu()
+    return x1
 
 
 def reflow_pairs(teacher: FlowMatchingModel, n: int, *, seed: int = 0, labels: np.ndarray | None = None,
                  solver: str = "dopri5", steps: int = 32) -> Pairs:
     """n pairs (x_0, ψ(x_0)) of the teacher's flow map, solved accurately (labels: per-pair classes)."""
-    if not 1 <= int(n) <= MAX_PAIRS:
-        raise InputError(f"--pairs must be between 1 and {MAX_PAIRS:,}, not {n}")
-    x0 = torch.randn(int(n), teacher.net.dim, generator=seeded_generator(seed))
-    if labels is None:
-        return Pairs(x0, teacher.flow(x0, 0.0, 1.0, solver=solver, steps=steps).cpu())
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
-    x1 = torch.empty_like(x0)
-    for k in torch.unique(y).tolist():
-        mask = y == k
-        x1[mask] = teacher.guided(int(k)).flow(x0[mask], 0.0, 1.0, solver=solver, steps=steps).cpu()
-    return Pairs(x0, x1, y)
+    *_, (_, pairs) = iter_reflow_pairs(teacher, n, seed=seed, labels=labels, solver=solver, steps=steps,
+                                       chunk=max(1, int(n)))
+    assert pairs is not None
+    return pairs
+
+
+def reflow_labels(teacher: FlowMatchingModel, n: int, density: Density | None, seed: int = 0) -> np.ndarray | None:
+    """The classes of n reflow pairs, drawn with the data's class shares (None for an unconditional teacher)."""
+    if not teacher.num_classes:
+        return None
+    if density is None or density.num_classes != teacher.num_classes:
+        raise InputError("reflowing a conditional model needs its training data for the class shares")
+    return density.sample(int(n), seed=seed + 31).labels
 
 
 def make_reflow_trainer(teacher: FlowMatchingModel, n_pairs: int, options: dict[str, Any] | None = None,
-                        *, density: Density | None = None, seed: int = 0,
-                        device: torch.device | str = "cpu") -> FlowMatchingTrainer:
+                        *, density: Density | None = None, seed: int = 0, device: torch.device | str = "cpu",
+                        pairs: Pairs | None = None) -> FlowMatchingTrainer:
     """A trainer of the teacher's reflow: its architecture, weights and path, on ``n_pairs`` of its pairs.
 
     ``density`` gives a conditional teacher's class shares; options override the teacher's
-    training options (learning rate, batch, ...); the coupling is the pairs' own.
+    training options (learning rate, batch, ...); the coupling is the pairs' own. ``pairs``:
+    the teacher's pairs drawn already (:func:`iter_reflow_pairs`); otherwise they are drawn here.
     """
-    labels = None
-    if teacher.num_classes:
-        if density is None or density.num_classes != teacher.num_classes:
-            raise InputError("reflowing a conditional model needs its training data for the class shares")
-        labels = density.sample(int(n_pairs), seed=seed + 31).labels
-    pairs = reflow_pairs(teacher, n_pairs, seed=seed, labels=labels)
+    if pairs is None:
+        pairs = reflow_pairs(teacher, n_pairs, seed=seed, labels=reflow_labels(teacher, n_pairs, density, seed))
+    elif (pairs.y is not None) != bool(teacher.num_classes):
+        raise InputError("reflow pairs need labels exactly when the model is class-conditional")
     net = teacher.net
     opts = {"width": net.width, "depth": net.depth, "activation": net.activation,
             "conditional": bool(net.num_classes), "path": teacher.info["path"],

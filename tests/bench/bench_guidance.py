@@ -6,16 +6,22 @@ one minute gives on a quiet core: the pretrained 8gaussians model took 43 s for 
 minute of training gives a model too poor to judge guidance by), then, with one busy-loop
 child keeping the other core loaded:
 
-* ``preview_ms``: p50 / p95 of the guided panel's preview (2,000 particles, the lab's own
-  sampling path) over a drag of γ from −2 to 10 in steps of 0.1 (targets 33 / 60 ms);
-* ``full_ms``: the full sample the lab draws once γ rests;
-* ``tv``: per guidance kind and γ ∈ {−1, 0, 1, 3, 6, 10}, the histogram TV (64 x 64 cells)
-  between the preview and the full sample of the same noise, the TV between two full
-  samples of different noise, and their ratio (target <= 1.5); ``edge`` is the share of
-  preview particles within 1e-3 of the box's edge (a preview that pins particles there lies);
+* ``preview_ms``: p50 / p95 of the guided panel's answer to the slider (2,000 particles, the
+  lab's own sampling path, which is also the sample kept once γ rests) over a drag of γ from
+  −2 to 10 in steps of 0.1 (targets 33 / 60 ms): ``wall`` and this process's ``cpu`` time
+  (on a machine that others load, CPU time is the figure that does not depend on them);
+* ``full_ms``: the same sample asked at rest (the unconditional and conditional panels);
+* ``tv``: per guidance kind and γ ∈ {−1, 0, 1, 3, 6, 10}, histogram TVs (64 x 64 cells):
+  ``tv_preview_full`` between what the slider shows and the sample at rest (same noise), and
+  ``ratio`` of it to ``tv_full_full``, the TV between two samples of different noise (target
+  <= 1.5); ``converged``: the TV between the lab's sample and a 200-step solve of the same
+  noise over the TV between two 200-step solves of different noise (how far the lab's steps
+  are from the exact guided ODE, in units of sampling noise); ``edge``: the share of particles
+  within 1e-3 of the box's edge (a picture that pins particles there lies) in the lab's
+  sample and ``edge_converged`` in the 200-step one;
 * ``curve_s``: the time to fill the trade-off curve, 13 γ at 2,000 samples (target <= 5 s);
-* ``exact_ticks_s``: 121 full samples, the time until every tick of the slider (−2 … 10 by
-  0.1) is answered at once with the full sample instead of a preview.
+* ``exact_ticks_s``: 121 samples, the time until every tick of the slider (−2 … 10 by 0.1)
+  is answered at once from memory.
 
 The load average is printed with the figures: on a shared machine they move with it.
 
@@ -69,31 +75,43 @@ def request(label: int, gamma: float, kind: str, seed: int, preview: bool) -> ru
 
 
 def sample(model: DiffusionModel, box: Any, label: int, gamma: float, kind: str, seed: int,
-           preview: bool) -> tuple[np.ndarray, float]:
-    start = time.perf_counter()
+           preview: bool) -> tuple[np.ndarray, float, float]:
+    """The lab's guided sample, its wall and CPU time (ms)."""
+    start, cpu = time.perf_counter(), time.process_time()
     ps = runs.sample_panel(model, request(label, gamma, kind, seed, preview), box)
-    return ps.xs[-1], 1000 * (time.perf_counter() - start)
+    return ps.xs[-1], 1000 * (time.perf_counter() - start), 1000 * (time.process_time() - cpu)
 
 
-def drag(model: DiffusionModel, box: Any, label: int, kind: str) -> dict[str, float]:
-    """Preview latency over γ = −2, −1.9, … 10 (each γ new to the sampler, as a first drag is)."""
-    times = [sample(model, box, label, float(g), kind, 0, True)[1] for g in np.round(np.arange(-2, 10.05, 0.1), 1)]
-    return {"p50": round(float(np.percentile(times, 50)), 1), "p95": round(float(np.percentile(times, 95)), 1),
-            "max": round(float(np.max(times)), 1), "count": len(times)}
+def stats(values: list[float]) -> dict[str, float]:
+    return {"p50": round(float(np.percentile(values, 50)), 1), "p95": round(float(np.percentile(values, 95)), 1),
+            "max": round(float(np.max(values)), 1)}
+
+
+def drag(model: DiffusionModel, box: Any, label: int, kind: str) -> dict[str, Any]:
+    """Slider answers over γ = −2, −1.9, … 10 (each γ new to the sampler, as a first drag is)."""
+    runs_ = [sample(model, box, label, float(g), kind, 0, True)[1:] for g in np.round(np.arange(-2, 10.05, 0.1), 1)]
+    return {"wall": stats([w for w, _ in runs_]), "cpu": stats([c for _, c in runs_]), "count": len(runs_)}
+
+
+def edge_share(x: np.ndarray, box: Any) -> float:
+    x0, x1, y0, y1 = box
+    return float(np.mean((np.abs(x[:, 0] - x0) < 1e-3) | (np.abs(x[:, 0] - x1) < 1e-3)
+                         | (np.abs(x[:, 1] - y0) < 1e-3) | (np.abs(x[:, 1] - y1) < 1e-3)))
 
 
 def agreement(model: DiffusionModel, box: Any, label: int, kind: str) -> list[dict[str, Any]]:
     rows = []
     for gamma in GAMMAS:
-        prev, _ = sample(model, box, label, gamma, kind, 0, True)
-        full, _ = sample(model, box, label, gamma, kind, 0, False)
-        other, _ = sample(model, box, label, gamma, kind, 1, False)
+        prev = sample(model, box, label, gamma, kind, 0, True)[0]
+        full = sample(model, box, label, gamma, kind, 0, False)[0]
+        other = sample(model, box, label, gamma, kind, 1, False)[0]
         tv, noise = histogram_tv(prev, full, box), histogram_tv(full, other, box)
-        x0, x1, y0, y1 = box
-        edge = float(np.mean((np.abs(prev[:, 0] - x0) < 1e-3) | (np.abs(prev[:, 0] - x1) < 1e-3)
-                             | (np.abs(prev[:, 1] - y0) < 1e-3) | (np.abs(prev[:, 1] - y1) < 1e-3)))
+        exact = [model.sample(len(full), seed=s, sampler="dpm++", steps=200, label=label, guidance=gamma,
+                              guidance_kind=kind) for s in (0, 1)]
+        floor = histogram_tv(exact[0], exact[1], box)
         rows.append({"gamma": gamma, "tv_preview_full": round(tv, 4), "tv_full_full": round(noise, 4),
-                     "ratio": round(tv / noise, 3), "edge": round(edge, 4)})
+                     "ratio": round(tv / noise, 3), "converged": round(histogram_tv(full, exact[0], box) / floor, 3),
+                     "edge": round(edge_share(prev, box), 4), "edge_converged": round(edge_share(exact[0], box), 4)})
     return rows
 
 
@@ -121,19 +139,20 @@ def main() -> None:
         for name, model in models.items():
             density = get_density(name)
             box = density.box
-            row: dict[str, Any] = {"preview": {"sampler": runs.PREVIEW[0], "steps": runs.PREVIEW[1]},
-                                   "full": {"sampler": runs.FULL[0], "steps": runs.FULL[1]}}
+            row: dict[str, Any] = {"sampler": runs.SAMPLER, "steps": runs.STEPS}
             for kind in ("cfg", "classifier"):
                 if not args.skip_drag:
                     row[f"preview_ms_{kind}"] = drag(model, box, args.label, kind)
                 fulls = [sample(model, box, args.label, 3.0, kind, s, False)[1] for s in range(5)]
+                row[f"full_cpu_ms_{kind}"] = round(float(np.median(
+                    [sample(model, box, args.label, 3.0, kind, s, False)[2] for s in range(5)])), 1)
                 row[f"full_ms_{kind}"] = round(float(np.median(fulls)), 1)
                 # the lab samples every slider tick in full in the background once the curve is done, and
                 # answers a tick met before with that exact sample: how long until all 121 are
                 row[f"exact_ticks_s_{kind}"] = round(121 * float(np.median(fulls)) / 1000, 1)
                 row[f"tv_{kind}"] = agreement(model, box, args.label, kind)
             start = time.perf_counter()
-            points = list(sweep(model, density, args.label, DEFAULT_GAMMAS, n=2000))
+            points = list(sweep(model, density, args.label, DEFAULT_GAMMAS, n=2000))  # cfg
             row["curve_s"] = round(time.perf_counter() - start, 2)
             row["curve"] = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in p.to_dict().items()}
                             for p in points]

@@ -90,6 +90,24 @@ def test_guidance_interval_on_the_command_line(conditional: str, tmp_path: objec
     assert not np.allclose(runs["part"], runs["full"]) and not np.allclose(runs["part"], runs["conditional"])
 
 
+def test_guided_sample_is_the_guidance_sweep_sample(conditional: str, tmp_path: object) -> None:
+    # without --sampler, a guided sample is drawn as guidance-sweep draws it: its share in the class at γ is the curve's
+    from engine.densities import get_density
+
+    out, curve = f"{tmp_path}/s.npy", f"{tmp_path}/c.json"
+    assert main(["sample", conditional, "-n", "300", "--label", "3", "--guidance", "3", "--seed", "2",
+                 "--out", out]) == 0
+    assert main(["guidance-sweep", conditional, "--label", "3", "--gammas", "3", "-n", "300", "--seed", "2",
+                 "--out", curve]) == 0
+    share = float(np.mean(get_density("8gaussians").classify(np.load(out)) == 3))
+    with open(curve) as f:
+        assert json.load(f)["points"][0]["in_class"] == share
+    plain = f"{tmp_path}/a.npy"  # asked for explicitly, the model's own sampler still answers
+    assert main(["sample", conditional, "-n", "300", "--label", "3", "--guidance", "3", "--seed", "2",
+                 "--sampler", "ancestral", "--out", plain]) == 0
+    assert not np.allclose(np.load(plain), np.load(out))
+
+
 def test_logprob_and_eval(ddpm: str, ncsn: str, tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
     pts, lp = f"{tmp_path}/p.npy", f"{tmp_path}/lp.npy"
     np.save(pts, np.array([[2.0, 2.0], [0.0, 0.0], [-2.8, 0.1]], np.float32))

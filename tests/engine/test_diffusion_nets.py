@@ -76,3 +76,17 @@ def test_folded_layers_are_reused_only_while_the_weights_stay_the_same() -> None
     with torch.no_grad():
         twin.out.bias.add_(1.0)
         assert torch.allclose(twin(x, tau, torch.tensor(1)), moved + 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["silu", "hardswish", "relu"])
+@pytest.mark.parametrize("fourier", [0.0, 2.0])
+def test_classifier_gradient_by_hand_equals_autograd(activation: str, fourier: float) -> None:
+    torch.manual_seed(3)
+    clf = NoisyClassifier(4, 16, 3, fourier=fourier, film=True, activation=activation).double()
+    x = torch.randn(64, 2, dtype=torch.float64) * 2
+    tau = torch.tensor(0.3)
+    auto = clf.grad_log_prob(x, tau, 2)  # grad enabled: autograd
+    with torch.no_grad():
+        by_hand = clf.grad_log_prob(x, tau, 2)
+    assert auto.abs().max() > 1e-3
+    assert torch.allclose(by_hand, auto, atol=1e-10, rtol=1e-8)

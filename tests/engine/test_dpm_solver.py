@@ -140,3 +140,34 @@ def test_impossible_guidance_intervals_are_input_errors() -> None:
             model.sample(10, sampler="dpm++", steps=5, label=1, guidance=3.0, guidance_interval=bad)
     with pytest.raises(InputError, match="guidance scale"):
         model.sample(10, sampler="dpm++", steps=5, label=1, guidance_interval=(0.2, 0.5))
+
+
+def test_held_second_order_line_stays_in_the_box() -> None:
+    # x_i / a_i = e^{-h} x_{i-1} / a_{i-1} + (1 - e^{-h}) D_i gives back each step's line D_i. An x̂_0 swinging
+    # from one side of the box to the other (as a large γ makes it) extrapolates the plain line out of the box.
+    process = VPSchedule(1000)
+    calls = [0]
+
+    def swinging(x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+        calls[0] += 1
+        a, s = (float(v) for v in process.marginal(torch.as_tensor(tau, dtype=torch.float64)))
+        x0 = torch.full_like(x, 1.0 if calls[0] % 2 else -1.0)  # already held in the box
+        return (x - a * x0) / s
+
+    def lines(bounds: tuple[torch.Tensor, torch.Tensor] | None) -> list[float]:
+        calls[0] = 0
+        taus = dpm_times(process, 12)
+        a, s = process.marginal(taus)
+        lam = (a / s).log()
+        prev, out = torch.zeros(3, 2), []
+        for step, _tau, xi, _x0 in dpm_solver_pp(swinging, process, prev.clone(), 12, bounds=bounds):
+            if step < 12:
+                decay = math.exp(-float(lam[step] - lam[step - 1]))
+                d = (xi / float(a[step]) - decay * prev / float(a[step - 1])) / (1 - decay)
+                out.append(float(d.abs().max()))
+                prev = xi
+        return out
+
+    assert max(lines(None)) > 1.5  # the line through +1 and -1, half a step on
+    held = lines((torch.tensor([-1.0, -1.0]), torch.tensor([1.0, 1.0])))
+    assert max(held) == pytest.approx(1.0, abs=1e-4)

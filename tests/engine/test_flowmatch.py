@@ -21,8 +21,10 @@ from engine.flowmatch import (
     FlowField,
     FlowMatchingModel,
     GuidedField,
+    Pairs,
     couple,
     interpolate,
+    iter_reflow_pairs,
     ot_permutation,
     reflow_pairs,
     sample_times,
@@ -266,6 +268,21 @@ def test_reflow_pairs_are_the_teachers_own_ode_map() -> None:
     child = trainer.best_model()
     assert child.generation == 1
     assert make_reflow_trainer(child, 50, {"steps": 1}, seed=1).best_model().generation == 2
+
+
+def test_reflow_pairs_drawn_by_chunks_report_progress_and_are_the_same_map() -> None:
+    teacher = FlowMatchingModel(lively_net().float())
+    steps = list(iter_reflow_pairs(teacher, 50, seed=7, chunk=20))
+    assert [done for done, _ in steps] == [20, 40, 50]
+    assert all(p is None for _, p in steps[:-1])
+    chunked, whole = steps[-1][1], reflow_pairs(teacher, 50, seed=7)
+    assert chunked is not None
+    torch.testing.assert_close(chunked.x0, whole.x0, atol=0, rtol=0)  # the same noise, whatever the chunks
+    torch.testing.assert_close(chunked.x1, whole.x1, atol=2e-4, rtol=0)  # the same map, to the solver's tolerance
+    trainer = make_reflow_trainer(teacher, 50, {"steps": 1, "heldout": 10}, seed=7, pairs=chunked)
+    torch.testing.assert_close(trainer.pairs.x1, chunked.x1[:40])  # the pairs given are the ones trained on
+    with pytest.raises(InputError, match="labels exactly when"):
+        make_reflow_trainer(teacher, 50, {"steps": 1}, pairs=Pairs(chunked.x0, chunked.x1, torch.zeros(50).long()))
 
 
 # -- the family and its checkpoints -----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from engine.diffusion.analytic import exact_model
 from engine.diffusion.schedules import VPSchedule
 from engine.errors import InputError
 from engine.guidance_sweep import (
+    SWEEP_STEPS,
     coverage,
     in_class_share,
     precision_recall,
@@ -161,7 +162,8 @@ def test_sweep_steps_pause_between_sampler_steps_and_agree_with_the_sweep() -> N
     ref = reference(GAUSS8, 4, 500)
     out = list(sweep_steps(model, GAUSS8, ref, (0.0, 2.0), n=500))
     points = [p for p in out if p is not None]
-    assert len(out) == 2 * 25 + 2 and [p.gamma for p in points] == [0.0, 2.0]  # 25 steps each, then the figures
+    steps = SWEEP_STEPS["cfg"]
+    assert len(out) == 2 * steps + 2 and [p.gamma for p in points] == [0.0, 2.0]  # the steps of each, then the figures
     whole = list(sweep(model, GAUSS8, 4, (0.0, 2.0), n=500))
     assert [p.in_class for p in points] == [p.in_class for p in whole]
     assert smallest_gamma(points, 0.97) is points[1] and smallest_gamma(points[:1], 0.97) is None

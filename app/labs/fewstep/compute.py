@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,11 +10,11 @@ from importlib.resources import files
 
 import numpy as np
 
-from engine.checkpoint import TrainedModel, load_trained
+from engine.checkpoint import TrainedModel, finite_or_none, load_trained
 from engine.cnf import CNF
 from engine.densities import Density
 from engine.errors import InputError
-from engine.flowmatch import FlowMatchingModel, make_reflow_trainer, ot_permutation
+from engine.flowmatch import FlowMatchingModel, iter_reflow_pairs, make_reflow_trainer, ot_permutation, reflow_labels
 from engine.flowmatch.coupling import pairing_cost
 from engine.metrics import histogram_tv
 
@@ -48,12 +49,20 @@ class CouplingFrame:
 
 @dataclass(frozen=True)
 class ReflowProgress:
-    """Reflow under way (``step``, ``elapsed`` seconds, ``loss``), or done (``model`` set)."""
+    """Reflow under way: drawing its pairs (``pairs_done`` of ``pairs``), then training (``step``,
+    ``elapsed`` seconds, ``loss``); or done (``model`` set)."""
 
-    step: int
-    elapsed: float
-    loss: float
+    pairs_done: int
+    pairs: int
+    step: int = 0
+    elapsed: float = 0.0
+    loss: float = math.nan
     model: TrainedModel | None = None
+
+    @property
+    def training(self) -> bool:
+        """Whether the pairs are drawn and training has begun."""
+        return self.pairs_done >= self.pairs
 
 
 def row_label(tm: TrainedModel) -> str:
@@ -97,16 +106,25 @@ def coupling_frame(density: Density, n: int = 64, seed: int = 3) -> CouplingFram
     return CouplingFrame(x0, x1, x1[perm], pairing_cost(x0, x1), pairing_cost(x0, x1[perm]))
 
 
-def reflow_run(tm: TrainedModel, density: Density | None, seconds: float, pairs: int = 8000,
-               seed: int = 0) -> Iterator[ReflowProgress]:
-    """Reflow ``tm`` for ``seconds``: progress every step, and last the reflowed model."""
-    assert isinstance(tm.model, FlowMatchingModel)
-    trainer = make_reflow_trainer(tm.model, pairs, {"sample_every": 0.0}, density=density, seed=seed)
+def reflow_run(tm: TrainedModel, density: Density | None, seconds: float, pairs: int = 8000, seed: int = 0,
+               chunk: int = 1000) -> Iterator[ReflowProgress]:
+    """Reflow ``tm``: progress after every ``chunk`` pairs drawn and every training step (``seconds`` of
+    training), and last the reflowed model with its record (generation, pairs, steps, straightness)."""
+    teacher = tm.model
+    assert isinstance(teacher, FlowMatchingModel)
+    labels = reflow_labels(teacher, pairs, density, seed)
+    drawn = None
+    for done, batch in iter_reflow_pairs(teacher, pairs, seed=seed, labels=labels, chunk=chunk):
+        drawn = batch  # None until the last chunk
+        yield ReflowProgress(done, pairs)
+    trainer = make_reflow_trainer(teacher, pairs, {"sample_every": 0.0}, density=density, seed=seed, pairs=drawn)
     last = None
-    for snap in trainer.run(seconds=seconds):
-        last = snap
-        yield ReflowProgress(snap.step, snap.elapsed, snap.loss)
+    for last in trainer.run(seconds=seconds):
+        yield ReflowProgress(pairs, pairs, last.step, last.elapsed, last.loss)
     model = trainer.best_model()
-    metrics = {"generation": model.generation, "straightness": model.straightness(1000)}
-    yield ReflowProgress(0 if last is None else last.step, 0.0 if last is None else last.elapsed,
-                         float("nan") if last is None else last.loss, TrainedModel(model, dict(tm.density), metrics))
+    steps, elapsed = (0, 0.0) if last is None else (last.step, round(last.elapsed, 2))
+    metrics = {"generation": model.generation, "pairs": pairs, "seed": seed, "steps": steps, "seconds": elapsed,
+               "heldout_nll": None if last is None else finite_or_none(last.heldout_nll),
+               "straightness": round(model.straightness(1000), 5)}
+    yield ReflowProgress(pairs, pairs, steps, elapsed, math.nan if last is None else last.loss,
+                         TrainedModel(model, dict(tm.density), metrics))

@@ -4,8 +4,10 @@ One noise batch is carried by the current flow (flow matching or CNF) with 1, 2,
 Euler steps beside an accurate dopri5 reference, with the straightness S of its paths. Two
 panels draw one batch of training pairs (noise → data) as the independent coupling pairs
 them and as minibatch optimal transport does (fewer crossings, shorter lines). **Reflow**
-retrains the current flow-matching model on its own noise-to-data pairs and shows the
-reflowed model's row beside the first.
+retrains the current flow-matching model on its own noise-to-data pairs (a progress bar, and
+Cancel, while it draws them and trains) and shows the reflowed model's row beside the first;
+**Use reflowed model** then makes it the window's current model, which every view shows and
+File → Save saves.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from engine.api import FLOW_KINDS
 from engine.checkpoint import TrainedModel
@@ -23,6 +25,7 @@ from engine.errors import InputError
 from widgets.density_view import DensityView
 from widgets.square_grid import SquareGrid
 
+from ...worker import GeneratorWorker
 from ..base import Lab
 from ..context import LabContext
 from .compute import (
@@ -48,18 +51,27 @@ EXPLANATION = (
     "model's own noise → data pairs, which never cross) straightens the paths until one or two steps "
     "suffice. The TV under each panel is the histogram distance to fresh data.")
 REFLOW_SECONDS = 20.0
+REFLOW_PAIRS = 8000
+PROGRESS_STEPS = 1000  # resolution of the reflow's progress bar
+MIN_PANEL = 240  # px: a panel's plot keeps ~200 px inside its title and axes
+PANEL_ASPECT = 0.92  # a panel is a little taller than wide: a title over the plot, an axis under it
 
 
 def _panel(title: str) -> DensityView:
     view = DensityView(title=title)
-    view.colorbar.hide()
+    view.hide_colorbar()  # the heatmap is only the ground the samples are judged on
     return view
 
 
 class FewStepLab(Lab):
+    """Signals: ``reflow_finished(str)`` when a reflow ends: "done" (its row is drawn next), "stopped"
+    (cancelled, or its model is no longer the current one) or "failed" (the status says why)."""
+
+    reflow_finished = QtCore.Signal(str)
     equation = EQUATION
     explanation = EXPLANATION
     defer_updates = True
+    uses_time = False  # whole solves: the time bar would change nothing (see on_time)
 
     def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -73,17 +85,38 @@ class FewStepLab(Lab):
         self.seconds.setValue(REFLOW_SECONDS)
         self.seconds.setSuffix(" s")
         self.seconds.setToolTip("Training time of the reflow (drawing its pairs comes first)")
+        self.pairs = QtWidgets.QSpinBox()
+        self.pairs.setRange(100, 200_000)
+        self.pairs.setSingleStep(1000)
+        self.pairs.setValue(REFLOW_PAIRS)
+        self.pairs.setToolTip("Noise → data pairs the reflow draws from this model's flow and trains on")
         self.reflow_button = QtWidgets.QPushButton("Reflow")
         self.reflow_button.setToolTip("Train a new flow-matching model on this model's own noise → data pairs: "
                                       "straighter paths, fewer steps")
         self.reflow_button.clicked.connect(self._on_reflow_clicked)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, PROGRESS_STEPS)
+        self.progress.setMinimumWidth(200)
+        self.progress.hide()
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the reflow; the current model stays as it is")
+        self.cancel_button.clicked.connect(self.cancel_reflow)
+        self.cancel_button.hide()
+        self.adopt_button = QtWidgets.QPushButton("Use reflowed model")
+        self.adopt_button.setToolTip("Make the reflowed model the window's current model: every view shows it, "
+                                     "and File → Save saves it")
+        self.adopt_button.clicked.connect(self._on_adopt_clicked)
+        self.adopt_button.setEnabled(False)
         row = QtWidgets.QHBoxLayout()
-        for label, w in (("particles", self.count), ("reflow for", self.seconds)):
+        for label, w in (("particles", self.count), ("reflow for", self.seconds), ("on", self.pairs)):
             row.addWidget(QtWidgets.QLabel(label))
             row.addWidget(w)
-        row.addWidget(self.reflow_button)
+        row.addWidget(QtWidgets.QLabel("pairs"))
+        for control in (self.reflow_button, self.progress, self.cancel_button, self.adopt_button):
+            row.addWidget(control)
         row.addStretch(1)
-        self.grid = SquareGrid(aspect=1.0)
+        # at least ~200 px of plot in each panel: below that the grid scrolls (12 panels do not fit 1024 x 768)
+        self.grid = SquareGrid(aspect=PANEL_ASPECT, min_cell=MIN_PANEL)
         names = [f"{k} Euler step{'s' if k > 1 else ''}" for k in STEPS] + ["reference (dopri5)"]
         self.model_panels = [_panel(n) for n in names]
         self.reflow_panels = [_panel(f"reflow: {n}") for n in names]
@@ -103,20 +136,27 @@ class FewStepLab(Lab):
         lay.addWidget(self.grid, 1)
         self.reflowed: TrainedModel | None = None  # the reflowed model of the current one, once trained
         self._reflow_of: TrainedModel | None = None
-        self._reflowing = False
+        # the reflow runs on its own worker: redrawing the panels or leaving the tab does not stop it
+        self._reflow_worker: GeneratorWorker | None = None
+        self._teacher: TrainedModel | None = None  # the model the reflow under way started from
+        self._result: TrainedModel | None = None  # and what it has made, once it has
+        ctx.model_changed.connect(self._on_model_changed)
         self.compare: str | None = None  # a shipped model shown in the second row instead of a reflow
         self.frames: dict[str, FewStepFrame] = {}
 
     # -- the Lab contract ---------------------------------------------------------------------
     def settings(self) -> dict[str, object]:
-        return {"particles": self.count.value(), "reflow_seconds": self.seconds.value(), "compare": self.compare}
+        return {"particles": self.count.value(), "reflow_seconds": self.seconds.value(),
+                "reflow_pairs": self.pairs.value(), "compare": self.compare}
 
     def configure(self, particles: int | None = None, reflow_seconds: float | None = None,
-                  compare: str | None = None, **_: object) -> None:
+                  reflow_pairs: int | None = None, compare: str | None = None, **_: object) -> None:
         if particles is not None:
             self.count.setValue(int(particles))
         if reflow_seconds is not None:
             self.seconds.setValue(float(reflow_seconds))
+        if reflow_pairs is not None:
+            self.pairs.setValue(int(reflow_pairs))
         if compare is not None:
             try:
                 self.reflowed, self.compare = load_shipped(str(compare)), str(compare)
@@ -129,18 +169,31 @@ class FewStepLab(Lab):
     def _flow(self) -> bool:
         return self.ctx.trained is not None and self.ctx.trained.kind in FLOW_KINDS
 
+    @property
+    def reflowing(self) -> bool:
+        """Whether a reflow is under way."""
+        return self._reflow_worker is not None
+
+    def _sync_buttons(self) -> None:
+        idle = not self.reflowing and not self.ctx.training
+        self.reflow_button.setEnabled(idle and self.ctx.kind == "fm")
+        self.adopt_button.setEnabled(idle and self.reflowed is not None and self.compare is None
+                                     and self._reflow_of is not None and self._reflow_of is self.ctx.trained)
+
     def refresh(self) -> None:
-        self.reflow_button.setEnabled(self.ctx.kind == "fm" and not self._reflowing)
+        self._sync_buttons()
         if self.ctx.density is not None:
             self._draw_coupling(coupling_frame(self.ctx.density))
         if self.compare is None and self._reflow_of is not self.ctx.trained:
             self.reflowed, self._reflow_of = None, None
+            self._sync_buttons()
             for p in self.reflow_panels:
                 p.hide()
             self.grid.relayout()
         if not self._flow():
             for p in self.model_panels:
                 p.set_points(None)
+                p.set_density(None, self.ctx.box)  # empty, but over the density's box
             self.header.set_status("Few-step sampling needs a flow: train or open a flow-matching model (or a CNF).")
             return
         self.header.set_status("Sampling…")
@@ -203,25 +256,78 @@ class FewStepLab(Lab):
     # -- reflow ------------------------------------------------------------------------------------
     def _on_reflow_clicked(self) -> None:
         tm = self.ctx.trained
-        if tm is None or tm.kind != "fm":
+        if tm is None or tm.kind != "fm" or self.reflowing or self.ctx.training:
             return
-        self._reflowing = True
-        self.reflow_button.setEnabled(False)
+        density, seconds, pairs = self.ctx.density, self.seconds.value(), self.pairs.value()
+        self._teacher, self._result = tm, None
+        w = GeneratorWorker(lambda: reflow_run(tm, density, seconds, pairs), min_interval=0.1,
+                            keep=lambda p: p.model is not None)
+        w.yielded.connect(lambda p: self._on_reflow_progress(p) if self._reflow_worker is w else None)
+        w.finished.connect(lambda how: self._end_reflow(w, how))
+        w.failed.connect(lambda text: self._end_reflow(w, "failed", text))
+        self._reflow_worker = w
+        self._show_progress(0, "drawing the model's noise → data pairs…")
         self.header.set_status("Reflow: drawing the model's noise → data pairs…")
-        density, seconds = self.ctx.density, self.seconds.value()
-        self._reflow_of = tm
-        self.run_in_background(lambda: reflow_run(tm, density, seconds), self._draw, self._on_reflow_done)
+        self._sync_buttons()
+        w.start()
+
+    def cancel_reflow(self) -> None:
+        """Stop the reflow under way (it ends at its next step, with ``reflow_finished("stopped")``)."""
+        if self._reflow_worker is not None:
+            self._reflow_worker.stop()
+            self.cancel_button.setEnabled(False)
+            self.progress.setFormat("cancelling…")
+
+    def _show_progress(self, fraction: float, text: str) -> None:
+        self.progress.setValue(round(PROGRESS_STEPS * min(max(fraction, 0.0), 1.0)))
+        self.progress.setFormat(text.replace("%", "%%"))
+        self.progress.show()
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.show()
 
     def _on_reflow_progress(self, p: ReflowProgress) -> None:
-        if p.model is None:
-            self.throttled_status(lambda: f"Reflow: step {p.step} · {p.elapsed:.0f}/{self.seconds.value():.0f} s · "
+        if p.model is not None:
+            self._result = p.model
+        elif not p.training:
+            self._show_progress(p.pairs_done / p.pairs, f"pairs {p.pairs_done:,} / {p.pairs:,}")
+        else:
+            seconds = self.seconds.value()
+            self._show_progress(p.elapsed / seconds, f"training {p.elapsed:.0f} / {seconds:.0f} s")
+            self.throttled_status(lambda: f"Reflow: step {p.step} · {p.elapsed:.0f}/{seconds:.0f} s · "
                                           f"loss {p.loss:.4f}")
-            return
-        self.reflowed = p.model
 
-    def _on_reflow_done(self, how: str) -> None:
-        self._worker, self._reflowing = None, False
-        if self.reflowed is not None and self._reflow_of is self.ctx.trained:
+    def _end_reflow(self, worker: GeneratorWorker, how: str, text: str = "") -> None:
+        if worker is not self._reflow_worker:
+            return
+        self._reflow_worker = None
+        worker.shutdown(1000)  # its generator has ended: this only lets the worker go
+        self.progress.hide()
+        self.cancel_button.hide()
+        current = self._teacher is not None and self._teacher is self.ctx.trained
+        result, self._teacher, self._result = self._result, None, None
+        if how == "done" and result is not None and current:
+            self.reflowed, self._reflow_of, self.compare = result, self.ctx.trained, None
             self.refresh()
         else:
-            self.reflow_button.setEnabled(self.ctx.kind == "fm")
+            self.header.set_status(f"⚠ Reflow failed: {text}" if how == "failed" else
+                                   "Reflow cancelled" if current else
+                                   "Reflow stopped: the model it started from is no longer the current one")
+            self._sync_buttons()
+            how = "failed" if how == "failed" else "stopped"
+        self.reflow_finished.emit(how)
+
+    def _on_model_changed(self) -> None:
+        """A reflow of a model that is no longer the current one is of no use: stop it."""
+        if self.reflowing and self._teacher is not self.ctx.trained:
+            self.cancel_reflow()
+        self._sync_buttons()
+
+    def _on_adopt_clicked(self) -> None:
+        if self.adopt_button.isEnabled() and self.reflowed is not None:
+            self.ctx.adopt_requested.emit(self.reflowed)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        w, self._reflow_worker = self._reflow_worker, None
+        if w is not None and not w.shutdown(10_000):
+            self._orphans.append(w)  # never destroy a running QThread

@@ -3,13 +3,14 @@
 Every panel starts from the same noise x_T (one seed) and the same sampler, so panels differ
 only by their guidance: γ = 0 reproduces the unconditional panel exactly.
 
-Two qualities of one sampler. Both are DPM-Solver++(2M), the probability-flow ODE in
-data-prediction form with x̂_0 held in the box, from the same noise: while γ moves the guided
-panel is a *preview* at few steps, once γ rests it is sampled *in full* at the steps where the
-solver has converged. Being one deterministic map sampled coarsely and finely, the preview
-shows where the full sample's particles will be (an ε-form solver such as DDIM at few steps
-overshoots at large γ and pins particles on the box's edge, and a stochastic full sample
-would not match any preview particle for particle).
+One sampler for every picture: DPM-Solver++(2M), the probability-flow ODE in data-prediction
+form with x̂_0 held in the box, at the steps of :data:`STEPS` from the same noise. What the
+slider shows while γ moves is therefore the sample that stays once γ rests, the one the
+trade-off curve scores and the one ``flowscope sample --sampler dpm++ --steps N`` draws: a
+coarser stand-in lies at large γ, where the guided ODE is stiff (a 10-step solve pinned
+particles on the box's edge that a 25-step one put in the class), and a stochastic sampler
+would not match any picture particle for particle. The steps are what one core answers at
+display rate for 2,000 particles (tests/bench/bench_guidance.py).
 """
 
 from __future__ import annotations
@@ -20,20 +21,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from engine.densities import Box, Density, histogram_density
+from engine.diffusion.dpm_solver import dpm_solver_pp
 from engine.diffusion.model import DiffusionModel
 from engine.diffusion.tilted import TiltedTarget, estimated_tilted, exact_tilted
-from engine.diffusion.views import sampling_frames
+from engine.flowmatch.model import FlowMatchingModel
+from engine.guidance_sweep import SWEEP_FM, SWEEP_SAMPLER, SWEEP_STEPS
 
-__all__ = ["PREVIEW", "FULL", "PARTICLES", "Request", "PanelSamples", "TiltedTarget", "particle_classes",
-           "panel_frames", "sample_panel", "sample_panels", "tilted_target"]
+__all__ = ["SAMPLER", "STEPS", "FM_SOLVER", "GuidedModel", "PARTICLES", "steps_for", "Request", "PanelSamples",
+           "TiltedTarget", "particle_classes", "panel_frames", "sample_panel", "sample_panels", "tilted_target"]
 
-# Preview steps per kind of guidance (tests/bench/bench_guidance.py): 2,000 particles answer the
-# slider at display rate and agree with the full sample (histogram TV within sampling noise).
-PREVIEW = ("dpm++", {"cfg": 10, "classifier": 8})
-FULL = ("dpm++", 25)  # the sampler and steps of the trade-off curve (engine.guidance_sweep.SWEEP_SAMPLER)
+# the sampler and steps per kind of guidance, shared with the trade-off curve (tests/bench/bench_guidance.py
+# measures the latency and the distance to a converged solve); flow-matching models: a fixed-step solver
+SAMPLER, STEPS, FM_SOLVER = SWEEP_SAMPLER, SWEEP_STEPS, SWEEP_FM
 PARTICLES = 2000
+GuidedModel = DiffusionModel | FlowMatchingModel  # what the lab guides: diffusion and flow-matching models
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class Request:
     kind: str | None
     seed: int
     asked: float
-    preview: bool = False
+    preview: bool = False  # asked by a slider move: its job is never interrupted (see queue.py)
     interval: tuple[float, float] | None = None  # diffusion times where γ acts (None: all)
 
 
@@ -66,61 +70,88 @@ class PanelSamples:
         return self.xs[int(np.argmin(np.abs(self.taus - tau)))]
 
 
-def panel_frames(model: DiffusionModel, req: Request, box: Box, n: int = PARTICLES) -> Iterator[PanelSamples | None]:
-    """None after each sampler step (a worker may stop there), then the panel's samples."""
+def steps_for(kind: str | None, label: int | None = 0) -> int:
+    """The sampler steps of a panel: by its guidance kind (cfg without a class or kind)."""
+    return STEPS[kind if label is not None and kind in STEPS else "cfg"]
+
+
+def panel_frames(model: GuidedModel, req: Request, box: Box, n: int = PARTICLES) -> Iterator[PanelSamples | None]:
+    """None after each sampler step (a worker may stop there), then the panel's samples.
+
+    The states stay tensors until the end and are mapped to model coordinates in one pass: per
+    frame that mapping was a third of the time a 2,000-particle step took besides the network.
+    """
+    if isinstance(model, FlowMatchingModel):
+        yield from _flow_frames(model, req, n)
+        return
     start = time.perf_counter()
-    if req.preview:
-        sampler, steps = PREVIEW[0], PREVIEW[1][req.kind if req.label is not None and req.kind else "cfg"]
-    else:
-        sampler, steps = FULL[0], min(FULL[1], model.process.num_levels)
-    frames = []
-    extra: dict[str, Any] = {} if req.interval is None or req.guidance is None else {"guidance_interval": req.interval}
-    for f in sampling_frames(model, n, seed=req.seed, box=box, sampler=sampler, steps=steps, label=req.label,
-                             guidance=req.guidance, guidance_kind=req.kind if req.label is not None else None,
-                             **extra):
-        frames.append(f)
+    steps = steps_for(req.kind, req.label)
+    kind = req.kind if req.label is not None else None
+    limited = req.interval is not None and req.guidance is not None
+    options: dict[str, Any] = {"guidance_interval": req.interval} if limited else {}
+    eps, options = model.sampler_setup(SAMPLER, req.label, req.guidance, kind, options)
+    x, _ = model.initial_noise(n, req.seed)
+    states, taus = [x], [1.0]
+    for _step, tau, xi, _x0 in dpm_solver_pp(eps, model.process, x, steps, bounds=options.get("bounds")):
+        states.append(xi)
+        taus.append(tau)  # the time this step started from: its x sits at the next step's time
         yield None
-    # a frame's tau is the time its step started from; its x sits at the next frame's tau
-    taus = np.array([1.0] + [f.tau for f in frames[2:]] + [0.0], np.float64)
-    xs = np.ascontiguousarray(np.stack([f.x for f in frames]), np.float32)
-    yield PanelSamples(req, xs, taus, time.perf_counter() - start, sampler, steps)
+    times = np.array(taus[:1] + taus[2:] + [0.0], np.float64)
+    xs = model.from_z(torch.stack(states).reshape(-1, 2)).reshape(len(states), -1, 2)
+    yield PanelSamples(req, np.ascontiguousarray(xs, np.float32), times, time.perf_counter() - start, SAMPLER, steps)
 
 
-def sample_panel(model: DiffusionModel, req: Request, box: Box, n: int = PARTICLES) -> PanelSamples:
+def _flow_frames(model: FlowMatchingModel, req: Request, n: int) -> Iterator[PanelSamples | None]:
+    """A flow-matching panel: classifier-free guidance on the velocity, τ = 1 − t (the interval in τ too)."""
+    start = time.perf_counter()
+    solver, steps = FM_SOLVER
+    limited = req.interval is not None and req.guidance is not None and req.label is not None
+    states, taus = [], []
+    for t, x in model.states(n, seed=req.seed, solver=solver, steps=steps, label=req.label, guidance=req.guidance,
+                             guidance_interval=req.interval if limited else None):
+        states.append(x)
+        taus.append(1.0 - t)
+        yield None
+    xs = torch.stack(states).float().cpu().numpy()
+    yield PanelSamples(req, np.ascontiguousarray(xs), np.array(taus, np.float64), time.perf_counter() - start,
+                       solver, steps)
+
+
+def sample_panel(model: GuidedModel, req: Request, box: Box, n: int = PARTICLES) -> PanelSamples:
     *_, last = panel_frames(model, req, box, n)
     assert last is not None
     return last
 
 
-def sample_panels(model: DiffusionModel, requests: Sequence[Request], box: Box,
+def sample_panels(model: GuidedModel, requests: Sequence[Request], box: Box,
                   n: int = PARTICLES) -> Iterator[PanelSamples | None]:
     """The panels in order (with a None after every sampler step)."""
     for req in requests:
         yield from panel_frames(model, req, box, n)
 
 
-def tilted_target(model: DiffusionModel, density: Density | None, box: Box, n: int = 128) -> TiltedTarget | None:
+def tilted_target(model: GuidedModel, density: Density | None, box: Box, n: int = 128) -> TiltedTarget | None:
     """The target exactly when the density has closed forms for p(x) and p(y|x), else estimated; None if neither."""
     if density is not None and density.num_classes == model.num_classes:
         exact = exact_tilted(density, box, n)
         if exact is not None:
             return exact
-    if model.classifier is None:
+    if not isinstance(model, DiffusionModel) or model.classifier is None:
         return None
     if density is not None:
         return estimated_tilted(model, density.density_grid(n, box).astype(np.float64), box, "histogram of the data")
     return estimated_tilted(model, _sample_histogram(model, box, n), box, "histogram of the model's samples")
 
 
-def particle_classes(model: DiffusionModel | None, density: Density | None, x: np.ndarray) -> np.ndarray | None:
+def particle_classes(model: GuidedModel | None, density: Density | None, x: np.ndarray) -> np.ndarray | None:
     """Class of each point (n,): by the density's exact posterior when given, else the classifier's at small τ."""
     if density is not None:
         return density.classify(x)
-    if model is not None and model.classifier is not None:
+    if isinstance(model, DiffusionModel) and model.classifier is not None:
         return model.class_probs(x, float(model.process.t_min)).argmax(1)
     return None
 
 
 def _sample_histogram(model: DiffusionModel, box: Box, n: int) -> np.ndarray:
-    x = model.sample(20_000, seed=0, sampler=PREVIEW[0], steps=PREVIEW[1]["cfg"])
+    x = model.sample(20_000, seed=0, sampler=SAMPLER, steps=STEPS["cfg"])
     return histogram_density(x, box, n, sigma=1.0).astype(np.float64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.checkpoint import TrainedModel
 from engine.densities import Density
 
-from .compute import FULL, PARTICLES, PREVIEW, PanelSamples
+from .compute import PARTICLES, PanelSamples
 
 __all__ = ["EQUATIONS", "EXPLANATION", "TARGET", "missing_model_message", "status_text"]
 
@@ -16,6 +16,8 @@ EQUATIONS = {
             f"&nbsp;&nbsp;&nbsp;⇔&nbsp;&nbsp;&nbsp;{_TILT}"),
     "classifier": ("ε̂ = ε<sub>θ</sub>(x<sub>t</sub>) − γ √(1 − ᾱ<sub>t</sub>) ∇ log p(y | x<sub>t</sub>)"
                    f"&nbsp;&nbsp;&nbsp;⇔&nbsp;&nbsp;&nbsp;{_TILT}"),
+    "fm": ("v̂ = γ v<sub>θ</sub>(x<sub>t</sub>, t, y) + (1 − γ) v<sub>θ</sub>(x<sub>t</sub>, t, ∅)"
+           "&nbsp;&nbsp;&nbsp;(flow matching: τ = 1 − t)"),
 }
 
 TARGET = ("Grey heatmap and contours (50% of the mass solid, 90% dashed): the naive target "
@@ -36,9 +38,9 @@ guided samples: tilting and then noising is not the same as noising and then til
 γ ≠ 0, 1 the particles do not settle exactly on the heatmap (watch them leave the outer parts
 of a mode for large γ).</p>
 <p><b>Panels.</b> All three start from the same noise x<sub>T</sub> and draw the same random numbers
-on the way, so γ = 0 reproduces the unconditional panel particle for particle. While γ moves, the
-guided panel shows quick previews (deterministic DDIM with few steps, which makes modes too tight);
-when it rests, every panel is sampled in full with the ancestral sampler. The time bar moves
+on the way, so γ = 0 reproduces the unconditional panel particle for particle. Every panel is
+sampled with DPM-Solver++ (the probability-flow ODE, deterministic), fast enough that what the guided
+panel shows while γ moves is the sample that stays when it rests. The time bar moves
 through the reverse process (τ = 1 − t); the right-hand map is the classifier's
 p(y | x<sub>τ</sub>) at that τ, flat at pure noise and sharp near the data. Particles are
 coloured by the class of the region they end in.</p>
@@ -47,27 +49,25 @@ coloured by the class of the region they end in.</p>
 
 def missing_model_message(trained: TrainedModel | None, density: Density | None) -> str:
     """What to do to use the lab, given what is loaded now."""
-    how = ("Pick a density with classes (8gaussians, moons, pinwheel, checkerboard …), choose DDPM (or NCSN), "
-           "tick “Class-conditional”, and train.")
+    how = ("Pick a density with classes (8gaussians, moons, pinwheel, checkerboard …), choose DDPM, NCSN or "
+           "flow matching, tick “Class-conditional”, and train.")
     if density is not None and density.num_classes < 2:
         how = (f"“{density.name}” has no classes: pick one that has (8gaussians, moons, pinwheel …), "
                "choose DDPM, tick “Class-conditional”, and train.")
     if trained is None:
-        return f"The guidance lab needs a class-conditional diffusion model.\n\n{how}"
+        return f"The guidance lab needs a class-conditional diffusion or flow-matching model.\n\n{how}"
     if trained.kind == "cnf":
         return f"A CNF models one unconditional density, so there is nothing to guide.\n\n{how}"
     return f"This {trained.kind.upper()} was trained without classes, so it cannot be guided.\n\n{how}"
 
 
-_NAMES = {"dpm++": "DPM-Solver++", "ddim": "DDIM"}
+_NAMES = {"dpm++": "DPM-Solver++", "ddim": "DDIM", "rk4": "RK4", "midpoint": "midpoint", "euler": "Euler"}
 
 
 def status_text(ps: PanelSamples, waited_ms: float, preview_ms: float | None) -> str:
     """The status line after the guided panel is drawn: which sampler, and how long the user waited."""
-    quick = f"{_NAMES.get(PREVIEW[0], PREVIEW[0])} {PREVIEW[1][ps.request.kind or 'cfg']} steps"
-    full = f"{_NAMES.get(FULL[0], FULL[0])} {ps.steps if not ps.request.preview else FULL[1]} steps"
+    sampler = f"{_NAMES.get(ps.sampler, ps.sampler)} {ps.steps} steps, {PARTICLES:,} particles"
     if ps.request.preview:
-        return (f"Preview ({quick}, {PARTICLES:,} particles): {waited_ms:.0f} ms after the slider moved · "
-                f"full ({full}) next")
-    answer = "" if preview_ms is None else f" · previews while γ moves ({quick}): {preview_ms:.0f} ms"
-    return f"Full sample ({full}, {PARTICLES:,} particles, one seed for all panels): {waited_ms:.0f} ms{answer}"
+        return f"γ = {ps.request.guidance:g} ({sampler}): {waited_ms:.0f} ms after the slider moved"
+    answer = "" if preview_ms is None else f" · the slider's last answer: {preview_ms:.0f} ms"
+    return f"Sample ({sampler}, one seed for all panels): {waited_ms:.0f} ms{answer}"

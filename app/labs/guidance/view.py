@@ -12,12 +12,13 @@ from PySide6 import QtWidgets
 from engine.densities import Density
 from engine.diffusion.model import DiffusionModel
 from engine.diffusion.views import ClassMap, classifier_map
+from engine.flowmatch.model import FlowMatchingModel
 from widgets.guidance_controls import GAMMA_RANGE
 from widgets.guidance_panels import PANELS, GuidancePanels
 
 from ..base import Lab
 from . import compute as runs
-from .compute import PanelSamples, Request, TiltedTarget
+from .compute import GuidedModel, PanelSamples, Request, TiltedTarget
 from .curve import CurveKey, Curves, reading
 from .queue import PanelQueue
 from .text import EQUATIONS, EXPLANATION, TARGET, missing_model_message, status_text
@@ -58,9 +59,18 @@ class GuidanceLab(Lab):
         self.controls.reseed_requested.connect(self._on_reseed_requested)
 
     # -- the model -------------------------------------------------------------------
-    def model(self) -> DiffusionModel | None:
+    def model(self) -> GuidedModel | None:
+        """The class-conditional diffusion or flow-matching model loaded now, else None."""
         m = None if self.ctx.trained is None else self.ctx.trained.model
-        return m if isinstance(m, DiffusionModel) and m.num_classes > 1 else None
+        return m if isinstance(m, (DiffusionModel, FlowMatchingModel)) and m.num_classes > 1 else None
+
+    def _equation(self) -> str:
+        return EQUATIONS["fm" if isinstance(self.model(), FlowMatchingModel) else self.controls.kind]
+
+    def _classifier_model(self) -> DiffusionModel | None:
+        """The model when it carries a noisy classifier (classifier guidance, the class map)."""
+        m = self.model()
+        return m if isinstance(m, DiffusionModel) and m.classifier is not None else None
 
     def _model_density(self) -> Density | None:
         """The density the model was trained on, when it is the current one (else its closed forms do not apply)."""
@@ -105,7 +115,7 @@ class GuidanceLab(Lab):
                 self.controls.set_label(int(label))
             if kind is not None:
                 self.controls.set_kind(str(kind))
-                self.header.set_equation(EQUATIONS[self.controls.kind])
+                self.header.set_equation(self._equation())
         if guidance is not None:
             self.controls.set_guidance(float(guidance))
             self.sweep = (0.0, float(guidance))
@@ -152,7 +162,7 @@ class GuidanceLab(Lab):
             self._request(("conditional", "guided"))
 
     def _on_kind_changed(self, kind: str) -> None:
-        self.header.set_equation(EQUATIONS[kind])
+        self.header.set_equation(self._equation())
         self._draw_curves()
         self._request(("conditional", "guided"))
 
@@ -175,8 +185,8 @@ class GuidanceLab(Lab):
             return False
         self.panels.show_message(None)
         self.controls.set_classes(model.num_classes)
-        self.controls.set_kinds(["cfg"] + (["classifier"] if model.classifier is not None else []))
-        self.header.set_equation(EQUATIONS[self.controls.kind])
+        self.controls.set_kinds(["cfg"] + (["classifier"] if self._classifier_model() is not None else []))
+        self.header.set_equation(self._equation())
         self.target = runs.tilted_target(model, self._model_density(), self.ctx.box)
         self.note.setText(f"{TARGET} ({self.target.source})." if self.target is not None
                           else "No tilted target: this model has no classifier and the density no closed form.")
@@ -203,9 +213,7 @@ class GuidanceLab(Lab):
         return None if model is None else lambda: runs.sample_panels(model, reqs, box)
 
     def _on_queue_idle(self) -> None:
-        if self.samples["guided"].request.preview and not self.ctx.training:  # γ rests: sample it in full
-            self._request(("guided",), preview=False)
-        elif not self.ctx.training:  # the panels are done: the trade-off curve, then exact samples by γ
+        if not self.ctx.training:  # the panels are done: the trade-off curve, then exact samples by γ
             self._continue_curves()
 
     # -- the trade-off curve (computed when the panels rest; any request stops it between two steps) ------
@@ -295,7 +303,7 @@ class GuidanceLab(Lab):
 
     def _show(self, ps: PanelSamples) -> None:
         self.samples[ps.request.panel] = ps
-        if ps.request.panel == "guided" and not ps.request.preview and ps.request.guidance is not None:
+        if ps.request.panel == "guided" and ps.request.guidance is not None:
             self.exact.setdefault(self._exact_key(ps.request.guidance, ps.request), ps)
         self._draw_panel(ps.request.panel)
         if ps.request.panel == "guided":
@@ -323,8 +331,8 @@ class GuidanceLab(Lab):
             self.panels.set_target(panel, grid, self.ctx.box)
 
     def _draw_class_map(self) -> None:
-        model, tau, y = self.model(), 1.0 - self.ctx.t, self.controls.label
-        if model is None or model.classifier is None:
+        model, tau, y = self._classifier_model(), 1.0 - self.ctx.t, self.controls.label
+        if model is None:
             self.class_map = None
             self.panels.set_class_map(None, self.ctx.box, "no noisy classifier in this model")
             return
