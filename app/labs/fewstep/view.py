@@ -119,6 +119,7 @@ class FewStepLab(Lab):
         self.grid = SquareGrid(aspect=PANEL_ASPECT, min_cell=MIN_PANEL)
         names = [f"{k} Euler step{'s' if k > 1 else ''}" for k in STEPS] + ["reference (dopri5)"]
         self.model_panels = [_panel(n) for n in names]
+        self._names = names
         self.reflow_panels = [_panel(f"reflow: {n}") for n in names]
         self.coupling_panels = [_panel("independent pairs"), _panel("OT pairs")]
         self.lines = []
@@ -191,9 +192,10 @@ class FewStepLab(Lab):
                 p.hide()
             self.grid.relayout()
         if not self._flow():
-            for p in self.model_panels:
+            for p, name in zip(self.model_panels, self._names):
                 p.set_points(None)
                 p.set_density(None, self.ctx.box)  # empty, but over the density's box
+                p.set_title(name)  # not the last flow's figures over nothing
             self.header.set_status("Few-step sampling needs a flow: train or open a flow-matching model (or a CNF).")
             return
         self.header.set_status("Sampling…")
