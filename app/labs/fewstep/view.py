@@ -107,14 +107,21 @@ class FewStepLab(Lab):
                                      "and File → Save saves it")
         self.adopt_button.clicked.connect(self._on_adopt_clicked)
         self.adopt_button.setEnabled(False)
-        row = QtWidgets.QHBoxLayout()
+        # the choices on one line, the reflow's buttons and progress on the next: in one row they were
+        # wider than the view at 1024 px and the whole tab scrolled sideways
+        choices, actions = QtWidgets.QHBoxLayout(), QtWidgets.QHBoxLayout()
         for label, w in (("particles", self.count), ("reflow for", self.seconds), ("on", self.pairs)):
-            row.addWidget(QtWidgets.QLabel(label))
-            row.addWidget(w)
-        row.addWidget(QtWidgets.QLabel("pairs"))
+            choices.addWidget(QtWidgets.QLabel(label))
+            choices.addWidget(w)
+        choices.addWidget(QtWidgets.QLabel("pairs"))
+        choices.addStretch(1)
         for control in (self.reflow_button, self.progress, self.cancel_button, self.adopt_button):
-            row.addWidget(control)
-        row.addStretch(1)
+            actions.addWidget(control)
+        actions.addStretch(1)
+        row = QtWidgets.QVBoxLayout()
+        row.setSpacing(2)
+        row.addLayout(choices)
+        row.addLayout(actions)
         # at least ~200 px of plot in each panel: below that the grid scrolls (12 panels do not fit 1024 x 768)
         self.grid = SquareGrid(aspect=PANEL_ASPECT, min_cell=MIN_PANEL)
         names = [f"{k} Euler step{'s' if k > 1 else ''}" for k in STEPS] + ["reference (dopri5)"]
