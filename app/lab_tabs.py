@@ -6,6 +6,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from widgets.plot_style import restyle
 from widgets.time_bar import TimeBar
+from widgets.titles import ColumnLayout
 
 from .labs.base import Lab
 from .labs.context import LabContext
@@ -92,11 +93,12 @@ class LabTabs(QtWidgets.QWidget):
         self._follow_time(self._current is not None and self._current.uses_time)
 
     def _follow_time(self, meaningful: bool) -> None:
-        """The time bar is usable only where the view follows t (not on a step clock or a chart of costs)."""
+        """The time bar is there only where the view follows t (not on a step clock or a chart of
+        costs): elsewhere it is stopped, disabled and hidden, and the pictures take its height."""
         if not meaningful:
             self.time_bar.play(False)
         self.time_bar.setEnabled(meaningful)
-        self.time_bar.setToolTip("" if meaningful else "This view does not follow the time bar")
+        self.time_bar.setVisible(meaningful)
 
 
 def scrolled(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
@@ -106,5 +108,9 @@ def scrolled(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
     area = QtWidgets.QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-    area.setWidget(widget)
+    holder = QtWidgets.QWidget()
+    lay = ColumnLayout(holder)  # the view scrolls below its minimum size only, not its preferred one
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(widget)
+    area.setWidget(holder)
     return area

@@ -40,6 +40,9 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All
 
 
 TRIM_EVERY_MS = 20_000
+# below this window width the density list becomes a tab of the right-hand dock, beside Training:
+# on a 1024-pixel projector two side panels would leave the pictures barely half the width
+SHARED_DOCK_BELOW = 1400
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -74,14 +77,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.view = DensityView(title="")
         self.model_view = DensityView(title="model: not trained yet")
         self.curves = CurvesView()
-        views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        views.addWidget(self.view)
-        views.addWidget(self.model_view)
-        page = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        page.addWidget(views)
-        page.addWidget(self.curves)
-        page.setStretchFactor(0, 4)
-        page.setStretchFactor(1, 1)
+        # the two pictures side by side over the curves, in fixed shares of the height: a splitter
+        # shared it out by the plots' size hints and left the curves ~35 px at 1024 x 768
+        page = QtWidgets.QWidget()
+        views = QtWidgets.QHBoxLayout()
+        for w, stretch in ((self.view, 1), (self.model_view, 1)):
+            w.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Ignored)
+            views.addWidget(w, stretch)
+        self.curves.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Ignored)
+        column = QtWidgets.QVBoxLayout(page)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.addLayout(views, 3)
+        column.addWidget(self.curves, 2)
         self.ctx = LabContext(self)
         self.lab_tabs = LabTabs(self.ctx, page)
         self.lab_tabs.install_shortcuts(self)
@@ -361,12 +368,29 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _fit_docks(self, width: int) -> None:
         """Side panels in proportion to the window: on a 1024-pixel projector the pictures keep
-        most of the width (the panels scroll what does not fit)."""
+        most of the width (the panels scroll what does not fit, and share one dock area)."""
+        shared = self._share_dock_area(width < SHARED_DOCK_BELOW)
         docks = [d for d in (self.density_dock, self.training_dock) if d.isVisible() and not d.isFloating()]
         share = {self.density_dock: (0.13, 130, 260), self.training_dock: (0.24, 300, 400)}
+        if shared:  # one area holds both: it is sized for the training form, whichever tab is up
+            share[self.density_dock] = share[self.training_dock]
         sizes = [int(min(hi, max(lo, f * width))) for d in docks for f, lo, hi in [share[d]]]
         if docks:
             self.resizeDocks(docks, sizes, QtCore.Qt.Orientation.Horizontal)
+
+    def _share_dock_area(self, narrow: bool) -> bool:
+        """Put the density list in a tab beside Training (narrow window) or back on the left; True
+        when they share an area. Docks a person has floated are left where they are."""
+        d, t = self.density_dock, self.training_dock
+        if d.isFloating() or t.isFloating():
+            return False
+        tabbed = t in self.tabifiedDockWidgets(d)
+        if narrow and not tabbed:
+            self.tabifyDockWidget(t, d)
+            t.raise_()
+        elif not narrow and tabbed:
+            self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, d)
+        return narrow
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.exporter.shutdown()  # an animation export drawing its frames stops and writes nothing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from .plot_style import FONT_SCALE_PROPERTY, current_style
+from .plot_style import scale_font
 
 __all__ = ["AdjointControls"]
 
@@ -38,10 +38,7 @@ class AdjointControls(QtWidgets.QWidget):
             lay.addWidget(w)
         lay.addWidget(self.run)
         lay.addStretch(1)
-        self.setProperty(FONT_SCALE_PROPERTY, 1.2)  # it follows the text size (plot_style.restyle)
-        font = self.font()
-        font.setPointSizeF(current_style().font_pt * 1.2)
-        self.setFont(font)
+        scale_font(self, 1.2)  # it follows the text size (plot_style.restyle)
         self.solver_box.currentIndexChanged.connect(lambda _i: self.run_requested.emit())
         self.batch_box.currentIndexChanged.connect(lambda _i: self.run_requested.emit())
         self.run.clicked.connect(self.run_requested)

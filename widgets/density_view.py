@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from .palette import colormap
 from .plot_style import restyle
 from .points_item import PointsItem
+from .titles import ColumnLayout, TitleLabel
 
 __all__ = ["DensityView"]
 
@@ -39,7 +40,11 @@ class DensityView(QtWidgets.QWidget):
         self.plot.disableAutoRange()
         self.plot.setMenuEnabled(False)
         self.plot.showGrid(x=False, y=False)
-        self.plot.setTitle(title)
+        # the title is a Qt label above the plot, not the plot's own: pyqtgraph makes a plot title's
+        # text width the plot's minimum width, which in a narrow panel widens the view box past the
+        # panel and shifts its range off the data
+        self.title = TitleLabel(title)
+        self.title.setVisible(bool(title))
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
         self.plot.addItem(self.image)
@@ -48,9 +53,11 @@ class DensityView(QtWidgets.QWidget):
         self.colorbar = pg.ColorBarItem(colorMap=colormap("inferno"), interactive=False, width=18, label="p(x)")
         self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.plot.scene().sigMouseClicked.connect(self._on_scene_clicked)
-        lay = QtWidgets.QVBoxLayout(self)
+        lay = ColumnLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.plot)
+        lay.setSpacing(0)
+        lay.addWidget(self.title)
+        lay.addWidget(self.plot, 1)
         restyle(self)
 
     # -- public setters: they draw, they never change a model ----------------------
@@ -104,7 +111,8 @@ class DensityView(QtWidgets.QWidget):
         self.colorbar.setColorMap(colormap(name))
 
     def set_title(self, text: str) -> None:
-        self.plot.setTitle(text)
+        self.title.setText(text)
+        self.title.setVisible(bool(text))
 
     def set_points_visible(self, on: bool) -> None:
         self.points.setVisible(on)

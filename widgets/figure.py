@@ -27,8 +27,8 @@ def _has_plot(w: QtWidgets.QWidget) -> bool:
 
 
 def _is_control(w: QtWidgets.QWidget) -> bool:
-    if isinstance(w, EquationLabel):
-        return False
+    if isinstance(w, EquationLabel | QtWidgets.QScrollBar):
+        return False  # a scroll area's bar comes and goes with the space there is: it is no choice of the figure's
     if isinstance(w, _INPUTS):
         return True
     return not _has_plot(w) and any(isinstance(c, _INPUTS) and not c.isHidden()

@@ -7,7 +7,7 @@ from superqt import QLabeledDoubleRangeSlider
 
 from .keys import keep_arrow_keys
 from .palette import CLASS_COLORS
-from .plot_style import FONT_SCALE_PROPERTY, current_style
+from .plot_style import scale_font
 
 __all__ = ["GuidanceControls", "GAMMA_RANGE"]
 
@@ -62,16 +62,23 @@ class GuidanceControls(QtWidgets.QWidget):
                                  "outside it the plain conditional model (γ = 1) draws the sample.")
         self.reseed = QtWidgets.QPushButton("New noise")
         self.reseed.setToolTip("Start every panel from a new draw of x_T")
-        lay = QtWidgets.QHBoxLayout(self)
-        lay.setContentsMargins(6, 0, 6, 0)
+        # two rows (what to guide, then how hard and when): one row would be wider than the view
+        # at 1024 px and make the whole lab scroll sideways
+        first, second = QtWidgets.QHBoxLayout(), QtWidgets.QHBoxLayout()
         for text, w in (("class y", self.label_box), ("guidance", self.kind_box)):
-            lay.addWidget(QtWidgets.QLabel(text))
-            lay.addWidget(w)
-        lay.addWidget(self.value)
-        lay.addWidget(self.slider, 2)
-        lay.addWidget(QtWidgets.QLabel("τ ∈"))
-        lay.addWidget(self.interval, 1)
-        lay.addWidget(self.reseed)
+            first.addWidget(QtWidgets.QLabel(text))
+            first.addWidget(w)
+        first.addWidget(self.reseed)
+        first.addStretch(1)
+        second.addWidget(self.value)
+        second.addWidget(self.slider, 2)
+        second.addWidget(QtWidgets.QLabel("τ ∈"))
+        second.addWidget(self.interval, 1)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(6, 0, 6, 0)
+        lay.setSpacing(2)
+        lay.addLayout(first)
+        lay.addLayout(second)
         self._bigger_font()
         self.label_box.currentIndexChanged.connect(self._on_label_changed)
         self.kind_box.currentIndexChanged.connect(self._on_kind_changed)
@@ -152,10 +159,7 @@ class GuidanceControls(QtWidgets.QWidget):
         self.value.setText(f"γ = {self.guidance:+.1f}")
 
     def _bigger_font(self) -> None:
-        self.setProperty(FONT_SCALE_PROPERTY, 1.2)  # it follows the text size (plot_style.restyle)
-        font = self.font()
-        font.setPointSizeF(current_style().font_pt * 1.2)
-        self.setFont(font)
+        scale_font(self, 1.2)  # it follows the text size (plot_style.restyle)
 
 
 def _swatch(color: str) -> QtGui.QIcon:

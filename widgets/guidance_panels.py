@@ -11,14 +11,17 @@ from .contour_overlay import ContourOverlay
 from .density_view import DensityView
 from .guidance_controls import GuidanceControls
 from .map_view import MapView
-from .plot_style import BoxedLabel, restyle
-from .square_grid import SquareGrid
+from .plot_style import BoxedLabel, restyle, scale_font
 from .tradeoff_chart import TradeoffChart
 
 __all__ = ["GuidancePanels", "PANELS"]
 
 Box = tuple[float, float, float, float]
 PANELS = ("unconditional", "conditional", "guided")
+MESSAGE_SCALE = 1.45  # what the lab needs, said in large type in place of the panels
+TITLE_AND_AXIS = 22  # px: a panel's title over its plot and ticks under it, less its left axis: height - width
+TOP_SHARE = 0.56  # of the height, at most, for the row of samples (the chart needs the rest)
+COLOUR_BAR = 100  # px: the class map's colour bar with its ticks and label
 
 
 class GuidancePanels(QtWidgets.QWidget):
@@ -37,20 +40,16 @@ class GuidancePanels(QtWidgets.QWidget):
         self.message = QtWidgets.QLabel()
         self.message.setWordWrap(True)
         self.message.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.message.setStyleSheet("font-size: 16pt; padding: 40px;")
+        self.message.setStyleSheet("padding: 40px;")
+        scale_font(self.message, MESSAGE_SCALE)
         content = QtWidgets.QWidget()
         inner = QtWidgets.QVBoxLayout(content)
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addWidget(self.controls)
-        inner.addWidget(self.note)
-        # four panels of one shape, in a row or two by two, whichever makes them biggest; the trade-off
-        # chart beside them
-        self.grid = SquareGrid(aspect=1.1)
         self.chart = TradeoffChart()
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(self.grid, 3)
-        row.addWidget(self.chart, 1)
-        inner.addLayout(row, 1)
+        self.chart.add_text(self.note)  # what the grey heatmaps are: beside the chart, not over the panels
+        self.stage = _Stage()
+        inner.addWidget(self.stage, 1)
         self.pages = QtWidgets.QStackedLayout(self)
         self.pages.addWidget(self.message)
         self.pages.addWidget(content)
@@ -67,8 +66,7 @@ class GuidancePanels(QtWidgets.QWidget):
             self.shares[name] = _corner_label(view.plot)
             self.views[name] = view
         self.class_view = MapView("p(y | x<sub>τ</sub>)", "p(y | x_τ)", cmap="viridis")
-        for w in [*self.views.values(), self.class_view]:
-            self.grid.add(w)
+        self.stage.set_parts([*self.views.values()], self.class_view, self.chart)
         restyle(self)
 
     def show_message(self, text: str | None) -> None:
@@ -86,7 +84,7 @@ class GuidancePanels(QtWidgets.QWidget):
 
     def set_panel_title(self, panel: str, text: str, share: str = "") -> None:
         """The title above the panel, and ``share`` (e.g. how many land in the class) in its top-left corner."""
-        self.views[panel].plot.setTitle(text)
+        self.views[panel].set_title(text)
         self.shares[panel].setText(share)
 
     def set_class_map(self, probs: np.ndarray | None, box: Box, title: str) -> None:
@@ -103,3 +101,53 @@ def _corner_label(plot: pg.PlotWidget) -> BoxedLabel:
     label.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(6, 2))
     label.setZValue(30)
     return label
+
+
+class _Stage(QtWidgets.QWidget):
+    """The sample panels in a row over the trade-off chart, as big as the space allows: three samples
+    over the class map and the chart, or in a wide space the samples and the class map over a chart
+    as wide as the view. Every picture grows with the window and the lab fits 1024 x 768 unscrolled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.top: list[QtWidgets.QWidget] = []
+        self.left: QtWidgets.QWidget | None = None
+        self.wide: QtWidgets.QWidget | None = None
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
+
+    def set_parts(self, top: list[QtWidgets.QWidget], left: QtWidgets.QWidget, wide: QtWidgets.QWidget) -> None:
+        self.top, self.left, self.wide = top, left, wide
+        for w in (*top, left, wide):
+            w.setParent(self)
+        self._place()
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt's name
+        return QtCore.QSize(300, 200)
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        self._place()
+
+    def _place(self) -> None:
+        if self.left is None or self.wide is None:
+            return
+        gap, w, h = 6, self.width() + 6, self.height() + 6
+        # in a wide space the class map joins the row of samples and the chart takes the width under
+        # them; otherwise the map sits beside the chart under three bigger samples
+        three = min(w / 3, (h - 2 * TITLE_AND_AXIS) / 2)  # the class map under them as tall as they are
+        four = min((w - COLOUR_BAR) / 4, TOP_SHARE * h - TITLE_AND_AXIS)
+        in_row = four >= three - 1
+        cell_w = four if in_row else three
+        top_h = cell_w + TITLE_AND_AXIS
+        widths = [cell_w] * 3 + ([cell_w + COLOUR_BAR] if in_row else [])
+        x0 = (w - sum(widths)) / 2
+        x = x0
+        for panel, width in zip([*self.top, self.left], widths):
+            panel.setGeometry(int(x), 0, int(width - gap), int(top_h - gap))
+            x += width
+        bottom_h = h - top_h
+        x, width = 0.0, w  # the row under the samples takes the whole width: the chart's text needs it
+        if not in_row:
+            map_w = min(bottom_h - TITLE_AND_AXIS + COLOUR_BAR, 1.4 * cell_w)
+            self.left.setGeometry(0, int(top_h), int(map_w - gap), int(bottom_h - gap))
+            x, width = map_w, w - map_w
+        self.wide.setGeometry(int(x), int(top_h), int(width - gap), int(bottom_h - gap))

@@ -49,24 +49,29 @@ class KfpControls(QtWidgets.QWidget):
         self._on_sde_changed()
 
     def _layout(self) -> None:
-        formulas = QtWidgets.QFormLayout(self._formulas)
+        """A band above the pictures: the choices in one row, the custom SDE's formulas in a second
+        row shown only for it, so the panels keep the height."""
+        formulas = QtWidgets.QHBoxLayout(self._formulas)
         formulas.setContentsMargins(0, 0, 0, 0)
-        formulas.addRow("f<sub>x</sub> =", self.drift_x)
-        formulas.addRow("f<sub>y</sub> =", self.drift_y)
-        formulas.addRow("g =", self.diffusion)
-        form = QtWidgets.QFormLayout()
-        form.addRow("SDE", self.sde_box)
-        form.addRow(self._formulas)
-        form.addRow("grid", self.grid_box)
-        form.addRow("particles", self.particles_box)
+        for text, edit in (("f<sub>x</sub> =", self.drift_x), ("f<sub>y</sub> =", self.drift_y),
+                           ("g =", self.diffusion)):
+            formulas.addWidget(QtWidgets.QLabel(text))
+            formulas.addWidget(edit, 2 if edit is not self.diffusion else 1)
+        # a long SDE name is elided in the box rather than widening the row past the window
+        self.sde_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.sde_box.setMinimumContentsLength(14)
         row = QtWidgets.QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for text, box in (("SDE", self.sde_box), ("grid", self.grid_box), ("particles", self.particles_box)):
+            row.addWidget(QtWidgets.QLabel(text))
+            row.addWidget(box, 2 if box is self.sde_box else 0)
         row.addWidget(self.points_check)
-        row.addWidget(self.run_button, 1)
+        row.addWidget(self.run_button)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addLayout(form)
+        lay.setSpacing(2)
         lay.addLayout(row)
-        lay.addStretch(1)
+        lay.addWidget(self._formulas)
 
     def _connect(self) -> None:
         self.sde_box.currentIndexChanged.connect(self._on_sde_changed)

@@ -70,20 +70,22 @@ class LangevinControls(QtWidgets.QWidget):
         self._connect()
 
     def _layout(self) -> None:
-        form = QtWidgets.QFormLayout()
-        form.addRow("score", self.source_box)
-        form.addRow("method", self.method_box)
-        form.addRow("start", self.start_box)
-        form.addRow("particles", self.particles_box)
-        form.addRow(self.eta_label, self.eta_slider)
-        form.addRow(self.every_label, self.every_slider)
-        buttons = QtWidgets.QHBoxLayout()
-        buttons.addWidget(self.reset_button)
-        buttons.addWidget(self.pause_button)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addLayout(form)
-        lay.addLayout(buttons)
+        """Two label-and-control pairs a row, the buttons at the end: a band above the picture, so
+        the particles and the bars beside them keep the height (and it fits 1024 px across)."""
+        grid = QtWidgets.QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setVerticalSpacing(2)
+        pairs: list[tuple[QtWidgets.QLabel, QtWidgets.QWidget]] = [
+            (QtWidgets.QLabel("score"), self.source_box), (QtWidgets.QLabel("method"), self.method_box),
+            (QtWidgets.QLabel("start"), self.start_box), (QtWidgets.QLabel("particles"), self.particles_box),
+            (self.eta_label, self.eta_slider), (self.every_label, self.every_slider)]
+        for k, (label, control) in enumerate(pairs):
+            r, c = divmod(k, 2)
+            grid.addWidget(label, r, 2 * c)
+            grid.addWidget(control, r, 2 * c + 1)
+            grid.setColumnStretch(2 * c + 1, 1)
+        grid.addWidget(self.reset_button, 0, 4)
+        grid.addWidget(self.pause_button, 1, 4)
 
     def _connect(self) -> None:
         for name, box in (("source", self.source_box), ("method", self.method_box), ("start", self.start_box),

@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from .palette import colormap
 from .plot_style import restyle
-from .titles import TitleLabel
+from .titles import ColumnLayout, TitleLabel
 
 __all__ = ["MapView"]
 
@@ -41,7 +41,7 @@ class MapView(QtWidgets.QWidget):
         self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.levels: tuple[float, float] = (0.0, 1.0)
         self._box: Box | None = None
-        lay = QtWidgets.QVBoxLayout(self)
+        lay = ColumnLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         lay.addWidget(self.title)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from .palette import CLASS_COLORS
 from .plot_style import boxed_text, restyle
@@ -12,7 +12,6 @@ from .plot_style import boxed_text, restyle
 __all__ = ["ModeBars"]
 
 MAX_LABELLED = 5  # above this many modes the percentages would crowd the bars
-FONT_PT = 13
 
 
 class ModeBars(QtWidgets.QWidget):
@@ -26,12 +25,9 @@ class ModeBars(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        self.plot.setTitle("mass per mode", size=f"{FONT_PT + 1}pt")
-        font = QtGui.QFont()
-        font.setPointSize(FONT_PT - 2)
-        for side in ("left", "bottom"):
-            self.plot.getAxis(side).setStyle(tickFont=font)
-        self.plot.setLabel("left", "share", **{"font-size": f"{FONT_PT - 1}pt"})
+        # sizes and colours of the title, ticks and label come from the text size (restyle, below)
+        self.plot.setTitle("mass per mode")
+        self.plot.setLabel("left", "share")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, pen=pg.mkPen(None))
         self.truth_edge = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen("#000000", width=7))

@@ -21,7 +21,7 @@ import pyqtgraph as pg
 from PySide6 import QtGui, QtWidgets
 
 __all__ = ["PlotStyle", "BoxedLabel", "boxed_text", "current_style", "set_style", "restyle", "text_items",
-           "contrast_ratio", "strip_swatches", "ROLE_SCALE", "FONT_SCALE_PROPERTY"]
+           "contrast_ratio", "strip_swatches", "scale_font", "ROLE_SCALE", "FONT_SCALE_PROPERTY"]
 
 # a text's size relative to the base font, by what the text is
 ROLE_SCALE = {"tick": 0.95, "axis": 1.0, "legend": 0.95, "title": 1.2, "overlay": 1.05}
@@ -75,6 +75,16 @@ def boxed_text(text: str = "", anchor: tuple[float, float] = (0.5, 1.0)) -> pg.T
     item = pg.TextItem(text, color=s.fg, anchor=anchor, fill=pg.mkBrush(s.bg))
     item.setZValue(50)
     return item
+
+
+def scale_font(widget: QtWidgets.QWidget, scale: float) -> QtWidgets.QWidget:
+    """Give ``widget`` ``scale`` times the base text size, now and after every text-size change
+    (``restyle`` keeps it so): no text has a fixed point size that Ctrl+= / Ctrl+- would miss."""
+    widget.setProperty(FONT_SCALE_PROPERTY, float(scale))
+    font = QtGui.QFont(widget.font())
+    font.setPointSizeF(current_style().font_pt * scale)
+    widget.setFont(font)
+    return widget
 
 
 def restyle(root: QtWidgets.QWidget, style: PlotStyle | None = None) -> None:

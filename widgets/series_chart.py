@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .plot_style import restyle
-from .titles import TitleLabel
+from .titles import ColumnLayout, TitleLabel
 
 __all__ = ["SeriesChart"]
 
@@ -42,7 +42,7 @@ class SeriesChart(QtWidgets.QWidget):
         self.plot.addItem(self.marker, ignoreBounds=True)
         self._items: dict[str, pg.PlotDataItem] = {}
         self._data: dict[str, list[tuple[float, float]]] = {}
-        lay = QtWidgets.QVBoxLayout(self)
+        lay = ColumnLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         lay.addWidget(self.title)

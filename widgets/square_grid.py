@@ -4,6 +4,9 @@ A plot with a locked aspect ratio in a long thin cell shows a range several time
 blob of radius 2 drawn over ±14). Here every cell keeps the panels' shape (``aspect`` = width /
 height) and the number of columns is the one that gives the largest cells in the space there is;
 what is left over is shared out as margins, never given to one stretched plot.
+
+With ``min_cell`` set, cells never get narrower than that: when the space there is cannot hold every
+panel at that size, the grid scrolls (vertically) instead of shrinking the pictures into stamps.
 """
 
 from __future__ import annotations
@@ -26,19 +29,28 @@ def best_columns(count: int, width: float, height: float, aspect: float) -> tupl
     return best
 
 
-class SquareGrid(QtWidgets.QWidget):
+class SquareGrid(QtWidgets.QScrollArea):
     """Holds panels added with ``add(widget)``; lays them out in cells of shape ``aspect``."""
 
-    def __init__(self, aspect: float = 1.0, spacing: int = 6, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, aspect: float = 1.0, spacing: int = 6, min_cell: int = 0,
+                 parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.aspect = aspect
         self.spacing = spacing
+        self.min_cell = min_cell  # the least width of a cell (0: none)
         self.panels: list[QtWidgets.QWidget] = []
         self.columns = 1
+        self.inner = QtWidgets.QWidget()
+        self.setWidget(self.inner)
+        self.setWidgetResizable(False)  # the grid sizes its inner widget itself
+        self.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.viewport().setAutoFillBackground(False)
+        self.inner.setAutoFillBackground(False)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
 
     def add(self, widget: QtWidgets.QWidget) -> None:
-        widget.setParent(self)
+        widget.setParent(self.inner)
         self.panels.append(widget)
         self._place()
 
@@ -53,6 +65,7 @@ class SquareGrid(QtWidgets.QWidget):
         return QtCore.QSize(200, 160)
 
     def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)  # type: ignore[arg-type]
         self._place()
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
@@ -63,12 +76,22 @@ class SquareGrid(QtWidgets.QWidget):
         if not shown:
             return
         s = self.spacing
-        cols, _ = best_columns(len(shown), self.width() + s, self.height() + s, self.aspect)
+        width, height = self.viewport().width(), self.viewport().height()
+        if self.min_cell and self.verticalScrollBar().isVisible():
+            width += self.verticalScrollBar().width()  # judge by the whole width, not the width less the bar
+        cols, cell_w = best_columns(len(shown), width + s, height + s, self.aspect)
+        if self.min_cell and cell_w < self.min_cell + s:
+            # too many for this space at the least size: as many columns as fit, scrolled
+            width -= self.verticalScrollBar().sizeHint().width()
+            cols = max(1, min(len(shown), int((width + s) // (self.min_cell + s))))
+            rows = math.ceil(len(shown) / cols)
+            height = max(height, math.ceil(rows * (width + s) / cols / self.aspect) - s)
         rows = math.ceil(len(shown) / cols)
-        cell_w = min((self.width() + s) / cols, (self.height() + s) * self.aspect / rows)
+        cell_w = min((width + s) / cols, (height + s) * self.aspect / rows)
         cell_h = cell_w / self.aspect
-        x0 = (self.width() + s - cols * cell_w) / 2
-        y0 = (self.height() + s - rows * cell_h) / 2
+        self.inner.resize(width, height)
+        x0 = (width + s - cols * cell_w) / 2
+        y0 = (height + s - rows * cell_h) / 2
         self.columns = cols
         for k, w in enumerate(shown):
             r, c = divmod(k, cols)

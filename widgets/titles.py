@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtWidgets
 
 from .plot_style import FONT_SCALE_PROPERTY, ROLE_SCALE, current_style
 
-__all__ = ["TitleLabel"]
+__all__ = ["TitleLabel", "ColumnLayout"]
 
 
 class TitleLabel(QtWidgets.QLabel):
@@ -27,3 +27,16 @@ class TitleLabel(QtWidgets.QLabel):
         font = self.font()
         font.setPointSizeF(current_style().pt("title"))
         self.setFont(font)
+
+
+class ColumnLayout(QtWidgets.QVBoxLayout):
+    """A column that does not report height-for-width to what holds it.
+
+    A word-wrapped label makes its layout height-for-width, and a parent layout or scroll area then
+    asks for the height at a given width, which is answered with the *preferred* height (a plot's
+    480-pixel size hint): stretch factors stop working and scroll areas scroll at any size. A
+    plot with a title in this column is sized like a plot; the title still wraps inside it.
+    """
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt's name
+        return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from .plot_style import FONT_SCALE_PROPERTY, current_style
+from .plot_style import scale_font
 
 __all__ = ["TraceControls"]
 
@@ -42,10 +42,7 @@ class TraceControls(QtWidgets.QWidget):
         lay.addWidget(self.redraw)
         lay.addStretch(1)
         lay.addWidget(self.measure)
-        self.setProperty(FONT_SCALE_PROPERTY, 1.2)  # it follows the text size (plot_style.restyle)
-        font = self.font()
-        font.setPointSizeF(current_style().font_pt * 1.2)
-        self.setFont(font)
+        scale_font(self, 1.2)  # it follows the text size (plot_style.restyle)
         self.probe_box.currentIndexChanged.connect(lambda _i: self.probe_changed.emit(self.probe))
         self.k_box.currentIndexChanged.connect(lambda _i: self.probes_changed.emit(self.k))
         self.redraw.clicked.connect(self.redraw_requested)

@@ -53,24 +53,39 @@ class TradeoffChart(QtWidgets.QWidget):
             swatch.setPixmap(_swatch(color))
             text = QtWidgets.QLabel(name)
             text.setTextFormat(QtCore.Qt.TextFormat.RichText)
-            grid.addWidget(swatch, k // 2, 2 * (k % 2))
-            grid.addWidget(text, k // 2, 2 * (k % 2) + 1)
+            text.setWordWrap(True)
+            grid.addWidget(swatch, k, 0)
+            grid.addWidget(text, k, 1)
         styles = QtWidgets.QLabel("solid: guided at every time · dashed: only in the τ interval")
         styles.setWordWrap(True)
-        grid.addWidget(styles, 2, 0, 1, 4)
+        grid.addWidget(styles, len(FIGURES), 0, 1, 2)
         grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
         self.reading = QtWidgets.QLabel()
         self.reading.setWordWrap(True)
         self.reading.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        # room for its lines whatever the text: the chart above does not jump as the reading changes
-        self.reading.setFixedHeight(5 * self.reading.fontMetrics().lineSpacing())
         self.reading.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
-        lay = QtWidgets.QVBoxLayout(self)
+        # the legend and the reading in a column beside the plot: the plot keeps the height, and a
+        # reading that changes length moves nothing
+        column = QtWidgets.QWidget()
+        self.text = QtWidgets.QVBoxLayout(column)
+        self.text.setContentsMargins(0, 0, 4, 0)
+        self.text.addWidget(self.legend)
+        self.text.addWidget(self.reading)
+        self.text.addStretch(1)
+        # in a small window the words scroll, never the chart (nor are they cut off)
+        self.text_area = QtWidgets.QScrollArea()
+        self.text_area.setWidget(column)
+        self.text_area.setWidgetResizable(True)
+        self.text_area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.text_area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.chart, 1)
-        lay.addWidget(self.legend)
-        lay.addWidget(self.reading)
+        lay.addWidget(self.chart, 3)
+        lay.addWidget(self.text_area, 2)
+
+    def add_text(self, widget: QtWidgets.QWidget) -> None:
+        """Another piece of text in the column beside the plot (under the reading)."""
+        self.text.insertWidget(self.text.count() - 1, widget)
 
     def set_points(self, curve: str, gammas: Sequence[float], figures: Mapping[str, Sequence[float | None]]) -> None:
         if curve not in CURVES:

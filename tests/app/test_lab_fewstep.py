@@ -64,7 +64,7 @@ def test_coupling_panels_draw_the_ot_pairing_with_the_smaller_cost(fewstep, qtbo
     lab = fewstep(None)
     lab.activate()
     assert "needs a flow" in lab.header.status.text() and not lab.reflow_button.isEnabled()
-    ind, ot = (p.plot.getPlotItem().titleLabel.text for p in lab.coupling_panels)
+    ind, ot = (p.title.text() for p in lab.coupling_panels)
     cost = [float(s.rsplit("cost ", 1)[1]) for s in (ind, ot)]
     assert cost[1] < cost[0]
     xs, _ = lab.lines[1].getData()
@@ -82,7 +82,7 @@ def test_reflow_in_the_lab_adds_the_reflowed_row(fewstep, qtbot, fm) -> None:  #
     assert isinstance(lab.reflowed.model, FlowMatchingModel) and lab.reflowed.model.generation == 1
     assert all(p.isVisible() for p in lab.reflow_panels)
     assert "reflow-1: straightness S" in lab.header.status.text()
-    assert lab.reflow_panels[0].plot.getPlotItem().titleLabel.text.startswith("reflow-1: 1 step")
+    assert lab.reflow_panels[0].title.text().startswith("reflow-1: 1 step")
 
 
 def test_a_scene_compares_with_a_shipped_model_by_file_name_only(fewstep) -> None:  # type: ignore[no-untyped-def]

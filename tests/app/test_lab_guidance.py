@@ -85,7 +85,7 @@ def test_slider_resamples_in_the_background_and_reports_latency(lab, qtbot) -> N
     # what the slider showed is what stays: no second, finer sample replaces it once γ rests
     assert lab.samples["guided"] is answer
     assert not np.array_equal(answer.xs[-1], before)
-    assert "γ = 6" in lab.panels.views["guided"].plot.getPlotItem().titleLabel.text
+    assert "γ = 6" in lab.panels.views["guided"].title.text()
 
 
 def test_while_the_model_trains_every_panel_is_a_preview(lab, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from app.theme import DEFAULT_FONT_PT, apply_theme
 from engine.checkpoint import load_trained
 from engine.densities import get_density
 from widgets.plot_style import FONT_SCALE_PROPERTY, ROLE_SCALE, contrast_ratio, restyle, strip_swatches, text_items
+from widgets.titles import TitleLabel
 
 PRE = Path(__file__).resolve().parents[2] / "assets" / "pretrained"
 MODELS = {"cnf": PRE / "cnf_8gaussians.pt", "ddpm": PRE / "ddpm_8gaussians_conditional.pt"}
@@ -94,7 +95,11 @@ def test_larger_text_reaches_ticks_titles_legends_and_labels(qtbot, qapp, traine
                             for a in axes)
         titles = [i for v in lab.findChildren(pg.GraphicsView) for i in v.scene().items()
                   if isinstance(i, pg.PlotItem) and i.titleLabel.text]
-        assert titles and all(t.titleLabel.opts["size"] == f"{17 * ROLE_SCALE['title']:.1f}pt" for t in titles)
+        assert all(t.titleLabel.opts["size"] == f"{17 * ROLE_SCALE['title']:.1f}pt" for t in titles)
+        # titles above the plots are Qt labels of the title size
+        labels = [w for w in lab.findChildren(TitleLabel) if w.text()]
+        assert titles or labels
+        assert all(w.font().pointSizeF() == pytest.approx(17 * ROLE_SCALE["title"], abs=0.1) for w in labels)
         scaled = [w for w in lab.findChildren(QtWidgets.QWidget) if w.property(FONT_SCALE_PROPERTY) is not None]
         want = [pytest.approx(17 * float(w.property(FONT_SCALE_PROPERTY)), abs=0.1) for w in scaled]
         assert scaled and [w.font().pointSizeF() for w in scaled] == want
@@ -149,7 +154,8 @@ def test_a_figure_shows_no_controls_but_its_title_and_equation(qtbot, trained, n
     lab = _lab(qtbot, name, trained["ddpm"])
     try:
         def shown_inputs() -> list:  # type: ignore[type-arg]
-            return [w for w in lab.findChildren(QtWidgets.QWidget) if isinstance(w, inputs) and w.isVisibleTo(lab)]
+            return [w for w in lab.findChildren(QtWidgets.QWidget) if isinstance(w, inputs) and w.isVisibleTo(lab)
+                    and not isinstance(w, QtWidgets.QScrollBar)]  # a scroll area's own bar is no control
 
         before = shown_inputs()
         assert before  # every view has controls: the figure must lose them

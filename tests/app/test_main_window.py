@@ -74,7 +74,7 @@ def test_bad_file_shows_one_message_and_keeps_the_density(window, tmp_path, monk
 def test_data_file_density_is_shown(window, tmp_path) -> None:  # type: ignore[no-untyped-def]
     np.save(tmp_path / "pts.npy", np.random.default_rng(0).normal(size=(500, 2)) * 30 + 100)
     assert window.set_density(f"file:{tmp_path / 'pts.npy'}")
-    assert window.view.plot.getPlotItem().titleLabel.text == "pts.npy"
+    assert window.view.title.text() == "pts.npy"
 
 
 def test_remembers_density_and_log_scale_across_sessions(qtbot, settings) -> None:  # type: ignore[no-untyped-def]

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from widgets.adjoint_controls import AdjointControls
+from widgets.plot_style import scale_font
 from widgets.series_chart import SeriesChart
 
 from ..base import Lab
@@ -17,6 +18,7 @@ from .compute import STEP_COUNTS, AdjointPoint, adjoint_sweep
 
 __all__ = ["AdjointLab"]
 
+SUMMARY_SCALE = 1.2  # the summary's text size, relative to the base size
 COLORS = {"backprop": "#D55E00", "adjoint": "#0072B2", "error": "#009E73"}
 
 
@@ -57,16 +59,21 @@ counted once, from when it is saved until it is freed); on a GPU, the peak of al
             chart.add_series("adjoint", "adjoint", COLORS["adjoint"], symbol="o")
         self.summary = QtWidgets.QLabel()
         self.summary.setWordWrap(True)
-        self.summary.setStyleSheet("font-size: 13pt;")
-        row = QtWidgets.QHBoxLayout()
-        for chart in (self.error_chart, self.time_chart, self.memory_chart):
+        self.summary.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        scale_font(self.summary, SUMMARY_SCALE)
+        # two by two, the summary in the fourth cell: three charts in a row were tall slivers
+        grid = QtWidgets.QGridLayout()
+        for k, chart in enumerate((self.error_chart, self.time_chart, self.memory_chart)):
             chart.set_x_ticks(list(STEP_COUNTS))
-            row.addWidget(chart, 1)
+            grid.addWidget(chart, k // 2, k % 2)
+        grid.addWidget(self.summary, 1, 1)
+        for k in range(2):
+            grid.setRowStretch(k, 1)
+            grid.setColumnStretch(k, 1)
         lay = QtWidgets.QVBoxLayout(self.body)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.controls)
-        lay.addLayout(row, 1)
-        lay.addWidget(self.summary)
+        lay.addLayout(grid, 1)
         self.step_counts: tuple[int, ...] = STEP_COUNTS
         self.points: list[AdjointPoint] = []
         self._measured_for: object = None  # the model the chart was measured for

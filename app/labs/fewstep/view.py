@@ -53,11 +53,13 @@ EXPLANATION = (
 REFLOW_SECONDS = 20.0
 REFLOW_PAIRS = 8000
 PROGRESS_STEPS = 1000  # resolution of the reflow's progress bar
+MIN_PANEL = 240  # px: a panel's plot keeps ~200 px inside its title and axes
+PANEL_ASPECT = 0.92  # a panel is a little taller than wide: a title over the plot, an axis under it
 
 
 def _panel(title: str) -> DensityView:
     view = DensityView(title=title)
-    view.colorbar.hide()
+    view.hide_colorbar()  # the heatmap is only the ground the samples are judged on
     return view
 
 
@@ -69,6 +71,7 @@ class FewStepLab(Lab):
     equation = EQUATION
     explanation = EXPLANATION
     defer_updates = True
+    uses_time = False  # whole solves: the time bar would change nothing (see on_time)
 
     def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -112,7 +115,8 @@ class FewStepLab(Lab):
         for control in (self.reflow_button, self.progress, self.cancel_button, self.adopt_button):
             row.addWidget(control)
         row.addStretch(1)
-        self.grid = SquareGrid(aspect=1.0)
+        # at least ~200 px of plot in each panel: below that the grid scrolls (12 panels do not fit 1024 x 768)
+        self.grid = SquareGrid(aspect=PANEL_ASPECT, min_cell=MIN_PANEL)
         names = [f"{k} Euler step{'s' if k > 1 else ''}" for k in STEPS] + ["reference (dopri5)"]
         self.model_panels = [_panel(n) for n in names]
         self.reflow_panels = [_panel(f"reflow: {n}") for n in names]
@@ -189,6 +193,7 @@ class FewStepLab(Lab):
         if not self._flow():
             for p in self.model_panels:
                 p.set_points(None)
+                p.set_density(None, self.ctx.box)  # empty, but over the density's box
             self.header.set_status("Few-step sampling needs a flow: train or open a flow-matching model (or a CNF).")
             return
         self.header.set_status("Sampling…")

@@ -53,11 +53,11 @@ class KfpLab(Lab):
         super().__init__(ctx, parent)
         self.pde_view = DensityView()
         # short titles: a title wider than the plot pushes its colour bar out of a narrow view
-        self.pde_view.plot.setTitle("grid, ● particles")
+        self.pde_view.set_title("grid, ● particles")
         self.hist_view = DensityView()
-        self.hist_view.plot.setTitle("particle histogram")
+        self.hist_view.set_title("particle histogram")
         self.diff_view = DensityView()
-        self.diff_view.plot.setTitle("grid − particles")
+        self.diff_view.set_title("grid − particles")
         self.diff_view.set_colormap(DIVERGING)
         self.tv_plot = TvPlot()
         self.controls = KfpControls(CHOICES)
@@ -76,22 +76,15 @@ class KfpLab(Lab):
         self.controls.points_requested.connect(self.pde_view.set_points_visible)
 
     def _layout(self) -> None:
-        # three panels of one shape (a square plot and its colour bar), as large as the space allows
+        # the controls in a band on top; the three maps (a square plot and its colour bar) and the TV
+        # chart in four cells of one shape, in a row or two by two, as large as the space allows
         maps = SquareGrid(aspect=1.25)
-        for w in (self.pde_view, self.hist_view, self.diff_view):
+        for w in (self.pde_view, self.hist_view, self.diff_view, self.tv_plot):
             maps.add(w)
-        bottom = QtWidgets.QHBoxLayout()
-        bottom.addWidget(self.tv_plot, 1)
-        panel = QtWidgets.QWidget()
-        column = QtWidgets.QVBoxLayout(panel)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.controls)
-        panel.setFixedWidth(380)
-        bottom.addWidget(panel)
         lay = QtWidgets.QVBoxLayout(self.body)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(maps, 3)
-        lay.addLayout(bottom, 1)
+        lay.addWidget(self.controls)
+        lay.addWidget(maps, 1)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def refresh(self) -> None:

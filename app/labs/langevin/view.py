@@ -57,23 +57,21 @@ class LangevinLab(Lab):
     def __init__(self, ctx: LabContext, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.view = DensityView()
-        self.view.plot.setTitle("particles on p(x)", size="15pt")
+        self.view.set_title("particles on p(x)")
         self.bars = ModeBars()
         self.controls = LangevinControls()
         self.run: LangevinRun | None = None
         self.paused = False
         self._seen: tuple[object, object] = (None, None)  # (density, model) the run was built for
         self._classify: Callable[[np.ndarray], np.ndarray] | None = None
-        side = QtWidgets.QVBoxLayout()
-        side.addWidget(self.bars, 1)
-        side.addWidget(self.controls)
-        panel = QtWidgets.QWidget()
-        panel.setLayout(side)
-        panel.setFixedWidth(340)
-        lay = QtWidgets.QHBoxLayout(self.body)
+        # the controls in a band on top; the particles and, beside them, the bars share the rest
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.view, 3)
+        row.addWidget(self.bars, 2)
+        lay = QtWidgets.QVBoxLayout(self.body)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.view, 1)
-        lay.addWidget(panel)
+        lay.addWidget(self.controls)
+        lay.addLayout(row, 1)
         self.controls.settings_changed.connect(self._on_settings_changed)
         self.controls.reset_requested.connect(self.rebuild)
         self.controls.pause_requested.connect(self._on_pause_requested)

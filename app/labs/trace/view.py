@@ -68,9 +68,15 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
         self.cost_chart.add_series("m2", "∝ m²", COLORS["guide"], dashed=True)
         self.cost_chart.add_series("m1", "∝ m", COLORS["guide"], dashed=True)
         self.cost_chart.set_x_ticks([m for m in COST_DIMS if m in (2, 8, 32, 128, 512, 1024)])
-        grid = QtWidgets.QGridLayout()
-        for i, w in enumerate((self.exact_view, self.estimate_view, self.variance_chart, self.cost_chart)):
-            grid.addWidget(w, i // 2, i % 2)
+        # the two maps are the pictures; the charts under them read at less height. The heights go
+        # by the stretch, not by the plots' size hints (which never fit)
+        grid = QtWidgets.QVBoxLayout()
+        for pair, stretch in (((self.exact_view, self.estimate_view), 3), ((self.variance_chart, self.cost_chart), 2)):
+            row = QtWidgets.QHBoxLayout()
+            for w in pair:
+                w.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Ignored)
+                row.addWidget(w, 1)
+            grid.addLayout(row, stretch)
         lay = QtWidgets.QVBoxLayout(self.body)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.controls)

@@ -1,0 +1,123 @@
+"""Every view at projector sizes: the window fits, every picture keeps its size, every range covers the data.
+
+The main window is resized to 1024 x 768 (and the Few steps scene to the 1065 x 690 window where its
+panels' ranges drifted off the data), every tab is shown with shipped pretrained models, and every
+plot's view box is measured where it is drawn.
+
+The bounds, on the short side of a plot's data area (inside its axes and title):
+  * a picture of the plane (aspect locked: densities, particles, maps) >= 200 px;
+  * a chart of a figure against a parameter (error against steps, share against γ, the training
+    curves) >= 120 px, enough for its ticks and a readable curve: such charts share their view
+    with the pictures they explain and are read for their trend, not for detail.
+"""
+
+from pathlib import Path
+
+import pyqtgraph as pg
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from app.main_window import MainWindow
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DDPM = ROOT / "assets" / "pretrained" / "ddpm_8gaussians_conditional.pt"
+ONE_STEP = ROOT / "assets" / "scenes" / "flow_matching_one_step.json"
+PICTURE_MIN = 200
+CHART_MIN = 120
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):  # type: ignore[no-untyped-def]
+    settings = Settings(QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat))
+    w = MainWindow(settings=settings, density="8gaussians")
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.lab_tabs.shutdown()
+
+
+def _settle(qtbot, window: MainWindow, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    window.resize(*size)
+    lab = window.lab_tabs.current_lab()
+    if lab is not None:
+        qtbot.waitUntil(lambda: not lab.busy, timeout=120_000)
+    for _ in range(3):
+        QtWidgets.QApplication.processEvents()
+
+
+def _view_boxes(root: QtWidgets.QWidget) -> list[pg.ViewBox]:
+    """The view boxes of the plots drawn under ``root`` (not the colour bars' own boxes)."""
+    out = []
+    for view in root.findChildren(pg.GraphicsView):
+        if not view.isVisibleTo(root.window()):
+            continue
+        for item in view.scene().items():
+            if isinstance(item, pg.ViewBox) and item.isVisible() and not isinstance(item.parentItem(), pg.ColorBarItem):
+                out.append(item)
+    return out
+
+
+def _too_small(root: QtWidgets.QWidget) -> list[str]:
+    bad = []
+    for vb in _view_boxes(root):
+        r = vb.sceneBoundingRect()
+        picture = vb.state["aspectLocked"] is not False
+        least = PICTURE_MIN if picture else CHART_MIN
+        if min(r.width(), r.height()) < least:
+            bad.append(f"{'picture' if picture else 'chart'} {r.width():.0f} x {r.height():.0f} < {least}")
+    return bad
+
+
+def _off_the_data(root: QtWidgets.QWidget, box: tuple[float, float, float, float]) -> list[str]:
+    """Pictures whose range misses the density's box, shows several times it, or is squashed."""
+    bad = []
+    x0, x1, y0, y1 = box
+    for vb in _view_boxes(root):
+        if vb.state["aspectLocked"] is False:
+            continue
+        (a, b), (c, d) = vb.viewRange()
+        r = vb.sceneBoundingRect()
+        covers = a <= x0 + 1e-6 and b >= x1 - 1e-6 and c <= y0 + 1e-6 and d >= y1 - 1e-6
+        tight = (b - a) <= 2.0 * (x1 - x0) and (d - c) <= 2.0 * (y1 - y0)
+        shaped = 0.5 <= r.width() / max(r.height(), 1.0) <= 2.0
+        if not (covers and tight and shaped):
+            bad.append(f"x [{a:.2f}, {b:.2f}] y [{c:.2f}, {d:.2f}] in {r.width():.0f} x {r.height():.0f} px")
+    return bad
+
+
+@pytest.mark.slow
+def test_every_view_fits_1024x768_with_pictures_of_200_px(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    assert window.open_model(str(DDPM))
+    failures = []
+    for name in ["training", *window.lab_tabs.names]:
+        window.lab_tabs.show_view(name)
+        _settle(qtbot, window, (1024, 768))
+        shot = window.grab()
+        assert (shot.width(), shot.height()) == (1024, 768), name  # the window shrank to the screen
+        page = window.lab_tabs.tabs.currentWidget()
+        assert _view_boxes(page), name
+        failures += [f"{name}: {f}" for f in _too_small(page) + _off_the_data(page, window.ctx.box)]
+        # the view does not scroll sideways: nothing of it is cut off at the right
+        for area in page.findChildren(QtWidgets.QScrollArea):
+            if area.isVisibleTo(window):
+                assert not area.horizontalScrollBar().isVisible(), name
+    assert failures == [], "\n".join(failures)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [(1065, 690), (1024, 768)])
+def test_few_step_panels_cover_the_data_box(window, qtbot, size) -> None:  # type: ignore[no-untyped-def]
+    """Each panel's title once set a minimum width wider than the panel: the view boxes spilled over
+    and their ranges slid off the data (about -10 ... 0 instead of the density's box)."""
+    assert window.open_scene(str(ONE_STEP))
+    lab = window.lab_tabs.current_lab()
+    assert window.lab_tabs.current_name() == "fewstep"
+    qtbot.waitUntil(lambda: "reflow" in lab.frames and not lab.busy, timeout=120_000)
+    _settle(qtbot, window, size)
+    panels = [p for p in lab.model_panels + lab.reflow_panels + lab.coupling_panels if p.isVisibleTo(lab)]
+    assert len(panels) == 12
+    assert _off_the_data(lab.grid, window.ctx.box) == []
+    assert _too_small(lab.grid) == []
+    for p in panels:  # the plot stays inside its panel
+        assert p.plot.getPlotItem().vb.sceneBoundingRect().right() <= p.plot.width() + 1
