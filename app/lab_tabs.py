@@ -39,7 +39,12 @@ class LabTabs(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.tabs, 1)
-        lay.addWidget(self.time_bar)
+        # the bar in a holder: a scene or presentation hides the holder, a view that ignores t the bar
+        self.time_area = QtWidgets.QWidget()
+        bar_layout = QtWidgets.QVBoxLayout(self.time_area)
+        bar_layout.setContentsMargins(0, 0, 0, 0)
+        bar_layout.addWidget(self.time_bar)
+        lay.addWidget(self.time_area)
         self._current: Lab | None = None
         self.tabs.currentChanged.connect(self._on_tab_changed)
 

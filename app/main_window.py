@@ -129,7 +129,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.presentation = Presentation(
             self, self.settings, self.lab_tabs,
             hideable={"densities": self.density_dock, "training": self.training_dock,
-                      "time_bar": self.lab_tabs.time_bar, "tabs": tab_bar},
+                      "time_bar": self.lab_tabs.time_area, "tabs": tab_bar},
             lockable={"density": [self.picker], "model": [self.panel], "view": [tab_bar]})
         self.exporter = Exporter(self, self.lab_tabs, self.ctx, self.statusBar(), self._last_dir)
         self.models = ModelFiles(self, self.training, self.ctx, self.model_view, self.statusBar(), self._last_dir,

@@ -83,6 +83,7 @@ class TrainingController(QtCore.QObject):
         self._slow_pending = False
         self._slow_at = 0.0
         self._metric_name = ""
+        self._metric_reference: float | None = None  # the trainer's figure for a perfect model, if any
         self.redraws = 0
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(REDRAW_MS)
@@ -99,14 +100,23 @@ class TrainingController(QtCore.QObject):
         """A new density: a model trained on another density no longer applies."""
         self.density, self.density_spec = density, spec
         if not self.running:
+            self._metric_reference = None  # it was measured on the old density
             self.reset()
         self._update_reference()
 
     def _update_reference(self) -> None:
-        """The true entropy is the floor of an NLL curve; other metrics have no such line."""
+        """What a perfect model would read, as a dashed line on the quality curve: the true entropy
+        under an NLL curve (exact densities only), an exact sample's TV under a TV curve (the
+        trainer measures it); no line where neither is known."""
         d = self.density
-        ent = d.entropy() if d is not None and d.analytic and "NLL" in self._metric_name else None
-        self.curves.set_reference(ent, "true entropy" if ent is not None else "")
+        ref = self._metric_reference
+        if ref is not None:
+            self.curves.set_reference(ref, f"exact sample {ref:.3f}")
+        elif d is not None and d.analytic and "NLL" in self._metric_name:
+            ent = d.entropy()
+            self.curves.set_reference(ent, f"true entropy {ent:.3f}" if ent is not None else "")
+        else:
+            self.curves.set_reference(None)
 
     @property
     def running(self) -> bool:
@@ -200,9 +210,11 @@ class TrainingController(QtCore.QObject):
         for step, loss, metric in s.between:
             self.curves.add_point(step, loss, metric)
         self.curves.add_point(s.step, s.loss, s.metric)
-        if s.metric_name and s.metric_name != self._metric_name:
-            self._metric_name = s.metric_name
-            self.curves.set_metric_name(s.metric_name)
+        if (s.metric_name and s.metric_name != self._metric_name) or \
+                (s.metric_reference is not None and s.metric_reference != self._metric_reference):
+            self._metric_name = s.metric_name or self._metric_name
+            self._metric_reference = s.metric_reference
+            self.curves.set_metric_name(self._metric_name)
             self._update_reference()
         if s.samples is not None:
             self._samples = s.samples

@@ -48,6 +48,8 @@ class TrainSnapshot:
         loss: training loss of this step.  lr: current learning rate.
         steps_per_s: recent throughput.  heldout_nll: nats on a held-out batch (when measured).
         metric_name / metric: a quality figure (e.g. "held-out NLL", "histogram TV").
+        metric_reference: what the figure reads for a perfect model (the TV between two exact
+            samples of the sizes compared, measured once per run), when the trainer knows it.
         nfe: function evaluations of the last step (CNF).  best_step: step of the kept model.
         samples: (n, 2) model samples, when produced this step.
         density: (G, G) model density on the view grid, when produced this step (cheap only).
@@ -65,6 +67,7 @@ class TrainSnapshot:
     heldout_nll: float | None = None
     metric_name: str | None = None
     metric: float | None = None
+    metric_reference: float | None = None
     nfe: float | None = None
     best_step: int | None = None
     samples: np.ndarray | None = None

@@ -53,8 +53,8 @@ class _Series:
 class CurvesView(QtWidgets.QWidget):
     """Two plots against training step: ``add_point(step, loss, metric)`` appends; ``clear()`` empties.
 
-    ``set_reference(value, label)`` draws a horizontal line on the metric plot (e.g. the
-    true entropy, the best NLL a model can reach).
+    ``set_reference(value, label)`` draws a labelled dashed line on the metric plot at what a
+    perfect model reads (the true entropy under an NLL, an exact sample's TV under a TV).
     """
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -76,10 +76,14 @@ class CurvesView(QtWidgets.QWidget):
         self.metric_curve = self.metric_plot.plot(pen=pg.mkPen("#E69F00", width=1), symbol="o", symbolSize=6,
                                                   symbolBrush="#E69F00", symbolPen=None)
         dashed = pg.mkPen("#009E73", width=2, style=QtCore.Qt.PenStyle.DashLine)
-        self.reference = pg.InfiniteLine(angle=0, movable=False, pen=dashed,
-                                         label="", labelOpts={"position": 0.15, "color": "#009E73"})
+        # the label under the line, in the middle: the curve runs above a floor, and the plot's
+        # range keeps room under it (an invisible span the autorange includes)
+        self.reference = pg.InfiniteLine(angle=0, movable=False, pen=dashed, label="",
+                                         labelOpts={"position": 0.5, "color": "#009E73",
+                                                    "anchors": [(0.5, -0.1), (0.5, -0.1)]})
         self.metric_plot.addItem(self.reference)
         self.reference.setVisible(False)
+        self._room = self.metric_plot.plot(pen=pg.mkPen((0, 0, 0, 0)))
         self._loss, self._metric = _Series(), _Series()
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -91,9 +95,13 @@ class CurvesView(QtWidgets.QWidget):
 
     def set_reference(self, value: float | None, label: str = "") -> None:
         self.reference.setVisible(value is not None)
-        if value is not None:
-            self.reference.setValue(value)
-            self.reference.label.setFormat(label)
+        if value is None:
+            self._room.setData([], [])
+            return
+        self.reference.setValue(value)
+        self.reference.label.setFormat(label)
+        span = max(0.3 * abs(value), 0.05)
+        self._room.setData([0.0, 0.0], [value - span, value])
 
     def add_point(self, step: int, loss: float | None, metric: float | None = None) -> None:
         if loss is not None and np.isfinite(loss):

@@ -89,6 +89,10 @@ class DiffusionTrainer:
         self._pending_lr: float | None = None
         self._heldout = self._make_heldout()
         self._reference = density.sample(20_000, seed=self.seed + 7).x
+        # the TV an exact sampler would read: an exact sample of the monitor's size against the same
+        # reference (histogram noise alone), so the curve's figure can be judged against it
+        self.exact_sample_tv = histogram_tv(density.sample(MONITOR_SAMPLES, seed=self.seed + 5).x, self._reference,
+                                            density.box)
         self.best_loss = math.inf
         self.best_step: int | None = None
         self._best_state = copy.deepcopy(self.ema.state_dict())
@@ -267,6 +271,7 @@ class DiffusionTrainer:
                 step=self.step, elapsed=self.elapsed, loss=loss, lr=self.opt.param_groups[0]["lr"], steps_per_s=rate,
                 total_steps=(start_step + steps) if steps else None, budget_seconds=seconds,
                 metric_name="histogram TV" if metric is not None else None, metric=metric,
+                metric_reference=self.exact_sample_tv if metric is not None else None,
                 best_step=self.best_step, samples=samples,
             )
         yield self._final_snapshot(steps, seconds, rate)
@@ -280,7 +285,7 @@ class DiffusionTrainer:
             step=self.step, elapsed=self.elapsed, loss=self._last_loss, lr=self.opt.param_groups[0]["lr"],
             steps_per_s=rate, total_steps=self.step if steps else None, budget_seconds=seconds,
             heldout_nll=nll if math.isfinite(nll) else None, metric_name="histogram TV", metric=metric,
-            best_step=self.best_step, samples=samples,
+            metric_reference=self.exact_sample_tv, best_step=self.best_step, samples=samples,
         )
 
 

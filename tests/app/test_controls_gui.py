@@ -82,12 +82,18 @@ def test_the_time_bar_is_disabled_where_time_means_nothing(window, qtbot) -> Non
                              ("training", False)):
         window.lab_tabs.show_view(name)
         assert bar.isEnabled() is meaningful, name
+        assert bar.isVisibleTo(window) is meaningful, name  # and out of the way: the pictures take its height
         if not meaningful:
             assert not bar.playing
     window.lab_tabs.show_view("path")
     bar.play(True)
     window.lab_tabs.show_view("langevin")  # leaving a view that follows t stops the playback
     assert not bar.playing and not bar.isEnabled()
+    window.set_controls(hidden=["time_bar"])  # a scene hid it: changing views does not bring it back
+    window.lab_tabs.show_view("path")
+    assert not bar.isVisibleTo(window)
+    window.set_controls()
+    assert bar.isVisibleTo(window)
 
 
 @pytest.mark.parametrize("kind", ["cnf", "ddpm"])

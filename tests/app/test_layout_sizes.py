@@ -11,6 +11,7 @@ The bounds, on the short side of a plot's data area (inside its axes and title):
     with the pictures they explain and are read for their trend, not for detail.
 """
 
+import re
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -19,6 +20,7 @@ from PySide6 import QtCore, QtWidgets
 
 from app.main_window import MainWindow
 from app.settings import Settings
+from widgets.plot_style import FONT_SCALE_PROPERTY
 
 ROOT = Path(__file__).resolve().parents[2]
 DDPM = ROOT / "assets" / "pretrained" / "ddpm_8gaussians_conditional.pt"
@@ -121,3 +123,37 @@ def test_few_step_panels_cover_the_data_box(window, qtbot, size) -> None:  # typ
     assert _too_small(lab.grid) == []
     for p in panels:  # the plot stays inside its panel
         assert p.plot.getPlotItem().vb.sceneBoundingRect().right() <= p.plot.width() + 1
+
+
+# -- text size: nothing has a fixed point size that Ctrl+= / Ctrl+- would miss ---------------------
+
+FIXED_SIZE = re.compile(r"""setPointSizeF?\(\s*\d|font-size:\s*\d|["']\d+(\.\d+)?pt["']""")
+
+
+def test_no_text_has_a_fixed_point_size_in_the_source() -> None:
+    found = [f"{p.relative_to(ROOT)}:{n}: {line.strip()}"
+             for folder in ("app", "widgets") for p in sorted((ROOT / folder).rglob("*.py"))
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if FIXED_SIZE.search(line)]
+    assert found == []
+
+
+def test_the_fixed_size_check_sees_a_fixed_size() -> None:
+    assert FIXED_SIZE.search('self.summary.setStyleSheet("font-size: 13pt;")')
+    assert FIXED_SIZE.search('plot.setTitle("mass per mode", size="14pt")')
+    assert not FIXED_SIZE.search('item.setText(t, size=f"{s.pt(\'title\')}pt")')
+
+
+def test_larger_text_reaches_the_adjoint_summary_and_the_guidance_message(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.lab_tabs.show_view("adjoint")
+    summary = window.lab_tabs.labs["adjoint"].summary
+    window.lab_tabs.show_view("guidance")
+    message = window.lab_tabs.labs["guidance"].panels.message
+    before = summary.font().pointSizeF(), message.font().pointSizeF()
+    for _ in range(3):
+        window.menu_actions["larger_text"].trigger()  # Ctrl+=
+    after = summary.font().pointSizeF(), message.font().pointSizeF()
+    assert after[0] == pytest.approx(before[0] + 3 * float(summary.property(FONT_SCALE_PROPERTY)), abs=0.2)
+    assert after[1] == pytest.approx(before[1] + 3 * float(message.property(FONT_SCALE_PROPERTY)), abs=0.2)
+    assert after[1] > after[0] > before[1] > before[0]  # the message is the larger text, both grew
+    window.menu_actions["smaller_text"].trigger()  # Ctrl+-
+    assert message.font().pointSizeF() < after[1]

@@ -182,3 +182,27 @@ def test_the_samples_shown_while_training_come_from_a_stochastic_sampler(kind: s
     other = trainer.best_model().sample(len(snap.samples), seed=4, sampler=name, steps=steps)
     assert not np.allclose(other, snap.samples, atol=1e-3)  # the seed matters: the sampler draws noise
     run.close()
+
+
+def test_the_tv_curve_carries_an_exact_sample_s_tv_as_its_reference() -> None:
+    """What the histogram TV of a perfect sampler reads at the monitor's sample sizes: a TV of
+    0.3 means something only beside it."""
+    from engine.diffusion.train import MONITOR_SAMPLES
+    from engine.metrics import histogram_tv
+
+    d = get_density("8gaussians")
+    trainer = make_trainer("ddpm", d, {"batch": 64, "timesteps": 100}, CPU, 0)
+    snaps = list(trainer.run(steps=3))
+    refs = {s.metric_reference for s in snaps if s.metric is not None}
+    assert len(refs) == 1 and all(s.metric_reference is None for s in snaps if s.metric is None)
+    ref = refs.pop()
+    assert ref is not None
+    # the same figure computed here: two exact samples of the sizes compared, nothing of the model
+    again = histogram_tv(d.sample(MONITOR_SAMPLES, seed=5).x, d.sample(20_000, seed=7).x, d.box)
+    assert ref == pytest.approx(again, rel=1e-9)
+    # and it is what exact samples read: within the spread of other pairs of exact samples
+    others = np.array([histogram_tv(d.sample(MONITOR_SAMPLES, seed=100 + k).x, d.sample(20_000, seed=200 + k).x,
+                                    d.box) for k in range(6)])
+    assert abs(ref - others.mean()) < 4 * others.std() + 1e-3
+    assert 0.05 < ref < 0.5  # histogram noise of 2,000 points in 64 x 64 cells: far from 0, far below 1
+    assert all(s.metric > ref for s in snaps if s.metric is not None)  # three steps of training are not exact
