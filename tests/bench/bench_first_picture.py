@@ -3,8 +3,10 @@
 A run with the window's defaults (each family's default options, a 60-second budget, one
 torch thread) is paused at a few moments of training time; at each the model the window
 would show is sampled (``--n`` points, drawn as the window's live preview draws them: a
-diffusion model's kept EMA weights with 50 DDIM steps, the CNF's current weights with its
-training solver; ``--sampler default`` uses each model's default sampler instead, far slower
+diffusion model's kept EMA weights with its preview sampler (50 ancestral steps for DDPM,
+50 reverse-SDE steps for NCSN), the CNF's current weights with its
+training solver, a flow-matching model's current weights with its snapshot solver;
+``--sampler default`` uses each model's default sampler instead, far slower
 for diffusion models: 1,000 steps) and the total variation
 between 64 x 64 histograms of those samples and of an exact sample of the same size is
 divided by that of a second exact sample (the ratio bench_diffusion.py reports; 1 is as
@@ -12,7 +14,7 @@ good as sampling the density itself). Evaluation does not count as training time
 
 For each density and model it reports the ratio at every moment, ``seconds_to_1_5``: the
 first moment at which the ratio is at most 1.5 (None when none was), and the ratio at the
-target moment (3 s for diffusion models, 5 s for the CNF), with the steps done by then and
+target moment (5 s for the CNF, 3 s for the others: DDPM, NCSN, flow matching), with the steps done by then and
 the share of a core the run had.
 
 ``--clock cpu`` (the default) runs the trainers on the process's CPU time instead of the
@@ -80,9 +82,12 @@ def exact_floor(density: Density, n: int, repeats: int = 3) -> tuple[np.ndarray,
 
 def window_samples(kind: str, trainer: Any, n: int, sampler: str) -> np.ndarray:
     """n samples of the model the window shows (the CNF's current weights, a diffusion model's kept EMA)."""
-    model = trainer.current_model() if kind == "cnf" else trainer.best_model()
+    model = trainer.current_model() if kind in ("cnf", "fm") else trainer.best_model()
     if sampler == "default":
         return np.asarray(model.sample(n, seed=11))
+    if kind == "fm":
+        opts = trainer.opts
+        return np.asarray(model.sample(n, seed=11, solver=opts["sample_solver"], steps=int(opts["sample_steps"])))
     if kind == "cnf":
         return np.asarray(model.sample(n, seed=11, solver=trainer.cfg.solver, steps=trainer.solver_steps))
     if sampler == "preview":
