@@ -78,7 +78,7 @@ class KfpLab(Lab):
     def _layout(self) -> None:
         # the controls in a band on top; the three maps (a square plot and its colour bar) and the TV
         # chart in four cells of one shape, in a row or two by two, as large as the space allows
-        maps = SquareGrid(aspect=1.25)
+        maps = SquareGrid(aspect=1.25, wide_last=True)  # in a wide, low window the chart goes under the maps
         for w in (self.pde_view, self.hist_view, self.diff_view, self.tv_plot):
             maps.add(w)
         lay = QtWidgets.QVBoxLayout(self.body)
