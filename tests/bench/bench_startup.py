@@ -139,9 +139,10 @@ class _Watcher:
 
 def bytecode_env() -> dict[str, str]:
     """The environment of a start with compiled bytecode, as an installed package has: the project's
-    modules are compiled once into their __pycache__ folders (where PYTHONDONTWRITEBYTECODE is
-    set, every start would otherwise compile them from source, ~0.4 s of CPU)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    packages are compiled into their __pycache__ folders first (where PYTHONDONTWRITEBYTECODE is
+    set, every start would otherwise compile them from source, ~0.4 s of CPU). Nothing else is
+    written: the starts themselves run with the environment as it is."""
+    env = dict(os.environ)
     for package in ("engine", "widgets", "app"):
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / package)], env=env, check=True,
                        stdout=subprocess.DEVNULL)
