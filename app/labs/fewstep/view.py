@@ -96,7 +96,7 @@ class FewStepLab(Lab):
         self.reflow_button.clicked.connect(self._on_reflow_clicked)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, PROGRESS_STEPS)
-        self.progress.setMinimumWidth(200)
+        self.progress.setMinimumWidth(160)
         self.progress.hide()
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the reflow; the current model stays as it is")
@@ -107,14 +107,17 @@ class FewStepLab(Lab):
                                      "and File → Save saves it")
         self.adopt_button.clicked.connect(self._on_adopt_clicked)
         self.adopt_button.setEnabled(False)
+        # two rows: the settings, then the reflow's actions and progress (one row is too wide at 1024 px)
         row = QtWidgets.QHBoxLayout()
         for label, w in (("particles", self.count), ("reflow for", self.seconds), ("on", self.pairs)):
             row.addWidget(QtWidgets.QLabel(label))
             row.addWidget(w)
         row.addWidget(QtWidgets.QLabel("pairs"))
-        for control in (self.reflow_button, self.progress, self.cancel_button, self.adopt_button):
-            row.addWidget(control)
         row.addStretch(1)
+        actions = QtWidgets.QHBoxLayout()
+        for control in (self.reflow_button, self.progress, self.cancel_button, self.adopt_button):
+            actions.addWidget(control)
+        actions.addStretch(1)
         # at least ~200 px of plot in each panel: below that the grid scrolls (12 panels do not fit 1024 x 768)
         self.grid = SquareGrid(aspect=PANEL_ASPECT, min_cell=MIN_PANEL)
         names = [f"{k} Euler step{'s' if k > 1 else ''}" for k in STEPS] + ["reference (dopri5)"]
@@ -133,6 +136,7 @@ class FewStepLab(Lab):
         lay = QtWidgets.QVBoxLayout(self.body)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(row)
+        lay.addLayout(actions)
         lay.addWidget(self.grid, 1)
         self.reflowed: TrainedModel | None = None  # the reflowed model of the current one, once trained
         self._reflow_of: TrainedModel | None = None
