@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PySide6 import QtWidgets
 
+    from .main_window import MainWindow
     from .scenes import Scene
 
 __all__ = ["run_gui", "close_on_signals"]
 
 EXIT_WAIT_S = 60.0  # how long the program waits at exit for a background computation to end
+FIRST_PAINT_WAIT_MS = 2000  # the window is built after its first paint, or after this long without one
 
 
 def close_on_signals(win: QtWidgets.QWidget) -> None:
@@ -38,10 +40,13 @@ def close_on_signals(win: QtWidgets.QWidget) -> None:
 
 
 def checked_scene(args: argparse.Namespace) -> Scene | None:
-    """The scene asked for, validated: bad input exits 2 with one line, before any window opens."""
-    from engine.densities import get_density
+    """The scene asked for, validated: bad input exits 2 with one line, before any window opens.
 
+    The engine (and torch) load here only when there is something to check: a plain start
+    paints its window first."""
     if args.density:
+        from engine.densities import get_density
+
         get_density(args.density)
     if not args.scene:
         return None
@@ -54,33 +59,58 @@ def checked_scene(args: argparse.Namespace) -> Scene | None:
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    """Open the main window with the choices given on the command line."""
-    from engine.device import configure_threads
+    """Open the main window with the choices given on the command line.
 
+    The window is painted first, as a frame saying that it is loading (Qt and pyqtgraph only),
+    and built at the next turn of the event loop after that paint: torch, the engine and the
+    labs load while the window is already on the screen.
+    """
     from .application import create_application
 
     scene = checked_scene(args)
-    configure_threads()
     app = create_application()
     from PySide6 import QtCore
 
     from .main_window import MainWindow
 
-    win = MainWindow(density=args.density, model=args.model)
+    win = MainWindow(density=args.density, model=args.model, build=False)
+
+    def finish() -> None:
+        if not win.built:
+            _build(win, scene, bool(args.train))
+
+    win.first_painted.connect(lambda: QtCore.QTimer.singleShot(0, finish))
+    QtCore.QTimer.singleShot(FIRST_PAINT_WAIT_MS, finish)  # a window never painted (minimised) is built too
     win.show()
-    if scene is not None:
-        win.scenes.apply(scene)
-    if args.train:
-        QtCore.QTimer.singleShot(300, win.training.start)
     close_on_signals(win)
     return _exec(app)
 
 
+def _build(win: MainWindow, scene: Scene | None, train: bool) -> None:
+    """The window's contents, then the scene and training asked for."""
+    from PySide6 import QtCore, QtWidgets
+
+    from engine.device import configure_threads
+    from engine.errors import InputError
+
+    configure_threads()
+    win.build(show_density=scene is None)  # a scene shows its own density: one picture to compute, not two
+    if scene is not None:
+        try:
+            win.scenes.apply(scene)
+        except InputError as e:  # its checkpoint is loaded only now: bad input still exits 2 with one line
+            sys.stderr.write(f"flowscope: error: {' '.join(str(e).split())}\n")
+            QtWidgets.QApplication.exit(2)
+            return
+    if train:
+        QtCore.QTimer.singleShot(300, win.training.start)
+    # Full collections over torch's ~200k objects stall the GUI for ~200 ms: the objects made so far
+    # are frozen out of them (without a collection first, which took ~0.4 s before the first frame)
+    gc.freeze()
+
+
 def _exec(app: QtWidgets.QApplication) -> int:
     """Run the event loop with the collector tuned for a window over torch's many objects."""
-    # Full collections over torch's ~200k objects stall the GUI for ~200 ms; freeze them once.
-    gc.collect()
-    gc.freeze()
     from .main_thread_gc import MainThreadCollector
 
     collector = MainThreadCollector(app)  # cycles are freed by the GUI thread only (see the module)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engine.densities import Density, builtin_density
-from engine.densities.data import darkness_density
-from engine.device import describe_devices
 from engine.errors import InputError
 from widgets.curves_view import CurvesView
 from widgets.density_picker import DensityPicker
@@ -18,20 +16,19 @@ from widgets.density_view import DensityView
 from widgets.draw_canvas import DrawDialog
 from widgets.train_panel import TrainPanel
 
-from .density_controller import DensityState, builtin_entries, density_state, load_density_state, thumbnail_grid
-from .export import ANIMATION_FRAMES, Exporter
-from .lab_tabs import LabTabs, scrolled
-from .labs.context import LabContext
 from .memory import release_memory
 from .menus import DENSITY_ITEMS, build_menus, show_shortcuts
-from .model_files import ModelFiles
-from .option_specs import MODELS, option_specs
-from .presentation import Presentation
-from .scene_controller import SceneController
 from .settings import Settings
 from .train_process import close_standby, prewarm
-from .training_controller import TrainingController
-from .worker import GeneratorWorker
+
+# The window's parts that load torch and the engine are imported where they are first used, when
+# the window is built (build()): run_gui paints the window first and builds it after, so the
+# first paint waits for Qt and pyqtgraph only (~0.7 s of CPU instead of ~2.7 s)
+if TYPE_CHECKING:
+    from engine.densities import Density
+
+    from .density_controller import DensityState
+    from .worker import GeneratorWorker
 
 __all__ = ["MainWindow"]
 
@@ -40,9 +37,29 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All
 
 
 TRIM_EVERY_MS = 20_000
+THUMBNAILS_AFTER_MS = 1500
 # below this window width the density list becomes a tab of the right-hand dock, beside Training:
 # on a 1024-pixel projector two side panels would leave the pictures barely half the width
 SHARED_DOCK_BELOW = 1400
+
+
+class _FirstFrame(QtWidgets.QLabel):
+    """What the window shows until it is built: its name and a line saying what is loading.
+
+    ``painted`` is emitted once, after the first paint (the window is on the screen)."""
+
+    painted = QtCore.Signal()
+
+    def __init__(self) -> None:
+        super().__init__("<h2>flowscope</h2><p>loading the models…</p>")
+        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self._told = False
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if not self._told:
+            self._told = True
+            self.painted.emit()
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -51,29 +68,58 @@ class MainWindow(QtWidgets.QMainWindow):
     The parts: ``training`` (TrainingController), ``models`` (ModelFiles), ``exporter`` (Exporter),
     ``presentation`` (Presentation), ``scenes`` (SceneController) and ``menu_actions`` (by slot name).
     ``density_changed(spec)`` is emitted after a density is shown.
+
+    With ``build=False`` the window is only its frame at its remembered size, with a line saying
+    that it is loading (``first_painted`` is emitted when that has been painted); ``build()`` then
+    imports torch and the engine and makes everything else.
     """
 
     density_changed = QtCore.Signal(str)
+    first_painted = QtCore.Signal()
 
     def __init__(self, settings: Settings | None = None, density: str | None = None,
-                 model: str | None = None) -> None:
+                 model: str | None = None, *, build: bool = True) -> None:
         super().__init__()
         self.settings = settings or Settings()
         self.state: DensityState | None = None
+        self.built = False
         self._seed = 0
         self._drawings = 0
+        self._asked = (density, model)
+        self._status_workers: list[GeneratorWorker] = []
         self.setWindowTitle("flowscope")
+        self._restore_geometry()
+        if build:
+            self.build()
+        else:
+            first = _FirstFrame()
+            first.painted.connect(self.first_painted)
+            self.setCentralWidget(first)
+
+    def build(self, show_density: bool = True) -> None:
+        """Make the views, docks, menus and parts, and show the density (once; later calls do nothing).
+
+        ``show_density=False`` leaves the density to the caller (a scene about to show its own)."""
+        if self.built:
+            return
+        density, model = self._asked
         self._build_views()
         self._build_training(model or str(self.settings.get("model", "cnf")))
         self._build_picker()
         self.status_label = QtWidgets.QLabel()
         self.statusBar().addWidget(self.status_label, 1)
         self._build_parts()
-        self._restore(density)
+        self.built = True
+        self._restore(density if show_density else None, show_density)
         self._start_timers()
+        if self.isVisible():  # built after it was shown: no resize will come to fit the docks
+            self._fit_docks(self.width())
 
     def _build_views(self) -> None:
         """The density and model views over the training curves, as the first tab of the labs."""
+        from .lab_tabs import LabTabs
+        from .labs.context import LabContext
+
         self.view = DensityView(title="")
         self.model_view = DensityView(title="model: not trained yet")
         self.curves = CurvesView()
@@ -96,6 +142,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_training(self, model: str) -> None:
         """The training form in the right dock, and the controller that runs it."""
+        from engine.device import describe_devices
+
+        from .lab_tabs import scrolled
+        from .option_specs import MODELS, option_specs
+        from .training_controller import TrainingController
+
         devices = [("auto", f"Auto ({describe_devices()[-1][1]})")] + describe_devices()
         self.panel = TrainPanel(MODELS, {k: option_specs(k) for k, _, _ in MODELS}, devices)
         self.training = TrainingController(self.panel, self.curves, self.model_view, self)
@@ -107,6 +159,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_picker(self) -> None:
         """The density list in the left dock."""
+        from .density_controller import builtin_entries
+
         self.picker = DensityPicker(builtin_entries())
         self.density_dock = self._dock("Density", "density_dock", self.picker,
                                        QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -125,6 +179,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_parts(self) -> None:
         """The window's parts, each given what it works with, then the menus that call them."""
+        from .export import Exporter
+        from .model_files import ModelFiles
+        from .presentation import Presentation
+        from .scene_controller import SceneController
+
         tab_bar = self.lab_tabs.tabs.tabBar()
         self.presentation = Presentation(
             self, self.settings, self.lab_tabs,
@@ -167,7 +226,8 @@ class MainWindow(QtWidgets.QMainWindow):
         # owned by the window, so it stops when the window goes away
         self._thumb_timer = QtCore.QTimer(self)
         self._thumb_timer.timeout.connect(self._make_next_thumbnail)
-        self._thumb_timer.start(0)
+        # after the first frames of what the window opened on (~0.5 s of CPU for the 13 of them)
+        QtCore.QTimer.singleShot(THUMBNAILS_AFTER_MS, self._thumb_timer, lambda: self._thumb_timer.start(0))
         # a training process imports torch in ~2 s: start one now so Train starts at once
         QtCore.QTimer.singleShot(1500, prewarm)
         # hand freed memory back to the system now and then (see app/memory.py)
@@ -185,7 +245,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def export_image(self, path: str | None = None) -> bool:
         return self.exporter.export_image(path)
 
-    def export_animation(self, path: str | None = None, frames: int = ANIMATION_FRAMES) -> bool:
+    def export_animation(self, path: str | None = None, frames: int | None = None) -> bool:
+        """An animation of the current view (the exporter's frame count unless ``frames`` is given)."""
+        if frames is None:
+            return self.exporter.export_animation(path)
         return self.exporter.export_animation(path, frames)
 
     def export_data(self, path: str | None = None) -> bool:
@@ -205,6 +268,8 @@ class MainWindow(QtWidgets.QMainWindow):
         """Show ``spec``; on bad input show one clear message and keep the current density."""
         if self._refuse_while_training():
             return False
+        from .density_controller import load_density_state
+
         QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
         try:
             state = load_density_state(spec, seed=self._seed)
@@ -222,6 +287,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def show_density(self, density: Density, spec: str) -> bool:
         """Show a density made here (a drawing, a scene's embedded data)."""
+        from .density_controller import density_state
+
         if self._refuse_while_training():
             return False
         return self._show_state(density_state(density, spec, self._seed))
@@ -254,11 +321,39 @@ class MainWindow(QtWidgets.QMainWindow):
         self.view.set_title(state.density.name if ":" not in state.spec else os.path.basename(state.spec))
         self.view.fit()
         self.picker.set_current(spec)
-        self.status_label.setText(state.status_text())
+        self.status_label.setText(state.status_text(entropy=False))
+        self._complete_status(state)
         if not spec.startswith("scene:"):
             self.settings.set("density", spec)
         self.density_changed.emit(spec)
         return True
+
+    def _complete_status(self, state: DensityState) -> None:
+        """The status line with the density's entropy, computed off the GUI thread (~0.3 s, which a
+        scene's first frames need not wait for) and shown unless another density came meanwhile."""
+        from .worker import GeneratorWorker
+
+        if not state.density.analytic:
+            return
+
+        def text() -> Iterator[str]:
+            yield state.status_text()
+
+        def arrived(line: object) -> None:
+            if self.state is state:
+                self.status_label.setText(str(line))
+
+        def ended() -> None:
+            worker.shutdown()  # its thread has ended: this returns at once and lets it go
+            self._status_workers.remove(worker)
+
+        # an earlier one still computing is left to finish (waiting for it would hold the window)
+        worker = GeneratorWorker(text)
+        worker.yielded.connect(arrived)
+        worker.finished.connect(ended)
+        worker.failed.connect(lambda _text: ended())  # the line simply keeps no entropy
+        self._status_workers.append(worker)
+        worker.start()
 
     def resample(self) -> None:
         if self.state is not None:
@@ -290,6 +385,10 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self._thumbs:
             self._thumb_timer.stop()
             return
+        from engine.densities import builtin_density
+
+        from .density_controller import thumbnail_grid
+
         name = self._thumbs.pop(0)
         self.picker.set_thumbnail(name, thumbnail_grid(builtin_density(name)))
 
@@ -303,6 +402,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
                 return False
             mass = dialog.canvas.array()
+        from engine.densities.data import darkness_density
+
         self._drawings += 1
         try:
             d = darkness_density(mass, f"drawn:{self._drawings}", "your drawing")
@@ -322,7 +423,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                     "Watch normalizing flows, diffusion models and SDEs move probability.")
 
     # -- persistence -------------------------------------------------------------
-    def _restore(self, density: str | None) -> None:
+    def _restore_geometry(self) -> None:
         geo = self.settings.get("geometry", None)
         if geo is not None:
             self.restoreGeometry(geo)
@@ -330,12 +431,16 @@ class MainWindow(QtWidgets.QMainWindow):
             screen = QtGui.QGuiApplication.primaryScreen()
             avail = screen.availableGeometry() if screen else QtCore.QRect(0, 0, 1600, 1000)
             self.resize(min(1600, int(avail.width() * 0.95)), min(1000, int(avail.height() * 0.95)))
+
+    def _restore(self, density: str | None, show_density: bool = True) -> None:
         st = self.settings.get("window_state", None)
         if st is not None:
             self.restoreState(st)
         self.menu_actions["log_scale"].setChecked(bool(self.settings.get("log_scale", False)))
         spec = density or str(self.settings.get("density", "8gaussians"))
-        if density is None and spec.startswith(("file:", "image:")):
+        if not show_density:
+            pass
+        elif density is None and spec.startswith(("file:", "image:")):
             self.set_density("8gaussians")
             self._reopen_in_background(spec)
         elif not self.set_density(spec, quiet=density is None) and spec != "8gaussians":
@@ -346,6 +451,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def _reopen_in_background(self, spec: str) -> None:
         """The remembered file, read off the GUI thread (a big or unreadable file never holds the window
         up); shown when it arrives unless the user has moved on."""
+        from .density_controller import DensityState, load_density_state
+        from .worker import GeneratorWorker
+
         def load() -> Iterator[DensityState]:
             yield load_density_state(spec, seed=self._seed)
 
@@ -363,7 +471,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        if event.size().width() != event.oldSize().width():
+        if self.built and event.size().width() != event.oldSize().width():
             self._fit_docks(event.size().width())
 
     def _fit_docks(self, width: int) -> None:
@@ -393,11 +501,16 @@ class MainWindow(QtWidgets.QMainWindow):
         return narrow
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if not self.built:  # closed while loading: nothing runs yet, and nothing new to remember
+            super().closeEvent(event)
+            return
         self.exporter.shutdown()  # an animation export drawing its frames stops and writes nothing
         self.training.shutdown()
         self.lab_tabs.shutdown()
         if getattr(self, "_reopen_worker", None) is not None:
             self._reopen_worker.shutdown()
+        for worker in list(self._status_workers):
+            worker.shutdown()
         close_standby()
         self.models.stop_preview()
         self.settings.set("model", self.panel.model())

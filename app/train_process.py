@@ -34,6 +34,10 @@ class Standby:
         self.proc = ctx.Process(target=child_main, args=(self.ctrl_r, self.data_w), daemon=True,
                                 name="flowscope-training")
         self.proc.start()
+        # the child has its own copies: with the window's closed, a child that dies (or is ended
+        # while still importing torch) is seen by the reader as the pipe's end, not waited for forever
+        self.ctrl_r.close()
+        self.data_w.close()
 
     def close(self) -> None:
         """A standby holds no work: end it at once (it may still be importing torch)."""

@@ -35,16 +35,17 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
-from scipy.spatial.distance import cdist
 
 from .densities import Box, Density, grid_points
 from .errors import InputError
 from .metrics import histogram_tv
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 __all__ = ["DEFAULT_GAMMAS", "SWEEP_FM", "SWEEP_SAMPLER", "SWEEP_STEPS", "Reference", "SweepPoint", "precision_recall",
            "coverage", "in_class_share", "tilted_grid", "tilted_tv", "reference", "score_sample", "sweep",
@@ -81,6 +82,8 @@ def _covered(points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.n
     Blocks of the full distance matrix (a few million entries at a time): a tree query with the
     largest radius hands every point most of the centres once a few balls are wide.
     """
+    from scipy.spatial.distance import cdist
+
     out = np.zeros(len(points), bool)
     rows = max(1, 4_000_000 // max(len(centres), 1))
     for start in range(0, len(points), rows):
@@ -94,6 +97,9 @@ def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = K_NEIGHBOURS) 
     fake, real = np.asarray(fake, np.float64), np.asarray(real, np.float64)
     if len(fake) <= k or len(real) <= k:
         raise InputError(f"precision and recall need more than k = {k} points in each set")
+    # imported here: scipy.spatial takes ~0.3 s to load, which a window's start need not wait for
+    from scipy.spatial import cKDTree
+
     real_tree, fake_tree = cKDTree(real), cKDTree(fake)
     real_r, fake_r = _radii(real_tree, real, k), _radii(fake_tree, fake, k)
     precision = float(_covered(fake, real, real_r).mean())
@@ -106,6 +112,8 @@ def coverage(fake: np.ndarray, real: np.ndarray, k: int = K_COVERAGE) -> float:
     fake, real = np.asarray(fake, np.float64), np.asarray(real, np.float64)
     if len(fake) < 1 or len(real) <= k:
         raise InputError(f"coverage needs a sample and more than k = {k} real points")
+    from scipy.spatial import cKDTree
+
     radii = _radii(cKDTree(real), real, k)
     nearest, _ = cKDTree(fake).query(real, k=1)
     return float(np.mean(nearest <= radii))

@@ -137,6 +137,7 @@ class StatusLine(QtWidgets.QLabel):
 
     def __init__(self, text: str = "", parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(text, parent)
+        self.lines = self.LINES
         self.setWordWrap(True)
         self.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
@@ -146,11 +147,18 @@ class StatusLine(QtWidgets.QLabel):
         super().setText(text)
         self._fit_height()
 
+    def set_lines(self, lines: int) -> None:
+        """The lines it keeps room for: one for a view whose statuses are short and whose pictures
+        need the height (a longer one is cut at the right; the tooltip has it whole)."""
+        self.lines = max(1, int(lines))
+        self.setWordWrap(self.lines > 1)
+        self._fit_height()
+
     def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
         if event.type() == QtCore.QEvent.Type.FontChange:  # larger text: two larger lines
             self._fit_height()
 
     def _fit_height(self) -> None:
-        """Two lines while there is a status, none without one (a view with nothing to say keeps the room)."""
-        self.setFixedHeight(self.LINES * self.fontMetrics().lineSpacing() + 2 if self.text() else 0)
+        """Its lines while there is a status, none without one (a view with nothing to say keeps the room)."""
+        self.setFixedHeight(self.lines * self.fontMetrics().lineSpacing() + 2 if self.text() else 0)

@@ -45,6 +45,7 @@ class GuidancePanels(QtWidgets.QWidget):
         content = QtWidgets.QWidget()
         inner = QtWidgets.QVBoxLayout(content)
         inner.setContentsMargins(0, 0, 0, 0)
+        inner.setSpacing(2)  # every pixel of height goes to the pictures (1024 x 768)
         inner.addWidget(self.controls)
         self.chart = TradeoffChart()
         self.chart.add_text(self.note)  # what the grey heatmaps are: beside the chart, not over the panels

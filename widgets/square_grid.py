@@ -7,6 +7,9 @@ what is left over is shared out as margins, never given to one stretched plot.
 
 With ``min_cell`` set, cells never get narrower than that: when the space there is cannot hold every
 panel at that size, the grid scrolls (vertically) instead of shrinking the pictures into stamps.
+
+With ``wide_last`` the last panel (a chart, say) may instead span the whole width under the others
+in one row, when that makes their cells bigger (a wide, low window).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import math
 from PySide6 import QtCore, QtWidgets
 
 __all__ = ["SquareGrid", "best_columns"]
+
+BANNER_SHARE = 0.6  # of the height, at most, for the row over a wide last panel
 
 
 def best_columns(count: int, width: float, height: float, aspect: float) -> tuple[int, float]:
@@ -32,10 +37,11 @@ def best_columns(count: int, width: float, height: float, aspect: float) -> tupl
 class SquareGrid(QtWidgets.QScrollArea):
     """Holds panels added with ``add(widget)``; lays them out in cells of shape ``aspect``."""
 
-    def __init__(self, aspect: float = 1.0, spacing: int = 6, min_cell: int = 0,
+    def __init__(self, aspect: float = 1.0, spacing: int = 6, min_cell: int = 0, wide_last: bool = False,
                  parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.aspect = aspect
+        self.wide_last = wide_last
         self.spacing = spacing
         self.min_cell = min_cell  # the least width of a cell (0: none)
         self.panels: list[QtWidgets.QWidget] = []
@@ -88,11 +94,28 @@ class SquareGrid(QtWidgets.QScrollArea):
             height = max(height, math.ceil(rows * (width + s) / cols / self.aspect) - s)
         rows = math.ceil(len(shown) / cols)
         cell_w = min((width + s) / cols, (height + s) * self.aspect / rows)
-        cell_h = cell_w / self.aspect
         self.inner.resize(width, height)
+        if self.wide_last and len(shown) > 2 and self._place_banner(shown, width + s, height + s, cell_w):
+            return
+        cell_h = cell_w / self.aspect
         x0 = (width + s - cols * cell_w) / 2
         y0 = (height + s - rows * cell_h) / 2
         self.columns = cols
         for k, w in enumerate(shown):
             r, c = divmod(k, cols)
             w.setGeometry(int(x0 + c * cell_w), int(y0 + r * cell_h), int(cell_w - s), int(cell_h - s))
+
+    def _place_banner(self, shown: list[QtWidgets.QWidget], width: float, height: float, grid_cell: float) -> bool:
+        """All but the last panel in one row, the last under them as wide as the grid, if that gives
+        the row bigger cells than the grid does (True: placed)."""
+        s, n = self.spacing, len(shown) - 1
+        cell_w = min(width / n, BANNER_SHARE * height * self.aspect)
+        if cell_w <= grid_cell + 0.5:
+            return False
+        cell_h = cell_w / self.aspect
+        x0 = (width - n * cell_w) / 2
+        for k, w in enumerate(shown[:-1]):
+            w.setGeometry(int(x0 + k * cell_w), 0, int(cell_w - s), int(cell_h - s))
+        shown[-1].setGeometry(0, int(cell_h), int(width - s), int(height - cell_h - s))
+        self.columns = n
+        return True

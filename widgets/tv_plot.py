@@ -8,6 +8,7 @@ from PySide6 import QtCore, QtWidgets
 
 from .plot_grid import add_light_grid
 from .plot_style import restyle
+from .titles import ColumnLayout, TitleLabel
 
 __all__ = ["TvPlot"]
 
@@ -29,17 +30,21 @@ class TvPlot(QtWidgets.QWidget):
         self.plot.setLabel("bottom", "t")
         # the title is the legend: a legend box inside the plot would hide the curves somewhere; only
         # the line glyphs take the curves' colours, the words take the theme's text colour
-        self.plot.setTitle(f"total variation grid vs particles <span style='color:{TV_COLOUR}'>━</span> TV"
-                           f" &nbsp; <span style='color:{FLOOR_COLOUR}'>╌</span> noise floor")
+        # (a Qt label over the plot, which wraps: as the plot's own title its width would widen the
+        # plot past a narrow cell and cut off its right end)
+        self.title = TitleLabel(f"total variation grid vs particles <span style='color:{TV_COLOUR}'>━</span> TV"
+                                f" &nbsp; <span style='color:{FLOOR_COLOUR}'>╌</span> noise floor")
         self.tv = self.plot.plot(pen=pg.mkPen(TV_COLOUR, width=3))
         self.floor = self.plot.plot(pen=pg.mkPen(FLOOR_COLOUR, width=2, style=QtCore.Qt.PenStyle.DashLine))
         self.time_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#56B4E9", width=2))
         self.plot.addItem(self.time_line)
         self.plot.setXRange(0.0, 1.0, padding=0.02)
         self._top = 0.05
-        lay = QtWidgets.QVBoxLayout(self)
+        lay = ColumnLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.plot)
+        lay.setSpacing(0)
+        lay.addWidget(self.title)
+        lay.addWidget(self.plot, 1)
         restyle(self)
 
     def set_series(self, t: np.ndarray, tv: np.ndarray, floor: np.ndarray) -> None:

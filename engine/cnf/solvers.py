@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torchdiffeq import odeint, odeint_adjoint
 
 from ..errors import InputError, WorkLimitError
 
@@ -171,6 +170,10 @@ def odesolve(
             return torch.linspace(float(tt[0]), float(tt[-1]), n + 1, dtype=tt.dtype, device=tt.device)
 
         options["grid_constructor"] = grid
+    # imported here: torchdiffeq loads scipy.integrate (~0.4 s), which fixed-step solves and the
+    # window's first frame do not need
+    from torchdiffeq import odeint, odeint_adjoint
+
     if adjoint:
         if not isinstance(func, nn.Module):
             raise TypeError("the adjoint method needs the right-hand side as an nn.Module")

@@ -45,6 +45,15 @@ def time_embedding(tau: Tensor, dim: int) -> Tensor:
     return torch.cat([args.sin(), args.cos()], 1)
 
 
+def _embedding(num: int, dim: int) -> nn.Embedding:
+    """nn.Embedding(num, dim) as torch makes it (N(0, 1) entries), but with no random fill on the meta device."""
+    emb = nn.Embedding(num, dim, _weight=torch.empty(num, dim))  # a given weight is not filled
+    if not emb.weight.is_meta:
+        with torch.no_grad():
+            emb.weight.normal_()
+    return emb
+
+
 class ConditionedMLP(nn.Module):
     """An MLP of (n, 2) points whose hidden layers are modulated by an embedding of (τ, y).
 
@@ -80,8 +89,10 @@ class ConditionedMLP(nn.Module):
         self.out = nn.Linear(width, out_dim)
         parts = 2 if self.film else 1
         self.cond = nn.Sequential(nn.Linear(emb_dim, width), nn.SiLU(), nn.Linear(width, parts * width * depth))
-        self.labels = nn.Embedding(num_classes + 1, emb_dim) if num_classes else None
-        if self.fourier > 0:
+        self.labels = _embedding(num_classes + 1, emb_dim) if num_classes else None
+        # the initial values are left out on the meta device (a checkpoint's shapes checked before
+        # anything is allocated): random fills there load torch's compiler, ~1 s of CPU
+        if self.fourier > 0 and not first.weight.is_meta:
             with torch.no_grad():
                 first.weight.normal_(0.0, self.fourier)
                 first.bias.uniform_(-math.pi, math.pi)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 from ..errors import InputError
@@ -43,6 +42,9 @@ def ot_permutation(x0: Tensor | np.ndarray, x1: Tensor | np.ndarray) -> np.ndarr
     if a.shape != b.shape:
         raise ValueError(f"an OT coupling pairs batches of the same shape, not {a.shape} and {b.shape}")
     cost = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    # imported here: scipy.optimize takes ~0.35 s to load, which the window's start need not wait for
+    from scipy.optimize import linear_sum_assignment
+
     rows, cols = linear_sum_assignment(cost)
     return cols[np.argsort(rows)]
 

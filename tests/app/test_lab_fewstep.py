@@ -92,3 +92,19 @@ def test_a_scene_compares_with_a_shipped_model_by_file_name_only(fewstep) -> Non
     lab.configure(compare="fm_moons_reflow1.pt")
     assert lab.compare == "fm_moons_reflow1.pt" and lab.reflowed.model.generation == 1
     assert lab.settings()["compare"] == "fm_moons_reflow1.pt"
+
+
+def test_a_model_that_is_no_flow_empties_the_panels_and_their_figures(fewstep, qtbot, fm) -> None:  # type: ignore[no-untyped-def]
+    lab = fewstep(fm)
+    lab.configure(particles=200)
+    lab.activate()
+    qtbot.waitUntil(lambda: "model" in lab.frames and not lab.busy, timeout=60000)
+    assert "TV" in lab.model_panels[0].title.text()
+    lab.ctx.set_model(None)  # e.g. a DDPM opened instead: no flow to sample with few steps
+    qtbot.waitUntil(lambda: "needs a flow" in lab.header.status.text(), timeout=10000)
+    assert [p.title.text() for p in lab.model_panels] == ["1 Euler step", "2 Euler steps", "4 Euler steps",
+                                                          "8 Euler steps", "reference (dopri5)"]
+    assert all(p.points.count == 0 for p in lab.model_panels)
+    (x0, x1), (y0, y1) = lab.model_panels[0].plot.getPlotItem().vb.viewRange()
+    box = lab.ctx.box
+    assert x0 <= box[0] and x1 >= box[1] and y0 <= box[2] and y1 >= box[3]  # still over the density's box

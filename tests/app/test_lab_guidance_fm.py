@@ -69,3 +69,11 @@ def test_flow_matching_panels_curve_and_interval(lab, qtbot) -> None:  # type: i
 
 def trained_model(lab: GuidanceLab) -> object:
     return lab.ctx.trained.model if lab.ctx.trained is not None else None
+
+
+def test_flow_matching_rendering_sweeps_gamma_and_fills_the_curve(lab) -> None:  # type: ignore[no-untyped-def]
+    lab.configure(label=2, guidance=4.0)  # as `flowscope render CKPT --view guidance --label 2 --guidance 4`
+    assert list(lab.render_frames(2)) == [0, 1]
+    guided = lab.samples["guided"]
+    assert guided.request.label == 2 and guided.request.guidance == 4.0
+    assert len(lab.chart.points("full", "in_class")) == 13  # the curve is drawn in the picture too

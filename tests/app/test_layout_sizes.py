@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtWidgets
 
 from app.main_window import MainWindow
 from app.settings import Settings
+from app.theme import DEFAULT_FONT_PT, apply_theme
 from widgets.plot_style import FONT_SCALE_PROPERTY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,8 @@ CHART_MIN = 120
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):  # type: ignore[no-untyped-def]
+def window(qtbot, qapp, tmp_path):  # type: ignore[no-untyped-def]
+    apply_theme(qapp, "dark", DEFAULT_FONT_PT)  # the look the application starts with, whatever ran before
     settings = Settings(QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat))
     w = MainWindow(settings=settings, density="8gaussians")
     qtbot.addWidget(w)

@@ -96,7 +96,7 @@ class FewStepLab(Lab):
         self.reflow_button.clicked.connect(self._on_reflow_clicked)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, PROGRESS_STEPS)
-        self.progress.setMinimumWidth(160)
+        self.progress.setMinimumWidth(200)
         self.progress.hide()
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the reflow; the current model stays as it is")
@@ -107,21 +107,26 @@ class FewStepLab(Lab):
                                      "and File → Save saves it")
         self.adopt_button.clicked.connect(self._on_adopt_clicked)
         self.adopt_button.setEnabled(False)
-        # two rows: the settings, then the reflow's actions and progress (one row is too wide at 1024 px)
-        row = QtWidgets.QHBoxLayout()
+        # the choices on one line, the reflow's buttons and progress on the next: in one row they were
+        # wider than the view at 1024 px and the whole tab scrolled sideways
+        choices, actions = QtWidgets.QHBoxLayout(), QtWidgets.QHBoxLayout()
         for label, w in (("particles", self.count), ("reflow for", self.seconds), ("on", self.pairs)):
-            row.addWidget(QtWidgets.QLabel(label))
-            row.addWidget(w)
-        row.addWidget(QtWidgets.QLabel("pairs"))
-        row.addStretch(1)
-        actions = QtWidgets.QHBoxLayout()
+            choices.addWidget(QtWidgets.QLabel(label))
+            choices.addWidget(w)
+        choices.addWidget(QtWidgets.QLabel("pairs"))
+        choices.addStretch(1)
         for control in (self.reflow_button, self.progress, self.cancel_button, self.adopt_button):
             actions.addWidget(control)
         actions.addStretch(1)
+        row = QtWidgets.QVBoxLayout()
+        row.setSpacing(2)
+        row.addLayout(choices)
+        row.addLayout(actions)
         # at least ~200 px of plot in each panel: below that the grid scrolls (12 panels do not fit 1024 x 768)
         self.grid = SquareGrid(aspect=PANEL_ASPECT, min_cell=MIN_PANEL)
         names = [f"{k} Euler step{'s' if k > 1 else ''}" for k in STEPS] + ["reference (dopri5)"]
         self.model_panels = [_panel(n) for n in names]
+        self._names = names
         self.reflow_panels = [_panel(f"reflow: {n}") for n in names]
         self.coupling_panels = [_panel("independent pairs"), _panel("OT pairs")]
         self.lines = []
@@ -136,7 +141,6 @@ class FewStepLab(Lab):
         lay = QtWidgets.QVBoxLayout(self.body)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(row)
-        lay.addLayout(actions)
         lay.addWidget(self.grid, 1)
         self.reflowed: TrainedModel | None = None  # the reflowed model of the current one, once trained
         self._reflow_of: TrainedModel | None = None
@@ -195,9 +199,10 @@ class FewStepLab(Lab):
                 p.hide()
             self.grid.relayout()
         if not self._flow():
-            for p in self.model_panels:
+            for p, name in zip(self.model_panels, self._names):
                 p.set_points(None)
                 p.set_density(None, self.ctx.box)  # empty, but over the density's box
+                p.set_title(name)  # not the last flow's figures over nothing
             self.header.set_status("Few-step sampling needs a flow: train or open a flow-matching model (or a CNF).")
             return
         self.header.set_status("Sampling…")

@@ -39,6 +39,7 @@ class GuidanceLab(Lab):
         lay = QtWidgets.QVBoxLayout(self.body)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.panels)
+        self.header.status.set_lines(1)  # its statuses are one line; the pictures need the height
         self.seed = 0
         self.samples: dict[str, PanelSamples] = {}
         self.target: TiltedTarget | None = None

@@ -78,7 +78,7 @@ class KfpLab(Lab):
     def _layout(self) -> None:
         # the controls in a band on top; the three maps (a square plot and its colour bar) and the TV
         # chart in four cells of one shape, in a row or two by two, as large as the space allows
-        maps = SquareGrid(aspect=1.25)
+        maps = SquareGrid(aspect=1.25, wide_last=True)  # in a wide, low window the chart goes under the maps
         for w in (self.pde_view, self.hist_view, self.diff_view, self.tv_plot):
             maps.add(w)
         lay = QtWidgets.QVBoxLayout(self.body)
@@ -197,7 +197,8 @@ class KfpLab(Lab):
         im = images(f, grid, self.particles)
         self._show_map(self.pde_view, im.pde, grid.box, (0.0, im.top), "p(x)")  # one scale for both
         self._show_map(self.hist_view, im.hist, grid.box, (0.0, im.top), "p(x)")
-        self._show_map(self.diff_view, im.diff, grid.box, (-im.limit, im.limit), "% mass per block")
+        # short: the label runs along the colour bar, which is as tall as the plot
+        self._show_map(self.diff_view, im.diff, grid.box, (-im.limit, im.limit), "% mass / block")
         self.pde_view.set_points(f.particles[:DOTS])
         self.tv_plot.set_cursor(f.t / max(self.problem.t_end, 1e-12))
         self.shown = k
