@@ -47,14 +47,16 @@ def _lab(qtbot, name: str, tm):  # type: ignore[no-untyped-def]
 
 
 def _label_colours(root: QtWidgets.QWidget) -> list[tuple[str, QtGui.QColor, QtGui.QColor]]:
-    """Qt labels: their text colour (the palette's, or a colour in their rich text) on the window colour."""
+    """Qt labels: their text colour (the palette's, or a colour in their rich text) on the colour behind them."""
     import re
 
     out = []
     for w in root.findChildren(QtWidgets.QLabel):
         if not w.isVisibleTo(root) or not w.text():
             continue
-        bg = w.palette().color(QtGui.QPalette.ColorRole.Window)
+        # what is behind the text: the label's own fill, or else the window's (a label's own
+        # palette can be stale while still agreeing with itself)
+        bg = (w if w.autoFillBackground() else root).palette().color(QtGui.QPalette.ColorRole.Window)
         words = strip_swatches(w.text())  # a coloured line glyph is a legend's picture of a curve, not text
         colours = [QtGui.QColor(c) for c in re.findall(r"color:\s*(#[0-9A-Fa-f]{6})", words)]
         for c in colours or [w.palette().color(QtGui.QPalette.ColorRole.WindowText)]:
