@@ -32,6 +32,11 @@ def apply_theme(app: QtWidgets.QApplication, name: str = "dark", font_pt: float 
         pal.setColor(r, QtGui.QColor(t["text"]))
     pal.setColor(role.HighlightedText, QtGui.QColor("#ffffff"))
     app.setPalette(pal)
+    # a widget with a style sheet of its own (superqt's slider labels) keeps the palette it was
+    # polished with; setting the sheet again polishes it with the new one
+    for w in app.allWidgets():
+        if w.styleSheet():
+            w.setStyleSheet(w.styleSheet())
     font = app.font()
     font.setPointSizeF(font_pt)
     app.setFont(font)

@@ -61,6 +61,11 @@ def _label_colours(root: QtWidgets.QWidget) -> list[tuple[str, QtGui.QColor, QtG
         colours = [QtGui.QColor(c) for c in re.findall(r"color:\s*(#[0-9A-Fa-f]{6})", words)]
         for c in colours or [w.palette().color(QtGui.QPalette.ColorRole.WindowText)]:
             out.append((f"QLabel {w.text()[:40]!r}", c, bg))
+    for e in root.findChildren(QtWidgets.QLineEdit):
+        # a field drawn without a box of its own (a range slider's end values) shows the window behind it
+        if e.isVisibleTo(root) and e.text() and "transparent" in e.styleSheet():
+            out.append((f"QLineEdit {e.text()!r}", e.palette().color(QtGui.QPalette.ColorRole.Text),
+                        root.palette().color(QtGui.QPalette.ColorRole.Window)))
     return out
 
 
