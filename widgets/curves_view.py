@@ -7,9 +7,12 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .plot_grid import add_light_grid
-from .plot_style import restyle
+from .plot_style import boxed_text, restyle
 
-__all__ = ["CurvesView", "running_mean"]
+__all__ = ["CurvesView", "running_mean", "EMPTY_NOTE"]
+
+# an empty pair of axes reads as a broken chart: say why there is nothing yet
+EMPTY_NOTE = "no training run in this window yet\n(Train, Ctrl+Enter)"
 
 SMOOTH_POINTS = 400  # the running mean is drawn with at most this many points
 
@@ -85,6 +88,12 @@ class CurvesView(QtWidgets.QWidget):
         self.reference.setVisible(False)
         self._room = self.metric_plot.plot(pen=pg.mkPen((0, 0, 0, 0)))
         self._loss, self._metric = _Series(), _Series()
+        self.empty_notes = []
+        for p in (self.loss_plot, self.metric_plot):
+            note = boxed_text(EMPTY_NOTE, anchor=(0.5, 0.5))
+            p.addItem(note, ignoreBounds=True)
+            note.setPos(0.5, 0.5)  # the middle of an empty plot's 0..1 range
+            self.empty_notes.append(note)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.glw)
@@ -112,6 +121,8 @@ class CurvesView(QtWidgets.QWidget):
 
     def redraw(self) -> None:
         """Push the points to the plots (called from a timer, not per step)."""
+        for note in self.empty_notes:
+            note.setVisible(self._loss.n == 0 and self._metric.n == 0)
         if self._loss.n:
             x, y = self._loss.data()
             self.loss_curve.setData(x, y)
@@ -125,6 +136,8 @@ class CurvesView(QtWidgets.QWidget):
         self.loss_curve.setData([], [])
         self.loss_smooth.setData([], [])
         self.metric_curve.setData([], [])
+        for note in self.empty_notes:
+            note.setVisible(True)
 
     def point_count(self) -> tuple[int, int]:
         return self._loss.n, self._metric.n

@@ -45,3 +45,15 @@ def test_curves_keep_every_point_and_draw_the_mean(qtbot) -> None:
     assert view.point_count() == (0, 0)
     cleared = view.loss_smooth.getData()[0]
     assert cleared is None or len(cleared) == 0
+
+
+def test_empty_charts_say_why_until_the_first_point_and_after_a_clear(qtbot) -> None:  # type: ignore[no-untyped-def]
+    view = CurvesView()
+    qtbot.addWidget(view)
+    assert [n.isVisible() for n in view.empty_notes] == [True, True]
+    assert all("Train" in n.textItem.toPlainText() for n in view.empty_notes)
+    view.add_point(1, 0.5, 0.3)
+    view.redraw()
+    assert not any(n.isVisible() for n in view.empty_notes)
+    view.clear()
+    assert all(n.isVisible() for n in view.empty_notes)
