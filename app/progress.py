@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TextIO
 
 from engine.api import TrainSnapshot
+from engine.errors import TrainingError
 
-__all__ = ["ProgressPrinter"]
+__all__ = ["ProgressPrinter", "RunOutcome", "run_with_progress"]
 
 
 class ProgressPrinter:
@@ -53,3 +56,44 @@ class ProgressPrinter:
         if self.tty and not self.quiet:
             self.stream.write("\n")
             self.stream.flush()
+
+
+@dataclass
+class RunOutcome:
+    """How a training run ended: its last snapshot, the failure that stopped it, an interrupt."""
+
+    last: TrainSnapshot | None = None
+    failure: TrainingError | None = None
+    interrupted: bool = False
+
+    def figures(self) -> dict[str, object]:
+        """Steps, seconds and held-out NLL of the last snapshot (zeros and None before the first)."""
+        from engine.checkpoint import finite_or_none
+
+        s = self.last
+        return {"steps": 0 if s is None else s.step,
+                "seconds": 0.0 if s is None else round(s.elapsed, 2),
+                "heldout_nll": None if s is None else finite_or_none(s.heldout_nll)}
+
+
+def run_with_progress(snapshots: Iterable[TrainSnapshot], quiet: bool = False,
+                      catch_interrupt: bool = False) -> RunOutcome:
+    """Drain a trainer's snapshots, printing progress; a TrainingError (and, with
+    ``catch_interrupt``, Ctrl+C) ends the run and is reported in the outcome. The last snapshot
+    is always printed."""
+    progress = ProgressPrinter(quiet=quiet)
+    out = RunOutcome()
+    try:
+        for out.last in snapshots:
+            progress.update(out.last)
+    except TrainingError as e:
+        out.failure = e
+    except KeyboardInterrupt:
+        if not catch_interrupt:
+            raise
+        out.interrupted = True
+    finally:
+        if out.last is not None:
+            progress.update(out.last, force=True)
+        progress.close()
+    return out

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from engine.errors import InputError, TrainingError
+from engine.errors import InputError
 
 from .args import RANGES, check_out, float_in, int_in, seed
 
@@ -66,8 +66,8 @@ def _density(record: dict[str, object]):
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.progress import ProgressPrinter
-    from engine.checkpoint import finite_or_none, load_trained, save_checkpoint
+    from app.progress import run_with_progress
+    from engine.checkpoint import load_trained, save_checkpoint
     from engine.device import configure_threads, resolve_device
     from engine.flowmatch import FlowMatchingModel, make_reflow_trainer
 
@@ -83,25 +83,14 @@ def run(args: argparse.Namespace) -> int:
     trainer = make_reflow_trainer(teacher.model, args.pairs, options, density=_density(teacher.density),
                                   seed=args.seed, device=device)
     pair_seconds = time.perf_counter() - started
-    progress = ProgressPrinter(quiet=args.quiet)
-    last, failure = None, None
-    try:
-        for last in trainer.run(steps=args.steps, seconds=args.seconds):
-            progress.update(last)
-    except TrainingError as e:
-        failure = e
-    finally:
-        if last is not None:
-            progress.update(last, force=True)
-        progress.close()
+    outcome = run_with_progress(trainer.run(steps=args.steps, seconds=args.seconds), args.quiet)
+    failure = outcome.failure
     model = trainer.best_model()
     metrics = {
         "generation": model.generation,
         "pairs": args.pairs,
         "pair_seconds": round(pair_seconds, 2),
-        "steps": 0 if last is None else last.step,
-        "seconds": 0.0 if last is None else round(last.elapsed, 2),
-        "heldout_nll": None if last is None else finite_or_none(last.heldout_nll),
+        **outcome.figures(),
         "teacher_straightness": round(teacher.model.straightness(), 5),
         "straightness": round(model.straightness(), 5),
         "teacher": os.path.basename(args.checkpoint),

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from engine.errors import InputError, TrainingError
+from engine.errors import InputError
 
 from .args import RANGES, check_out, float_in, input_paths, int_in, seed
 
@@ -132,9 +132,9 @@ def _save(path: str, checkpoint: dict[str, Any]) -> tuple[str, str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.progress import ProgressPrinter
+    from app.progress import run_with_progress
     from engine.api import make_trainer
-    from engine.checkpoint import density_record, finite_or_none
+    from engine.checkpoint import density_record
     from engine.densities import get_density
     from engine.device import configure_threads, resolve_device
 
@@ -147,26 +147,15 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     configure_threads(args.threads)
     trainer = make_trainer(args.model, density, options, device, args.seed)
-    progress = ProgressPrinter(quiet=args.quiet)
-    last = None
-    failure: TrainingError | None = None
     with stop_signals() as stopped:
-        try:
-            for last in trainer.run(steps=args.steps, seconds=args.seconds):
-                progress.update(last)
-        except TrainingError as e:
-            failure = e
-        except KeyboardInterrupt:
+        outcome = run_with_progress(trainer.run(steps=args.steps, seconds=args.seconds), args.quiet,
+                                    catch_interrupt=True)
+        if outcome.interrupted:
             stopped.setdefault("signal", signal.SIGINT)
-        finally:
-            if last is not None:
-                progress.update(last, force=True)
-            progress.close()
+        last, failure = outcome.last, outcome.failure
         model = trainer.best_model()
         metrics = {
-            "steps": 0 if last is None else last.step,
-            "seconds": 0.0 if last is None else round(last.elapsed, 2),
-            "heldout_nll": None if last is None else finite_or_none(last.heldout_nll),
+            **outcome.figures(),
             "best_step": None if last is None else last.best_step,
             "seed": args.seed,
             "device": str(device),
