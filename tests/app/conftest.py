@@ -1,7 +1,12 @@
 """App tests: a fake model family makes window tests fast and independent of the real models."""
 
+from collections.abc import Callable, Iterator
+
 import pytest
 
+from app.labs.base import Lab
+from app.labs.context import LabContext
+from app.labs.registry import make_lab
 from engine import api
 
 
@@ -22,3 +27,21 @@ def dialogs(monkeypatch):  # type: ignore[no-untyped-def]
     for name in ("warning", "information", "critical", "question"):
         monkeypatch.setattr(QtWidgets.QMessageBox, name, lambda *a, **k: shown.append(str(a[2])))
     return shown
+
+
+@pytest.fixture
+def open_lab(qtbot) -> Iterator[Callable[..., Lab]]:  # type: ignore[no-untyped-def]
+    """``open_lab(name, ctx, size=(1000, 700))``: the lab, shown; shut down after the test."""
+    made: list[Lab] = []
+
+    def build(name: str, ctx: LabContext, size: tuple[int, int] = (1000, 700)) -> Lab:
+        lab = make_lab(name, ctx)
+        qtbot.addWidget(lab)
+        lab.resize(*size)
+        lab.show()
+        made.append(lab)
+        return lab
+
+    yield build
+    for lab in made:
+        lab.shutdown()

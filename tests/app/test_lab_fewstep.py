@@ -2,47 +2,20 @@
 
 import numpy as np
 import pytest
-import torch
 
-from app.labs.context import LabContext
-from app.labs.registry import make_lab
-from engine.api import make_trainer
-from engine.checkpoint import TrainedModel, density_record
-from engine.densities import get_density
+from engine.checkpoint import TrainedModel
 from engine.flowmatch import FlowMatchingModel
-
-
-def _train(kind: str, steps: int, **options) -> TrainedModel:  # type: ignore[no-untyped-def]
-    d = get_density("8gaussians")
-    trainer = make_trainer(kind, d, {"sample_every": 0.0, **options}, torch.device("cpu"), 0)
-    for _ in trainer.run(steps=steps):
-        pass
-    return TrainedModel(trainer.best_model(), density_record(d), {})
+from tests.app.labkit import context, train_tiny
 
 
 @pytest.fixture(scope="module")
 def fm() -> TrainedModel:
-    return _train("fm", 60, width=16, depth=2, batch=128)
+    return train_tiny("fm", 60, sample_every=0.0, width=16, depth=2, batch=128)
 
 
 @pytest.fixture
-def fewstep(qtbot):  # type: ignore[no-untyped-def]
-    made = []
-
-    def build(tm: TrainedModel | None):  # type: ignore[no-untyped-def]
-        ctx = LabContext()
-        ctx.set_density(get_density("8gaussians"), "8gaussians")
-        ctx.set_model(tm)
-        lab = make_lab("fewstep", ctx)
-        qtbot.addWidget(lab)
-        lab.resize(1000, 700)
-        lab.show()
-        made.append(lab)
-        return lab
-
-    yield build
-    for lab in made:
-        lab.shutdown()
+def fewstep(open_lab):  # type: ignore[no-untyped-def]
+    return lambda tm: open_lab("fewstep", context(tm))
 
 
 def test_panels_are_the_models_euler_samples_of_one_noise_batch(fewstep, qtbot, fm) -> None:  # type: ignore[no-untyped-def]

@@ -2,56 +2,24 @@
 
 import numpy as np
 import pytest
-import torch
 
-from app.labs.context import LabContext
-from app.labs.registry import make_lab
-from engine.api import make_trainer
-from engine.checkpoint import TrainedModel, density_record
-from engine.densities import get_density
-
-
-def _train(kind: str, steps: int, **options) -> TrainedModel:  # type: ignore[no-untyped-def]
-    d = get_density("8gaussians")
-    trainer = make_trainer(kind, d, options, torch.device("cpu"), 0)
-    for _ in trainer.run(steps=steps):
-        pass
-    return TrainedModel(trainer.best_model(), density_record(d), {})
+from engine.checkpoint import TrainedModel
+from tests.app.labkit import context, train_tiny
 
 
 @pytest.fixture(scope="module")
 def cnf() -> TrainedModel:
-    return _train("cnf", 15, width=16, batch=128)
+    return train_tiny("cnf", 15, width=16, batch=128)
 
 
 @pytest.fixture(scope="module")
 def ddpm() -> TrainedModel:
-    return _train("ddpm", 60, width=32, batch=128, timesteps=50)
-
-
-def context(tm: TrainedModel | None, t: float = 1.0) -> LabContext:
-    ctx = LabContext()
-    ctx.set_density(get_density("8gaussians"), "8gaussians")
-    ctx.set_model(tm)
-    ctx.t = t
-    return ctx
+    return train_tiny("ddpm", 60, width=32, batch=128, timesteps=50)
 
 
 @pytest.fixture
-def lab(qtbot, request):  # type: ignore[no-untyped-def]
-    made = []
-
-    def build(name: str, ctx: LabContext):  # type: ignore[no-untyped-def]
-        lab = make_lab(name, ctx)
-        qtbot.addWidget(lab)
-        lab.resize(900, 600)
-        lab.show()
-        made.append(lab)
-        return lab
-
-    yield build
-    for lab in made:
-        lab.shutdown()
+def lab(open_lab):  # type: ignore[no-untyped-def]
+    return lambda name, ctx: open_lab(name, ctx, (900, 600))
 
 
 def test_path_without_model_shows_the_data_and_says_so(lab) -> None:  # type: ignore[no-untyped-def]
