@@ -20,6 +20,7 @@ from .memory import release_memory
 from .menus import DENSITY_ITEMS, build_menus, show_shortcuts
 from .settings import Settings
 from .train_process import close_standby, prewarm
+from .window_layout import FirstFrame, fit_docks
 
 # The window's parts that load torch and the engine are imported where they are first used, when
 # the window is built (build()): run_gui paints the window first and builds it after, so the
@@ -38,28 +39,6 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All
 
 TRIM_EVERY_MS = 20_000
 THUMBNAILS_AFTER_MS = 1500
-# below this window width the density list becomes a tab of the right-hand dock, beside Training:
-# on a 1024-pixel projector two side panels would leave the pictures barely half the width
-SHARED_DOCK_BELOW = 1400
-
-
-class _FirstFrame(QtWidgets.QLabel):
-    """What the window shows until it is built: its name and a line saying what is loading.
-
-    ``painted`` is emitted once, after the first paint (the window is on the screen)."""
-
-    painted = QtCore.Signal()
-
-    def __init__(self) -> None:
-        super().__init__("<h2>flowscope</h2><p>loading the models…</p>")
-        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self._told = False
-
-    def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt's name
-        super().paintEvent(event)
-        if not self._told:
-            self._told = True
-            self.painted.emit()
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -92,7 +71,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if build:
             self.build()
         else:
-            first = _FirstFrame()
+            first = FirstFrame()
             first.painted.connect(self.first_painted)
             self.setCentralWidget(first)
 
@@ -475,30 +454,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._fit_docks(event.size().width())
 
     def _fit_docks(self, width: int) -> None:
-        """Side panels in proportion to the window: on a 1024-pixel projector the pictures keep
-        most of the width (the panels scroll what does not fit, and share one dock area)."""
-        shared = self._share_dock_area(width < SHARED_DOCK_BELOW)
-        docks = [d for d in (self.density_dock, self.training_dock) if d.isVisible() and not d.isFloating()]
-        share = {self.density_dock: (0.13, 130, 260), self.training_dock: (0.24, 300, 400)}
-        if shared:  # one area holds both: it is sized for the training form, whichever tab is up
-            share[self.density_dock] = share[self.training_dock]
-        sizes = [int(min(hi, max(lo, f * width))) for d in docks for f, lo, hi in [share[d]]]
-        if docks:
-            self.resizeDocks(docks, sizes, QtCore.Qt.Orientation.Horizontal)
-
-    def _share_dock_area(self, narrow: bool) -> bool:
-        """Put the density list in a tab beside Training (narrow window) or back on the left; True
-        when they share an area. Docks a person has floated are left where they are."""
-        d, t = self.density_dock, self.training_dock
-        if d.isFloating() or t.isFloating():
-            return False
-        tabbed = t in self.tabifiedDockWidgets(d)
-        if narrow and not tabbed:
-            self.tabifyDockWidget(t, d)
-            t.raise_()
-        elif not narrow and tabbed:
-            self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, d)
-        return narrow
+        fit_docks(self, self.density_dock, self.training_dock, width)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if not self.built:  # closed while loading: nothing runs yet, and nothing new to remember
