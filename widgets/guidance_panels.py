@@ -40,8 +40,6 @@ class GuidancePanels(QtWidgets.QWidget):
         self.message = QtWidgets.QLabel()
         self.message.setWordWrap(True)
         self.message.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        # a margin, not a style sheet: a widget with a style sheet keeps the palette it was polished
-        # with, so its text stayed light on the light theme's background
         self.message.setMargin(40)
         scale_font(self.message, MESSAGE_SCALE)
         content = QtWidgets.QWidget()
