@@ -58,9 +58,7 @@ PANEL_ASPECT = 0.92  # a panel is a little taller than wide: a title over the pl
 
 
 def _panel(title: str) -> DensityView:
-    view = DensityView(title=title)
-    view.hide_colorbar()  # the heatmap is only the ground the samples are judged on
-    return view
+    return DensityView(title=title, colorbar=False)  # the heatmap is only the ground the samples are judged on
 
 
 class FewStepLab(Lab):
