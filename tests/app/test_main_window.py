@@ -121,7 +121,7 @@ def test_missing_remembered_file_falls_back_quietly(qtbot, settings, monkeypatch
 
 
 def test_thumbnails_fill_in_after_start(window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    qtbot.waitUntil(lambda: not window._thumbs, timeout=20000)
+    qtbot.waitUntil(lambda: not window.densities.pending_thumbnails, timeout=20000)
     assert all(not window.picker.list.item(i).icon().isNull() for i in range(window.picker.list.count()))
 
 

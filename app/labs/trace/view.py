@@ -146,12 +146,14 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
         self.run_in_background(lambda: cost_sweep(dims), self._on_cost_measured)
 
     def _on_probes_changed(self, *_: object) -> None:
-        self._draw_maps()
-        self._draw_variance()
+        if self.active:  # a hidden lab (a scene setting it up before its tab opens) draws once shown
+            self._draw_maps()
+            self._draw_variance()
 
     def _on_redraw_requested(self) -> None:
         self.seed += 1
-        self._draw_maps()
+        if self.active:
+            self._draw_maps()
 
     # -- drawing -------------------------------------------------------------------------
     def _draw_maps(self) -> None:
