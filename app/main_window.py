@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engine.errors import InputError
 from widgets.curves_view import CurvesView
 from widgets.density_picker import DensityPicker
 from widgets.density_view import DensityView
-from widgets.draw_canvas import DrawDialog
 from widgets.train_panel import TrainPanel
 
 from .memory import release_memory
@@ -29,23 +26,18 @@ if TYPE_CHECKING:
     from engine.densities import Density
 
     from .density_controller import DensityState
-    from .worker import GeneratorWorker
 
 __all__ = ["MainWindow"]
 
-DATA_FILTER = "Point data (*.npy *.npz *.csv *.txt *.tsv);;All files (*)"
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
-
-
 TRIM_EVERY_MS = 20_000
-THUMBNAILS_AFTER_MS = 1500
 
 
 class MainWindow(QtWidgets.QMainWindow):
     """flowscope's window: it builds the views and docks and hands each part its collaborators.
 
-    The parts: ``training`` (TrainingController), ``models`` (ModelFiles), ``exporter`` (Exporter),
-    ``presentation`` (Presentation), ``scenes`` (SceneController) and ``menu_actions`` (by slot name).
+    The parts: ``densities`` (DensityController), ``training`` (TrainingController), ``models``
+    (ModelFiles), ``exporter`` (Exporter), ``presentation`` (Presentation), ``scenes``
+    (SceneController) and ``menu_actions`` (by slot name).
     ``density_changed(spec)`` is emitted after a density is shown.
 
     With ``build=False`` the window is only its frame at its remembered size, with a line saying
@@ -60,12 +52,8 @@ class MainWindow(QtWidgets.QMainWindow):
                  model: str | None = None, *, build: bool = True) -> None:
         super().__init__()
         self.settings = settings or Settings()
-        self.state: DensityState | None = None
         self.built = False
-        self._seed = 0
-        self._drawings = 0
         self._asked = (density, model)
-        self._status_workers: list[GeneratorWorker] = []
         self.setWindowTitle("flowscope")
         self._restore_geometry()
         if build:
@@ -143,9 +131,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.picker = DensityPicker(builtin_entries())
         self.density_dock = self._dock("Density", "density_dock", self.picker,
                                        QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.picker.density_requested.connect(self._on_density_requested)
-        self.picker.open_file_requested.connect(self.open_data_file)
-        self.picker.open_image_requested.connect(self.open_image)
 
     def _dock(self, title: str, name: str, widget: QtWidgets.QWidget,
               area: QtCore.Qt.DockWidgetArea) -> QtWidgets.QDockWidget:
@@ -158,6 +143,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_parts(self) -> None:
         """The window's parts, each given what it works with, then the menus that call them."""
+        from .density_controller import DensityController
         from .export import Exporter
         from .model_files import ModelFiles
         from .presentation import Presentation
@@ -169,29 +155,34 @@ class MainWindow(QtWidgets.QMainWindow):
             hideable={"densities": self.density_dock, "training": self.training_dock,
                       "time_bar": self.lab_tabs.time_area, "tabs": tab_bar},
             lockable={"density": [self.picker], "model": [self.panel], "view": [tab_bar]})
-        self.exporter = Exporter(self, self.lab_tabs, self.ctx, self.statusBar(), self._last_dir)
-        self.models = ModelFiles(self, self.training, self.ctx, self.model_view, self.statusBar(), self._last_dir,
-                                 lambda spec: self.set_density(spec, quiet=True))
+        self.models = ModelFiles(self, self.training, self.ctx, self.model_view, self.statusBar(),
+                                 lambda: self.densities.last_dir(), lambda spec: self.set_density(spec, quiet=True))
+        self.densities = DensityController(self, self.settings, self.picker, self.view, self.status_label,
+                                           self.training, self.ctx, self.models.stop_preview)
+        self.densities.density_changed.connect(self.density_changed)
+        last_dir = self.densities.last_dir
+        self.exporter = Exporter(self, self.lab_tabs, self.ctx, self.statusBar(), last_dir)
         self.panel.train_requested.connect(self.models.stop_preview)
         self.ctx.adopt_requested.connect(self.models.adopt)
         self.scenes = SceneController(self, self.training, self.panel, self.lab_tabs, self.ctx, self.presentation,
-                                      self._show_scene_density, self._last_dir)
+                                      self.densities.show_scene_density, last_dir)
         self.menu_actions = build_menus(self, self._menu_slots())
         self.presentation.lock_with("density", *(self.menu_actions[name] for name in DENSITY_ITEMS))
         self.menu_actions["show_particles"].setChecked(True)
 
     def _menu_slots(self) -> dict[str, Callable[..., object]]:
         """What each menu item does (menus.MENUS names them)."""
-        look = self.presentation
+        look, densities = self.presentation, self.densities
         return {
             "open_model": self.models.open_model, "save_model": self.models.save_model,
-            "open_data_file": self.open_data_file, "open_image": self.open_image, "draw_density": self.draw_density,
+            "open_data_file": densities.open_data_file, "open_image": densities.open_image,
+            "draw_density": densities.draw_density,
             "open_scene": self.scenes.open, "save_scene": self.scenes.save_as,
             "export_image": self.exporter.export_image, "export_animation": self.exporter.export_animation,
             "export_data": self.exporter.export_data, "quit": self.close,
             "train_toggle": self.training.toggle, "train_stop": self.training.stop,
             "train_reset": self.training.reset,
-            "resample": self.resample, "log_scale": self.view.set_log_scale,
+            "resample": densities.resample, "log_scale": self.view.set_log_scale,
             "show_particles": self.view.set_points_visible, "full_screen": look.toggle_full_screen,
             "presentation": look.toggle_presentation,
             "dark_theme": lambda: look.apply_look("dark"), "light_theme": lambda: look.apply_look("light"),
@@ -201,12 +192,7 @@ class MainWindow(QtWidgets.QMainWindow):
         }
 
     def _start_timers(self) -> None:
-        self._thumbs = list(self.picker.names())
-        # owned by the window, so it stops when the window goes away
-        self._thumb_timer = QtCore.QTimer(self)
-        self._thumb_timer.timeout.connect(self._make_next_thumbnail)
-        # after the first frames of what the window opened on (~0.5 s of CPU for the 13 of them)
-        QtCore.QTimer.singleShot(THUMBNAILS_AFTER_MS, self._thumb_timer, lambda: self._thumb_timer.start(0))
+        self.densities.start_thumbnails()
         # a training process imports torch in ~2 s: start one now so Train starts at once
         QtCore.QTimer.singleShot(1500, prewarm)
         # hand freed memory back to the system now and then (see app/memory.py)
@@ -242,154 +228,25 @@ class MainWindow(QtWidgets.QMainWindow):
     def set_controls(self, hidden: Sequence[str] = (), locked: Sequence[str] = ()) -> None:
         self.presentation.set_controls(hidden, locked)
 
-    # -- density -----------------------------------------------------------------
+    # -- density ---------------------------------------------------------------------
+    @property
+    def state(self) -> DensityState | None:
+        """The density shown (None before the first)."""
+        return self.densities.state if self.built else None
+
     def set_density(self, spec: str, quiet: bool = False) -> bool:
         """Show ``spec``; on bad input show one clear message and keep the current density."""
-        if self._refuse_while_training():
-            return False
-        from .density_controller import load_density_state
-
-        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
-        try:
-            state = load_density_state(spec, seed=self._seed)
-        except InputError as e:
-            if quiet:
-                self.statusBar().showMessage(f"Could not reopen the last density: {e}", 10_000)
-            else:
-                QtWidgets.QMessageBox.warning(self, "Cannot use this density", str(e))
-            if self.state is not None:
-                self.picker.set_current(self.state.spec)
-            return False
-        finally:
-            QtWidgets.QApplication.restoreOverrideCursor()
-        return self._show_state(state)
+        return self.densities.set_density(spec, quiet)
 
     def show_density(self, density: Density, spec: str) -> bool:
-        """Show a density made here (a drawing, a scene's embedded data)."""
-        from .density_controller import density_state
-
-        if self._refuse_while_training():
-            return False
-        return self._show_state(density_state(density, spec, self._seed))
-
-    def _show_scene_density(self, density: Density, spec: str) -> bool:
-        """A scene's density, shown; a plain start still reopens the density the user picked."""
-        picked = self.settings.get("density", None)
-        shown = self.show_density(density, spec)
-        if picked is not None:
-            self.settings.set("density", picked)
-        return shown
-
-    def _refuse_while_training(self) -> bool:
-        if not self.training.running:
-            return False
-        QtWidgets.QMessageBox.information(self, "Training is running", "Stop training before changing the density.")
-        if self.state is not None:
-            self.picker.set_current(self.state.spec)
-        return True
-
-    def _show_state(self, state: DensityState) -> bool:
-        spec = state.spec
-        self.state = state
-        self.models.stop_preview()
-        self.training.set_density(state.density, spec)
-        self.ctx.set_model(None)
-        self.ctx.set_density(state.density, spec)
-        self.view.set_density(state.grid, state.density.box)
-        self.view.set_points(state.points, state.labels)
-        self.view.set_title(state.density.name if ":" not in state.spec else os.path.basename(state.spec))
-        self.view.fit()
-        self.picker.set_current(spec)
-        self.status_label.setText(state.status_text(entropy=False))
-        self._complete_status(state)
-        if not spec.startswith("scene:"):
-            self.settings.set("density", spec)
-        self.density_changed.emit(spec)
-        return True
-
-    def _complete_status(self, state: DensityState) -> None:
-        """The status line with the density's entropy, computed off the GUI thread (~0.3 s, which a
-        scene's first frames need not wait for) and shown unless another density came meanwhile."""
-        from .worker import GeneratorWorker
-
-        if not state.density.analytic:
-            return
-
-        def text() -> Iterator[str]:
-            yield state.status_text()
-
-        def arrived(line: object) -> None:
-            if self.state is state:
-                self.status_label.setText(str(line))
-
-        def ended() -> None:
-            worker.shutdown()  # its thread has ended: this returns at once and lets it go
-            self._status_workers.remove(worker)
-
-        # an earlier one still computing is left to finish (waiting for it would hold the window)
-        worker = GeneratorWorker(text)
-        worker.yielded.connect(arrived)
-        worker.finished.connect(ended)
-        worker.failed.connect(lambda _text: ended())  # the line simply keeps no entropy
-        self._status_workers.append(worker)
-        worker.start()
-
-    def resample(self) -> None:
-        if self.state is not None:
-            self._seed += 1
-            s = self.state.density.sample(len(self.state.points), seed=self._seed)
-            self.view.set_points(s.x, s.labels)
-
-    def open_data_file(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open data file", self._last_dir(), DATA_FILTER)
-        if path:
-            self.settings.set("last_dir", os.path.dirname(path))
-            self.set_density(f"file:{path}")
-
-    def open_image(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open image", self._last_dir(), IMAGE_FILTER)
-        if path:
-            self.settings.set("last_dir", os.path.dirname(path))
-            self.set_density(f"image:{path}")
-
-    def _last_dir(self) -> str:
-        return str(self.settings.get("last_dir", os.path.expanduser("~")))
-
-    def _on_density_requested(self, spec: str) -> None:
-        if self.state is None or spec != self.state.spec:
-            self.set_density(spec)
-
-    def _make_next_thumbnail(self) -> None:
-        """One thumbnail per event-loop turn, so the window is usable while they appear."""
-        if not self._thumbs:
-            self._thumb_timer.stop()
-            return
-        from engine.densities import builtin_density
-
-        from .density_controller import thumbnail_grid
-
-        name = self._thumbs.pop(0)
-        self.picker.set_thumbnail(name, thumbnail_grid(builtin_density(name)))
-
-    def open_scene(self, path: str | None = None) -> bool:
-        return self.scenes.open(path)
+        return self.densities.show_density(density, spec)
 
     def draw_density(self, mass: np.ndarray | None = None) -> bool:
         """Paint a density (or use ``mass``, an (H, W) array); any model can then train on it."""
-        if mass is None:
-            dialog = DrawDialog(self)
-            if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
-                return False
-            mass = dialog.canvas.array()
-        from engine.densities.data import darkness_density
+        return self.densities.draw_density(mass)
 
-        self._drawings += 1
-        try:
-            d = darkness_density(mass, f"drawn:{self._drawings}", "your drawing")
-        except InputError as e:
-            QtWidgets.QMessageBox.warning(self, "Cannot use this drawing", str(e))
-            return False
-        return self.show_density(d, d.name)
+    def open_scene(self, path: str | None = None) -> bool:
+        return self.scenes.open(path)
 
     def _on_training_error(self, text: str) -> None:
         QtWidgets.QMessageBox.warning(self, "Training", text)
@@ -416,37 +273,10 @@ class MainWindow(QtWidgets.QMainWindow):
         if st is not None:
             self.restoreState(st)
         self.menu_actions["log_scale"].setChecked(bool(self.settings.get("log_scale", False)))
-        spec = density or str(self.settings.get("density", "8gaussians"))
-        if not show_density:
-            pass
-        elif density is None and spec.startswith(("file:", "image:")):
-            self.set_density("8gaussians")
-            self._reopen_in_background(spec)
-        elif not self.set_density(spec, quiet=density is None) and spec != "8gaussians":
-            self.set_density("8gaussians")
+        if show_density:
+            self.densities.restore(density)
         if self.settings.notes:
             self.statusBar().showMessage("Saved settings: " + "; ".join(self.settings.notes), 15_000)
-
-    def _reopen_in_background(self, spec: str) -> None:
-        """The remembered file, read off the GUI thread (a big or unreadable file never holds the window
-        up); shown when it arrives unless the user has moved on."""
-        from .density_controller import DensityState, load_density_state
-        from .worker import GeneratorWorker
-
-        def load() -> Iterator[DensityState]:
-            yield load_density_state(spec, seed=self._seed)
-
-        def arrived(state: object) -> None:
-            if isinstance(state, DensityState) and self.state is not None and self.state.spec == "8gaussians" \
-                    and not self.training.running:
-                self._show_state(state)
-
-        worker = GeneratorWorker(load)
-        worker.yielded.connect(arrived)
-        worker.failed.connect(lambda text: self.statusBar().showMessage(f"Could not reopen the last density: {text}",
-                                                                        10_000))
-        self._reopen_worker = worker
-        worker.start()
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
@@ -463,10 +293,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.exporter.shutdown()  # an animation export drawing its frames stops and writes nothing
         self.training.shutdown()
         self.lab_tabs.shutdown()
-        if getattr(self, "_reopen_worker", None) is not None:
-            self._reopen_worker.shutdown()
-        for worker in list(self._status_workers):
-            worker.shutdown()
+        self.densities.shutdown()
         close_standby()
         self.models.stop_preview()
         self.settings.set("model", self.panel.model())

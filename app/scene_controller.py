@@ -92,12 +92,16 @@ class SceneController:
                 form.set_value(key, value)
 
     def _show_view(self, scene: Scene) -> None:
-        """The scene's tab, with its settings, at its time, playing or not."""
-        self.lab_tabs.show_view(scene.view)
-        lab = self.lab_tabs.current_lab()
-        if lab is not None and scene.settings:
-            lab.configure(**scene.settings)
+        """The scene's tab, with its settings, at its time, playing or not.
+
+        The lab is set up before its tab opens: opened first, it would compute its first frame with
+        its previous settings at the previous time, and again for each of the scene's."""
+        if scene.view in self.lab_tabs.names:
+            lab = self.lab_tabs.lab(scene.view)  # built, not yet active
+            if scene.settings:
+                lab.configure(**scene.settings)
         self.ctx.set_time(scene.t)
+        self.lab_tabs.show_view(scene.view)
         self.lab_tabs.time_bar.play(scene.playing)
 
     def save_as(self) -> None:

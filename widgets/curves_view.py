@@ -15,6 +15,9 @@ __all__ = ["CurvesView", "running_mean", "EMPTY_NOTE"]
 EMPTY_NOTE = "no training run in this window yet\n(Train, Ctrl+Enter)"
 
 SMOOTH_POINTS = 400  # the running mean is drawn with at most this many points
+PLOT_MIN_PX = 200  # the least height of each plot's data area, inside its title and axes
+TEXT_LINES = 5  # the title, the ticks and the axis label under the plot, in lines of text
+MARGINS_PX = 10  # the plots' own margins
 
 
 def running_mean(x: np.ndarray, y: np.ndarray, fraction: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
@@ -98,6 +101,17 @@ class CurvesView(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.glw)
         restyle(self)
+        self._fit_height()
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.FontChange:  # larger text: more room for it
+            self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Never so low that the plots' data areas fall under PLOT_MIN_PX (a layout that shares the
+        height out by stretch would give them ~170 px at 1024 x 768)."""
+        self.setMinimumHeight(PLOT_MIN_PX + TEXT_LINES * self.fontMetrics().lineSpacing() + MARGINS_PX)
 
     def set_metric_name(self, name: str) -> None:
         self.metric_plot.setTitle(name)

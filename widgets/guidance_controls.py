@@ -79,6 +79,7 @@ class GuidanceControls(QtWidgets.QWidget):
         lay.setSpacing(2)
         lay.addLayout(first)
         lay.addLayout(second)
+        self._first = first
         self._bigger_font()
         self.label_box.currentIndexChanged.connect(self._on_label_changed)
         self.kind_box.currentIndexChanged.connect(self._on_kind_changed)
@@ -86,6 +87,13 @@ class GuidanceControls(QtWidgets.QWidget):
         self.interval.valueChanged.connect(self._on_interval_changed)
         self.reseed.clicked.connect(self.reseed_requested)
         self.set_guidance(3.0)
+
+    def add_to_first_row(self, widget: QtWidgets.QWidget) -> None:
+        """A widget at the right end of the first row, given the room the row leaves (a short note)."""
+        last = self._first.itemAt(self._first.count() - 1)
+        if last is not None and last.spacerItem() is not None:  # the widget takes the stretch's room
+            self._first.removeItem(last)
+        self._first.addWidget(widget, 1)
 
     # -- state ---------------------------------------------------------------------
     @property

@@ -21,7 +21,7 @@ PANELS = ("unconditional", "conditional", "guided")
 MESSAGE_SCALE = 1.45  # what the lab needs, said in large type in place of the panels
 TITLE_AND_AXIS = 22  # px: a panel's title over its plot and ticks under it, less its left axis: height - width
 TOP_SHARE = 0.56  # of the height, at most, for the row of samples (the chart needs the rest)
-COLOUR_BAR = 100  # px: the class map's colour bar with its ticks and label
+COLOUR_BAR = 80  # px: the class map's colour bar with its ticks
 
 
 class GuidancePanels(QtWidgets.QWidget):
@@ -35,8 +35,14 @@ class GuidancePanels(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.controls = GuidanceControls()
+        # what the grey heatmaps are, in the room the first row of controls leaves (the column beside
+        # the chart has none to spare at 1024 x 768); the tooltip says it in full
         self.note = QtWidgets.QLabel()
-        self.note.setWordWrap(True)
+        self.note.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.note.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        # it takes the room there is and never widens the row (which would scroll the lab sideways)
+        self.note.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.controls.add_to_first_row(self.note)
         self.message = QtWidgets.QLabel()
         self.message.setWordWrap(True)
         self.message.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -48,7 +54,6 @@ class GuidancePanels(QtWidgets.QWidget):
         inner.setSpacing(2)  # every pixel of height goes to the pictures (1024 x 768)
         inner.addWidget(self.controls)
         self.chart = TradeoffChart()
-        self.chart.add_text(self.note)  # what the grey heatmaps are: beside the chart, not over the panels
         self.stage = _Stage()
         inner.addWidget(self.stage, 1)
         self.pages = QtWidgets.QStackedLayout(self)
@@ -58,15 +63,16 @@ class GuidancePanels(QtWidgets.QWidget):
         self.contours: dict[str, ContourOverlay] = {}
         self.shares: dict[str, BoxedLabel] = {}
         for name in PANELS:
-            view = DensityView(title=name)
-            view.set_colormap("CET-L1")
             # the heatmaps say where the target is, not how high: their colour bars only take room
-            view.hide_colorbar()
+            view = DensityView(title=name, colorbar=False)
+            view.set_colormap("CET-L1")
             self.contours[name] = ContourOverlay(view.plot)
             view.points.setZValue(10)
             self.shares[name] = _corner_label(view.plot)
             self.views[name] = view
-        self.class_view = MapView("p(y | x<sub>τ</sub>)", "p(y | x_τ)", cmap="viridis")
+        # its colour bar is not labelled: the title above says what the colours are, and the label
+        # would take the width the chart beside it needs at 1024 x 768
+        self.class_view = MapView("p(y | x<sub>τ</sub>)", "", cmap="viridis")
         self.stage.set_parts([*self.views.values()], self.class_view, self.chart)
         restyle(self)
 

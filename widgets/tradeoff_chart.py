@@ -15,12 +15,13 @@ __all__ = ["TradeoffChart", "FIGURES", "CURVES"]
 # figure key -> (legend name, colour); the keys are those of the engine's sweep points
 FIGURES: dict[str, tuple[str, str]] = {
     "in_class": ("in class", "#0072B2"),
-    "coverage": ("coverage of the class", "#009E73"),
+    "coverage": ("coverage", "#009E73"),
     "fidelity": ("TV to p(x | y)", "#D55E00"),
     "tilted": ("TV to p(x) p(y | x)<sup>γ</sup>", "#CC79A7"),
 }
 CURVES = ("full", "interval")  # guidance over all times, and only inside the interval (dashed)
 SHARE_LINE = 0.97
+STYLE_COLOUR = "#999999"  # the solid and dashed swatches: a line style, not a figure's colour
 
 
 class TradeoffChart(QtWidgets.QWidget):
@@ -33,7 +34,9 @@ class TradeoffChart(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.chart = SeriesChart("trade-off over γ", "γ", "share / TV", legend="none")
+        # no axis labels (the title says γ, the legend what runs up): at 1024 x 768 the chart keeps
+        # 200 px each way only without their lines
+        self.chart = SeriesChart("trade-off over γ", "", "", legend="none")
         self.chart.plot.setXRange(-2.2, 10.2, padding=0)
         self.chart.plot.setYRange(0.0, 1.02, padding=0)
         self.chart.plot.getPlotItem().vb.setMouseEnabled(x=False, y=False)
@@ -56,9 +59,14 @@ class TradeoffChart(QtWidgets.QWidget):
             text.setWordWrap(True)
             grid.addWidget(swatch, k, 0)
             grid.addWidget(text, k, 1)
-        styles = QtWidgets.QLabel("solid: guided at every time · dashed: only in the τ interval")
-        styles.setWordWrap(True)
-        grid.addWidget(styles, len(FIGURES), 0, 1, 2)
+        # what solid and dashed mean, as two more swatches (a sentence took five lines at 1024 x 768)
+        for k, (name, dashed) in enumerate((("all times", False), ("τ interval", True))):
+            swatch = QtWidgets.QLabel()
+            swatch.setPixmap(_swatch(STYLE_COLOUR, dashed))
+            text = QtWidgets.QLabel(name)
+            text.setWordWrap(True)
+            grid.addWidget(swatch, len(FIGURES) + k, 0)
+            grid.addWidget(text, len(FIGURES) + k, 1)
         grid.setColumnStretch(1, 1)
         self.reading = QtWidgets.QLabel()
         self.reading.setWordWrap(True)
@@ -80,8 +88,8 @@ class TradeoffChart(QtWidgets.QWidget):
         self.text_area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.chart, 3)
-        lay.addWidget(self.text_area, 2)
+        lay.addWidget(self.chart, 5)  # at 1024 x 768: a plot of 200 px and a column of ~150
+        lay.addWidget(self.text_area, 3)
 
     def add_text(self, widget: QtWidgets.QWidget) -> None:
         """Another piece of text in the column beside the plot (under the reading)."""
@@ -113,11 +121,12 @@ class TradeoffChart(QtWidgets.QWidget):
         self.chart.set_title(text)
 
 
-def _swatch(color: str) -> QtGui.QPixmap:
-    """A short thick line of the figure's colour."""
+def _swatch(color: str, dashed: bool = False) -> QtGui.QPixmap:
+    """A short thick line of the figure's colour (in dashes for the curves guided only in the interval)."""
     pix = QtGui.QPixmap(18, 10)
     pix.fill(QtCore.Qt.GlobalColor.transparent)
     painter = QtGui.QPainter(pix)
-    painter.fillRect(0, 3, 18, 4, QtGui.QColor(color))
+    for x0, width in ((0, 5), (7, 5), (14, 4)) if dashed else ((0, 18),):
+        painter.fillRect(x0, 3, width, 4, QtGui.QColor(color))
     painter.end()
     return pix

@@ -117,7 +117,7 @@ def test_class_map_is_a_distribution_and_follows_time_and_class(lab, qtbot) -> N
 def test_tilted_target_is_exact_and_normalised_for_a_mixture(lab) -> None:  # type: ignore[no-untyped-def]
     lab.activate()
     target = lab.target
-    assert target is not None and target.exact and "exact" in lab.note.text()
+    assert target is not None and target.exact and "exact" in lab.note.toolTip() and "p(x)" in lab.note.text()
     x0, x1, y0, y1 = lab.ctx.box
     for gamma in (-2.0, 0.0, 1.0, 10.0):
         p = target.density(2, gamma)

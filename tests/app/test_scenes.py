@@ -93,6 +93,17 @@ def test_bad_scene_on_the_command_line_exits_2(tmp_path, capsys) -> None:  # typ
     assert len(err) == 2 and all("unknown key 'extra'" in line for line in err)
 
 
+def test_a_start_that_ends_before_the_window_leaves_the_collector_on(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The window's start runs without the cycle collector; a start refused early switches it back on."""
+    import gc
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(scene(density="nope")))
+    assert gc.isenabled()
+    assert main(["--scene", str(bad)]) == 2
+    assert gc.isenabled()
+
+
 def test_every_shipped_scene_opens_its_model_and_view() -> None:
     from app.labs.registry import available_labs
     from app.scene_data import scene_density
@@ -108,3 +119,35 @@ def test_every_shipped_scene_opens_its_model_and_view() -> None:
             tm = load_trained(s.checkpoint)
             assert tm.kind == s.model, n
             assert tm.density["spec"] == density.name, n
+
+
+def test_a_scene_computes_its_view_once_with_its_own_settings_and_time(qtbot, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The lab is set up before its tab opens: no first frame at the previous time or settings."""
+    import shutil
+
+    from PySide6 import QtCore
+
+    import app.labs.trace.view as trace_view
+    from app.main_window import MainWindow
+    from app.settings import Settings
+
+    shutil.copy(os.path.join(SCENES_DIR, "..", "pretrained", "cnf_8gaussians.pt"), tmp_path / "m.pt")
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps(scene(density="8gaussians", model={"kind": "cnf", "checkpoint": "m.pt"},
+                                     view={"name": "trace", "t": 0.25, "settings": {"probe": "gaussian", "k": 16}})))
+    calls = []
+    real = trace_view.divergence_maps
+
+    def recorded(field, box, t, probe, k, seed):  # type: ignore[no-untyped-def]
+        calls.append((t, probe, k))
+        return real(field, box, t, probe, k, seed)
+
+    monkeypatch.setattr(trace_view, "divergence_maps", recorded)
+    win = MainWindow(settings=Settings(QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)))
+    qtbot.addWidget(win)
+    try:
+        assert win.open_scene(str(path))
+        assert win.lab_tabs.current_name() == "trace"
+        assert calls == [(0.25, "gaussian", 16)]
+    finally:
+        win.close()

@@ -113,6 +113,21 @@ def test_train_updates_progress_curves_and_samples_then_finishes(window, qtbot) 
     qtbot.waitUntil(lambda: window.model_view.points.count == 2000, timeout=30000)
 
 
+def test_a_finished_model_is_drawn_only_once_its_view_is_seen(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.show()
+    window.panel.budget.setValue(30)
+    window.lab_tabs.show_view("field")  # another tab covers the model view, as when a scene opens
+    with qtbot.waitSignal(window.training.run_finished, timeout=30000):
+        window.training.start()
+    qtbot.waitUntil(lambda: window.models.preview_pending, timeout=5000)
+    QtCore.QCoreApplication.processEvents()  # the turn at which a seen view would start drawing
+    assert window.models.preview_pending and window.models._preview is None
+    assert window.model_view.points.count != 2000  # still the training's last live samples
+    window.lab_tabs.show_view("training")
+    qtbot.waitUntil(lambda: window.model_view.points.count == 2000, timeout=30000)
+    assert not window.models.preview_pending
+
+
 def test_pause_resume_and_stop_buttons(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     window.panel.train_button.click()
     qtbot.waitUntil(lambda: window.training.latest is not None, timeout=30000)

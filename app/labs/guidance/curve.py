@@ -77,8 +77,7 @@ def reading(full: list[SweepPoint], limited: list[SweepPoint] | None, interval: 
         if best is None:
             return f"no γ computed yet keeps {SHARE:.0%} in class" if len(points) < len(DEFAULT_GAMMAS) \
                 else f"no γ keeps {SHARE:.0%} in class"
-        half = "over half the class kept" if best.coverage >= 0.5 else "half the class lost"
-        return f"{SHARE:.0%} in class from γ = {best.gamma:g}, coverage {best.coverage:.2f} ({half})"
+        return f"{SHARE:.0%} in class from γ = {best.gamma:g}, coverage {best.coverage:.2f}"
 
     text = f"All times: {phrase(full)}" if full else "All times: computing…"
     if interval is not None:

@@ -7,7 +7,7 @@ from engine.densities import Density
 
 from .compute import PARTICLES, PanelSamples
 
-__all__ = ["EQUATIONS", "EXPLANATION", "TARGET", "missing_model_message", "status_text"]
+__all__ = ["EQUATIONS", "EXPLANATION", "TARGET", "TARGET_IN_FULL", "missing_model_message", "status_text"]
 
 _TILT = ("∇ log p<sub>γ</sub>(x<sub>t</sub> | y) = ∇ log p(x<sub>t</sub>) + γ ∇ log p(y | x<sub>t</sub>)")
 
@@ -20,8 +20,9 @@ EQUATIONS = {
            "&nbsp;&nbsp;&nbsp;(flow matching: τ = 1 − t)"),
 }
 
-TARGET = ("Grey heatmap and contours (50% of the mass solid, 90% dashed): the naive target "
-          "p(x) p(y | x)<sup>γ</sup> / Z at each panel's γ")
+TARGET = "grey ∝ p(x) p(y|x)<sup>γ</sup>"
+TARGET_IN_FULL = ("Grey heatmap and contours (50% of the mass solid, 90% dashed): the naive target "
+                  "p(x) p(y | x)<sup>γ</sup> / Z at each panel's γ")
 
 EXPLANATION = """
 <p><b>The scale γ.</b> γ = 0 samples the unconditional model, γ = 1 the conditional one, γ &gt; 1

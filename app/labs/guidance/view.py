@@ -21,7 +21,7 @@ from . import compute as runs
 from .compute import GuidedModel, PanelSamples, Request, TiltedTarget
 from .curve import CurveKey, Curves, reading
 from .queue import PanelQueue
-from .text import EQUATIONS, EXPLANATION, TARGET, missing_model_message, status_text
+from .text import EQUATIONS, EXPLANATION, TARGET, TARGET_IN_FULL, missing_model_message, status_text
 
 __all__ = ["GuidanceLab"]
 
@@ -189,8 +189,10 @@ class GuidanceLab(Lab):
         self.controls.set_kinds(["cfg"] + (["classifier"] if self._classifier_model() is not None else []))
         self.header.set_equation(self._equation())
         self.target = runs.tilted_target(model, self._model_density(), self.ctx.box)
-        self.note.setText(f"{TARGET} ({self.target.source})." if self.target is not None
-                          else "No tilted target: this model has no classifier and the density no closed form.")
+        # the note names the target in a few words; its tooltip says it in full, and whether it is exact
+        self.note.setText(TARGET if self.target is not None else "no tilted target")
+        self.note.setToolTip(f"{TARGET_IN_FULL} ({self.target.source})." if self.target is not None else
+                             "No tilted target: this model has no classifier and the density no closed form.")
         self._draw_targets()
         self._draw_class_map()
         self.chart.set_gamma(self.controls.guidance)
@@ -291,7 +293,7 @@ class GuidanceLab(Lab):
             self.chart.set_reading("No trade-off curve: it needs the density the model was trained on.")
             return
         c = self.controls
-        self.chart.set_title(f"class {c.label}, {'classifier-free' if c.kind == 'cfg' else 'classifier'} guidance")
+        self.chart.set_title(f"class {c.label} over γ")
         full = self.curves.points.get(keys[0], [])
         self.chart.set_points("full", *Curves.figures(full))
         limited = self.curves.points.get(keys[1], []) if len(keys) > 1 else None

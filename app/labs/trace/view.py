@@ -54,24 +54,26 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
         self.controls = TraceControls()
         self.exact_view = MapView("exact", "tr ∂f/∂z")
         self.estimate_view = MapView("Hutchinson", "tr ∂f/∂z")
-        self.variance_chart = SeriesChart("variance of the K-probe estimate", "probes K",
-                                          "variance", log_x=True, log_y=True, legend="bottom-left")
-        self.cost_chart = SeriesChart("cost as the dimension m grows", "dimension m", "seconds per batch",
+        # what runs along x is said in the title: an axis label line would cost the chart its 200 px
+        self.variance_chart = SeriesChart("variance against probes K", "", "variance",
+                                          log_x=True, log_y=True, legend="bottom-left")
+        self.cost_chart = SeriesChart("cost against the dimension m", "", "seconds per batch",
                                       log_x=True, log_y=True)
+        # short legend entries, in the corner the curves leave empty (they fall from the top left): dots
+        # are measured, dashes the closed form of the same colour
         for probe, theory in (("gaussian", "2‖S‖²/K"), ("rademacher", "2(‖S‖² − Σ S<sub>ii</sub>²)/K")):
-            self.variance_chart.add_series(probe, f"{probe.capitalize()}, measured", COLORS[probe], symbol="o")
-            self.variance_chart.add_series(f"{probe}-theory", f"{probe.capitalize()}, {theory}", COLORS[probe],
-                                           dashed=True)
+            self.variance_chart.add_series(probe, probe.capitalize(), COLORS[probe], symbol="o")
+            self.variance_chart.add_series(f"{probe}-theory", theory, COLORS[probe], dashed=True)
         self.variance_chart.set_x_ticks(list(PROBE_COUNTS))
-        self.cost_chart.add_series("exact", "exact trace (m backward passes)", COLORS["exact"], symbol="s")
-        self.cost_chart.add_series("hutchinson", "Hutchinson (1 VJP)", COLORS["hutchinson"], symbol="o")
+        self.cost_chart.add_series("exact", "exact, m passes", COLORS["exact"], symbol="s")
+        self.cost_chart.add_series("hutchinson", "Hutchinson, 1 VJP", COLORS["hutchinson"], symbol="o")
         self.cost_chart.add_series("m2", "∝ m²", COLORS["guide"], dashed=True)
         self.cost_chart.add_series("m1", "∝ m", COLORS["guide"], dashed=True)
         self.cost_chart.set_x_ticks([m for m in COST_DIMS if m in (2, 8, 32, 128, 512, 1024)])
-        # the two maps are the pictures; the charts under them read at less height. The heights go
-        # by the stretch, not by the plots' size hints (which never fit)
+        # the two maps over the two charts, in equal shares of the height (not by the plots' size
+        # hints, which never fit): at 1024 x 768 maps and charts both keep 200 px
         grid = QtWidgets.QVBoxLayout()
-        for pair, stretch in (((self.exact_view, self.estimate_view), 3), ((self.variance_chart, self.cost_chart), 2)):
+        for pair, stretch in (((self.exact_view, self.estimate_view), 1), ((self.variance_chart, self.cost_chart), 1)):
             row = QtWidgets.QHBoxLayout()
             for w in pair:
                 w.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Ignored)
@@ -81,6 +83,7 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.controls)
         lay.addLayout(grid, 1)
+        self.header.status.set_lines(1)  # its statuses are one line; the plots need the height
         self.cost_dims: tuple[int, ...] = COST_DIMS
         self.maps: DivergenceMaps | None = None
         self.variance: dict[str, np.ndarray] = {}
@@ -143,12 +146,14 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
         self.run_in_background(lambda: cost_sweep(dims), self._on_cost_measured)
 
     def _on_probes_changed(self, *_: object) -> None:
-        self._draw_maps()
-        self._draw_variance()
+        if self.active:  # a hidden lab (a scene setting it up before its tab opens) draws once shown
+            self._draw_maps()
+            self._draw_variance()
 
     def _on_redraw_requested(self) -> None:
         self.seed += 1
-        self._draw_maps()
+        if self.active:
+            self._draw_maps()
 
     # -- drawing -------------------------------------------------------------------------
     def _draw_maps(self) -> None:
@@ -159,9 +164,14 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
         self.estimate_view.set_map(m.estimate, box)
         self.estimate_view.set_shared_levels(self.exact_view.levels)  # one colour scale for both maps
         rms = float(np.sqrt(np.mean((m.estimate - m.exact) ** 2)))
-        self.exact_view.set_title(f"exact tr(∂f/∂z) of {source}, t = {m.t:.2f}")
-        name = c.probe_box.currentText().split(" ")[0]
-        self.estimate_view.set_title(f"Hutchinson, K = {m.k} {name} probe{'s' * (m.k > 1)} · rms error {rms:.2f}")
+        # one-line titles (a second line costs the plots below their 200 px at 1024 x 768): the field
+        # in a word, said in full in the tooltip
+        self.exact_view.set_title(f"exact tr(∂f/∂z) · {'random field' if 'random' in source else 'trained CNF'}"
+                                  f" · t = {m.t:.2f}")
+        self.exact_view.title.setToolTip(f"The exact divergence of {source} at t = {m.t:.2f}")
+        name = c.probe_box.currentText().split(" ")[0].lower()
+        self.estimate_view.set_title(f"Hutchinson, K = {m.k} · rms error {rms:.2f}")
+        self.estimate_view.title.setToolTip(f"Hutchinson's estimate with K = {m.k} {name} probe{'s' * (m.k > 1)}")
 
     def _draw_variance(self) -> None:
         field, _ = lab_field(self.ctx)
