@@ -67,11 +67,11 @@ class FlowField(VectorField):
         self.fourier, self.fourier_scale = int(fourier), float(fourier_scale)
         if self.fourier:
             self.freqs = nn.Parameter(torch.randn(self.fourier, dim) * self.fourier_scale)
-            first = self.layers[0]
-            self.layers[0] = ConcatSquash(dim + 2 * self.fourier, first.linear.out_features)
+            self.layers[0] = ConcatSquash(dim + 2 * self.fourier, self._squashes()[0].linear.out_features)
         self.time_features = int(time_features)
         if self.time_features:
             n_t = 1 + 2 * self.time_features
+            self.time_freqs: Tensor
             self.register_buffer("time_freqs", math.pi * 2.0 ** torch.arange(self.time_features, dtype=torch.float32),
                                  persistent=False)
             for layer in self._squashes():
