@@ -5,6 +5,7 @@ drawing or a scene."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -30,7 +31,9 @@ __all__ = ["DensityState", "density_state", "load_density_state", "thumbnail_gri
 
 DATA_FILTER = "Point data (*.npy *.npz *.csv *.txt *.tsv);;All files (*)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
-THUMBNAILS_AFTER_MS = 1500
+# the list's thumbnails and the start-up density's entropy wait this long after the window is built:
+# a scene's first frames come first
+EXTRAS_AFTER_MS = 1500
 
 VIEW_GRID = 256
 VIEW_PARTICLES = 2000
@@ -115,11 +118,13 @@ class DensityController(QtCore.QObject):
         self.pending_thumbnails = list(picker.names())
         self._thumb_timer = QtCore.QTimer(self)
         self._thumb_timer.timeout.connect(self._make_next_thumbnail)
+        self._extras_from = 0.0  # time.monotonic() from which extras (the entropy) start at once
 
     def start_thumbnails(self) -> None:
         """Fill in the list's thumbnails after the first frames of what the window opened on
-        (~0.5 s of CPU for the 13 of them)."""
-        QtCore.QTimer.singleShot(THUMBNAILS_AFTER_MS, self._thumb_timer, lambda: self._thumb_timer.start(0))
+        (~0.5 s of CPU for the 13 of them); until then an entropy waits too."""
+        self._extras_from = time.monotonic() + EXTRAS_AFTER_MS / 1000
+        QtCore.QTimer.singleShot(EXTRAS_AFTER_MS, self._thumb_timer, lambda: self._thumb_timer.start(0))
 
     def set_density(self, spec: str, quiet: bool = False) -> bool:
         """Show ``spec``; on bad input show one clear message and keep the current density."""
@@ -237,8 +242,9 @@ class DensityController(QtCore.QObject):
         return True
 
     def _complete_status(self, state: DensityState) -> None:
-        """The status line with the density's entropy, computed off the GUI thread (~0.3 s, which a
-        scene's first frames need not wait for) and shown unless another density came meanwhile."""
+        """The status line with the density's entropy, computed off the GUI thread (~0.3 s of CPU, which
+        a scene's first frames do not wait for: at start-up it begins with the thumbnails) and shown unless
+        another density came meanwhile."""
         if not state.density.analytic:
             return
 
@@ -249,9 +255,17 @@ class DensityController(QtCore.QObject):
             if self.state is state:
                 self.status_label.setText(str(line))
 
-        # an earlier one still computing is left to finish (waiting for it would hold the window);
-        # a failure simply leaves the line without its entropy
-        self._run(text, arrived, lambda _text: None)
+        def start() -> None:
+            if self.state is state:  # not when another density came meanwhile
+                # an earlier one still computing is left to finish (waiting for it would hold the window);
+                # a failure simply leaves the line without its entropy
+                self._run(text, arrived, lambda _text: None)
+
+        wait_ms = int(1000 * (self._extras_from - time.monotonic()))
+        if wait_ms > 0:  # the window has just opened (a scene): its first frames come first
+            QtCore.QTimer.singleShot(wait_ms, self, start)
+        else:
+            start()
 
     def _reopen_in_background(self, spec: str) -> None:
         """The remembered file, read off the GUI thread (a big or unreadable file never holds the window

@@ -25,13 +25,15 @@ class DensityView(QtWidgets.QWidget):
 
     point_clicked = QtCore.Signal(float, float)
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None, title: str = "") -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None, title: str = "", colorbar: bool = True) -> None:
+        """``colorbar=False``: a heatmap that says where, not how much, with no colour bar ever (a view
+        made without one is built in about half the time: the bar is a plot of its own)."""
         super().__init__(parent)
         self._log_scale = False
         self._grid: np.ndarray | None = None
         self._box: Box = (-4.0, 4.0, -4.0, 4.0)
         self._fitted = False
-        self._colorbar_wanted = True
+        self._colorbar_wanted = colorbar
         self.plot = pg.PlotWidget()
         self.plot.setAspectLocked(True)
         # heatmaps scaled up bilinearly when drawn, not in blocks (the data stays as computed)
@@ -50,8 +52,12 @@ class DensityView(QtWidgets.QWidget):
         self.plot.addItem(self.image)
         self.points = PointsItem(size=4)
         self.plot.addItem(self.points)
-        self.colorbar = pg.ColorBarItem(colorMap=colormap("inferno"), interactive=False, width=18, label="p(x)")
-        self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
+        self.colorbar: pg.ColorBarItem | None = None
+        if colorbar:
+            self.colorbar = pg.ColorBarItem(colorMap=colormap("inferno"), interactive=False, width=18, label="p(x)")
+            self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
+        else:
+            self.image.setColorMap(colormap("inferno"))  # what the bar would have given the image
         self.plot.scene().sigMouseClicked.connect(self._on_scene_clicked)
         lay = ColumnLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -69,10 +75,10 @@ class DensityView(QtWidgets.QWidget):
             self.fit()
         if grid is None:
             self.image.setVisible(False)
-            self.colorbar.setVisible(False)  # no picture, so no scale: a colour bar would mean nothing
+            self._show_colorbar(False)  # no picture, so no scale: a colour bar would mean nothing
             return
         self.image.setVisible(True)
-        self.colorbar.setVisible(self._colorbar_wanted)
+        self._show_colorbar(self._colorbar_wanted)
         self._redraw_image()
         x0, x1, y0, y1 = box
         self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
@@ -80,14 +86,15 @@ class DensityView(QtWidgets.QWidget):
     def set_map(self, grid: np.ndarray, box: Box, levels: tuple[float, float], label: str) -> None:
         """Show any scalar map (e.g. a signed divergence) with fixed colour levels and a colour-bar label."""
         self._grid = None
-        self.colorbar.setVisible(self._colorbar_wanted)
+        self._show_colorbar(self._colorbar_wanted)
         if box != self._box or not self._fitted:
             self._box = box
             self.fit()
         self.image.setVisible(True)
         self.image.setImage(np.ascontiguousarray(np.nan_to_num(grid), np.float32), autoLevels=False, levels=levels)
-        self.colorbar.setLevels(levels)
-        self.colorbar.setLabel("left", label)
+        if self.colorbar is not None:
+            self.colorbar.setLevels(levels)
+            self.colorbar.setLabel("left", label)
         x0, x1, y0, y1 = box
         self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
 
@@ -97,18 +104,23 @@ class DensityView(QtWidgets.QWidget):
 
     def set_log_scale(self, on: bool) -> None:
         self._log_scale = bool(on)
-        self.colorbar.setLabel("left", "log p(x)" if on else "p(x)")
+        if self.colorbar is not None:
+            self.colorbar.setLabel("left", "log p(x)" if on else "p(x)")
         if self._grid is not None:
             self._redraw_image()
 
     def hide_colorbar(self) -> None:
         """For a heatmap that says where, not how much: the bar would only take room."""
         self._colorbar_wanted = False
-        self.plot.getPlotItem().layout.removeItem(self.colorbar)
-        self.colorbar.hide()
+        if self.colorbar is not None:
+            self.plot.getPlotItem().layout.removeItem(self.colorbar)
+            self.colorbar.hide()
 
     def set_colormap(self, name: str) -> None:
-        self.colorbar.setColorMap(colormap(name))
+        if self.colorbar is not None:
+            self.colorbar.setColorMap(colormap(name))
+        else:
+            self.image.setColorMap(colormap(name))
 
     def set_title(self, text: str) -> None:
         self.title.setText(text)
@@ -136,7 +148,12 @@ class DensityView(QtWidgets.QWidget):
         if hi <= lo:
             hi = lo + 1e-12
         self.image.setImage(np.nan_to_num(img, nan=lo, neginf=lo), autoLevels=False, levels=(lo, hi))
-        self.colorbar.setLevels((lo, hi))
+        if self.colorbar is not None:
+            self.colorbar.setLevels((lo, hi))
+
+    def _show_colorbar(self, on: bool) -> None:
+        if self.colorbar is not None:
+            self.colorbar.setVisible(on)
 
     def _on_scene_clicked(self, ev: object) -> None:
         pos = ev.scenePos()  # type: ignore[attr-defined]

@@ -62,10 +62,9 @@ class GuidancePanels(QtWidgets.QWidget):
         self.contours: dict[str, ContourOverlay] = {}
         self.shares: dict[str, BoxedLabel] = {}
         for name in PANELS:
-            view = DensityView(title=name)
-            view.set_colormap("CET-L1")
             # the heatmaps say where the target is, not how high: their colour bars only take room
-            view.hide_colorbar()
+            view = DensityView(title=name, colorbar=False)
+            view.set_colormap("CET-L1")
             self.contours[name] = ContourOverlay(view.plot)
             view.points.setZValue(10)
             self.shares[name] = corner_label(view.plot)

@@ -104,3 +104,36 @@ def test_the_density_stays_in_sight_under_a_crowd_of_particles(fewstep, qtbot) -
     bright = under.sum(-1) > 150  # the heatmap's support, where the particles are
     assert bright.sum() > 1000
     assert np.corrcoef(under[bright].mean(-1), over[bright].mean(-1))[0, 1] > 0.6
+
+
+def test_the_euler_panels_come_first_then_the_references_then_the_pairs(fewstep, qtbot, fm,
+                                                                         monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.labs.fewstep.compute import CouplingFrame, FewStepFrame
+
+    lab = fewstep(fm)
+    lab.configure(particles=300)
+    drawn = []
+    draw = lab._draw
+    monkeypatch.setattr(lab, "_draw", lambda f: (drawn.append(f), draw(f)))
+    lab.activate()
+    assert lab.coupling_panels[0].title.text() == "independent pairs"  # not drawn before the panels
+    qtbot.waitUntil(lambda: not lab.busy and any(isinstance(f, CouplingFrame) for f in drawn), timeout=60000)
+    first, full, pairs = drawn
+    assert isinstance(first, FewStepFrame) and isinstance(full, FewStepFrame) and isinstance(pairs, CouplingFrame)
+    assert [t for t, _ in first.panels] == [t for t, _ in full.panels][:4] and len(full.panels) == 5
+    for (_, a), (_, b) in zip(first.panels, full.panels):
+        np.testing.assert_array_equal(a, b)  # the refinement adds the reference; the Euler panels stay
+    assert first.straightness is None and full.straightness is not None
+    assert len(first.tv) == 4 and len(full.tv) == 5
+    assert lab.frames["model"] is full and "cost" in lab.coupling_panels[1].title.text()
+    assert lab.model_panels[4].points.count == 300
+
+
+def test_a_recorded_straightness_is_shown_rather_than_measured_again(fm, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.labs.fewstep.compute import few_step_frame
+
+    measured = few_step_frame("model", fm, None, 200).straightness  # no record: measured
+    assert measured == pytest.approx(fm.model.straightness(200, seed=1), rel=1e-6)
+    recorded = TrainedModel(fm.model, dict(fm.density), {**fm.metrics, "straightness": 0.123})
+    monkeypatch.setattr(FlowMatchingModel, "straightness", lambda *a, **k: pytest.fail("measured again"))
+    assert few_step_frame("model", recorded, None, 200).straightness == 0.123

@@ -34,6 +34,25 @@ def test_opens_on_8gaussians_with_particles_and_heatmap(window, qtbot) -> None: 
     qtbot.waitUntil(lambda: "entropy 2.83" in window.status_label.text(), timeout=30_000)
 
 
+def test_a_density_shown_as_the_window_opens_computes_its_entropy_after_the_first_frames(
+        qtbot, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A scene's density comes just after the window is built: its entropy waits, as the thumbnails do."""
+    import app.density_controller as density_controller
+
+    monkeypatch.setattr(density_controller, "EXTRAS_AFTER_MS", 400)
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    workers = w.densities._workers
+    before = len(workers)
+    assert w.densities.set_density("twomodes")
+    assert len(workers) <= before and "entropy" not in w.status_label.text()  # not started yet
+    qtbot.waitUntil(lambda: "entropy" in w.status_label.text() and w.state.spec == "twomodes", timeout=30_000)
+    before = len(workers)
+    assert w.densities.set_density("8gaussians")  # later changes compute it at once
+    assert len(workers) == before + 1
+    qtbot.waitUntil(lambda: "entropy 2.83" in w.status_label.text(), timeout=30_000)
+
+
 def test_a_window_painted_before_it_is_built_loads_nothing_heavy_until_built(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
     """run_gui paints the window's frame first and builds it after; the frame needs no torch."""
     import subprocess

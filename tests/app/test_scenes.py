@@ -93,6 +93,17 @@ def test_bad_scene_on_the_command_line_exits_2(tmp_path, capsys) -> None:  # typ
     assert len(err) == 2 and all("unknown key 'extra'" in line for line in err)
 
 
+def test_a_start_that_ends_before_the_window_leaves_the_collector_on(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The window's start runs without the cycle collector; a start refused early switches it back on."""
+    import gc
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(scene(density="nope")))
+    assert gc.isenabled()
+    assert main(["--scene", str(bad)]) == 2
+    assert gc.isenabled()
+
+
 def test_every_shipped_scene_opens_its_model_and_view() -> None:
     from app.labs.registry import available_labs
     from app.scene_data import scene_density

@@ -169,3 +169,18 @@ def test_the_fast_mixture_layout_gives_the_mixtures_closed_forms(name: str) -> N
     np.testing.assert_allclose(fast.shares(labels), np.bincount(labels, minlength=len(d.means)) / len(x))
     far = np.array([[np.nan, 0.0], [np.inf, 1.0]], np.float32)
     assert (fast.classify(far) == -1).all()
+
+
+def test_a_histogram_estimate_draws_one_reference_sample_for_every_grid_size(monkeypatch) -> None:
+    from engine.densities import get_density
+
+    d = get_density("moons")
+    assert not d.analytic
+    draws = []
+    sample = d.sample
+    monkeypatch.setattr(d, "sample", lambda n, seed=0: draws.append((n, seed)) or sample(n, seed=seed))
+    fine, coarse = d.density_grid(128), d.density_grid(32)
+    assert draws == [(400_000, 12345)]
+    # the coarse grid is the fine one's estimate at a coarser resolution: mass in the same places
+    lump = fine.reshape(32, 4, 32, 4).sum((1, 3))
+    assert np.corrcoef(lump.ravel(), coarse.ravel())[0, 1] > 0.95

@@ -130,3 +130,20 @@ def test_a_coarse_heatmap_is_drawn_smooth_not_in_blocks(qtbot) -> None:  # type:
     colours = {img.pixelColor(int(x), int(row)).name() for x in xs}
     assert len(colours) > 10, colours  # blocks would give two colours
     assert view.plot.renderHints() & QtGui.QPainter.RenderHint.SmoothPixmapTransform
+
+
+@pytest.mark.parametrize("cmap", [None, "CET-L1"])
+def test_a_view_without_a_colour_bar_colours_its_heatmap_as_one_with_a_bar(qtbot, cmap) -> None:  # type: ignore[no-untyped-def]
+    with_bar, bare = DensityView(), DensityView(colorbar=False)
+    for v in (with_bar, bare):
+        qtbot.addWidget(v)
+        if cmap:
+            v.set_colormap(cmap)
+        v.set_density(gaussian_grid(), (-4.0, 4.0, -4.0, 4.0))
+        v.set_log_scale(True)
+    assert bare.colorbar is None and with_bar.colorbar is not None
+    assert np.array_equal(bare.image.lut, with_bar.image.lut)
+    assert np.allclose(bare.image.getLevels(), with_bar.image.getLevels())
+    bare.hide_colorbar()  # nothing to hide: no error
+    bare.set_density(None, (-4.0, 4.0, -4.0, 4.0))
+    assert not bare.image.isVisible()

@@ -19,7 +19,7 @@ from engine.flowmatch.coupling import pairing_cost
 from engine.metrics import histogram_tv
 
 __all__ = ["STEPS", "CouplingFrame", "FewStepFrame", "ReflowProgress", "coupling_frame", "few_step_frame",
-           "load_shipped", "reflow_run", "row_label"]
+           "load_shipped", "reflow_run", "row_label", "straightness"]
 
 STEPS = (1, 2, 4, 8)
 
@@ -83,19 +83,34 @@ def load_shipped(name: str) -> TrainedModel:
 
 
 def few_step_frame(name: str, tm: TrainedModel, density: Density | None, n: int = 1500,
-                   seed: int = 1) -> FewStepFrame:
-    """Samples of ``tm`` with 1, 2, 4, 8 Euler steps and dopri5 from the same noise (model coordinates)."""
+                   seed: int = 1, reference: bool = True) -> FewStepFrame:
+    """Samples of ``tm`` with 1, 2, 4, 8 Euler steps and dopri5 from the same noise (model coordinates).
+
+    ``reference=False``: the Euler panels alone, without the dopri5 reference and the straightness
+    (a first picture in a few milliseconds; the ODE library alone takes ~0.4 s to load)."""
     model = tm.model
     assert isinstance(model, CNF)
     panels = [(f"{k} Euler step{'s' if k > 1 else ''}", model.sample(n, seed=seed, solver="euler", steps=k))
               for k in STEPS]
-    panels.append(("reference (dopri5)", model.sample(n, seed=seed)))
+    if reference:
+        panels.append(("reference (dopri5)", model.sample(n, seed=seed)))
     tv = []
     if density is not None:
         ref = density.sample(n, seed=seed + 17).x
         tv = [histogram_tv(x, ref, density.box) for _, x in panels]
-    s = model.straightness(min(n, 1000), seed=seed) if isinstance(model, FlowMatchingModel) else None
+    s = straightness(tm, min(n, 1000), seed) if reference else None
     return FewStepFrame(name, row_label(tm), panels, tv, s)
+
+
+def straightness(tm: TrainedModel, n: int, seed: int) -> float | None:
+    """S of a flow-matching model: the one its checkpoint records (measured on its own paths when it was
+    saved or reflowed, 2,000 of them; a shipped model's costs ~0.17 s to measure again), else measured."""
+    if not isinstance(tm.model, FlowMatchingModel):
+        return None
+    recorded = tm.metrics.get("straightness")
+    if isinstance(recorded, (int, float)) and math.isfinite(recorded):
+        return float(recorded)
+    return tm.model.straightness(n, seed=seed)
 
 
 def coupling_frame(density: Density, n: int = 64, seed: int = 3) -> CouplingFrame:

@@ -62,8 +62,7 @@ POINT_STYLE = ("#56B4E9", 2, 0.6)  # (colour, px, opacity): sky blue, in no colo
 
 
 def _panel(title: str) -> DensityView:
-    view = DensityView(title=title)
-    view.hide_colorbar()  # the heatmap is only the ground the samples are judged on
+    view = DensityView(title=title, colorbar=False)  # the heatmap is only the ground the samples are judged on
     # 1,500 large white dots hid the density they are judged against: small, translucent, blue ones
     color, size, opacity = POINT_STYLE
     view.points.set_style(size, color, opacity)
@@ -204,8 +203,8 @@ class FewStepLab(Lab):
 
     def refresh(self) -> None:
         self._sync_buttons()
-        if self.ctx.density is not None:
-            self._draw_coupling(coupling_frame(self.ctx.density))
+        if self.ctx.density is not None and not self._flow():
+            self._draw_coupling(coupling_frame(self.ctx.density))  # with a flow, after its panels (below)
         if self.compare is None and self._reflow_of is not self.ctx.trained:
             self.reflowed, self._reflow_of = None, None
             self._sync_buttons()
@@ -223,12 +222,24 @@ class FewStepLab(Lab):
         self.header.set_status("Sampling…")
         tm, density, n = self.ctx.trained, self.ctx.density, self.count.value()
         assert tm is not None  # _flow() said so
-        self.run_in_background(lambda: self._frames(tm, density, n), self._draw)
+        self.run_in_background(lambda: self._first_frames(tm, density, n), self._draw)
 
     def _frames(self, tm: TrainedModel, density: Density | None, n: int) -> Iterator[FewStepFrame]:
         yield few_step_frame("model", tm, density, n)
         if self.reflowed is not None:
             yield few_step_frame("reflow", self.reflowed, density, n)
+
+    def _first_frames(self, tm: TrainedModel, density: Density | None,
+                      n: int) -> Iterator[FewStepFrame | CouplingFrame]:
+        """The cheapest picture first: the Euler panels of each row (milliseconds); then the rows with
+        their dopri5 references and straightness, and the pairs (the ODE and assignment solvers' libraries
+        load on the way)."""
+        rows = [("model", tm)] + ([("reflow", self.reflowed)] if self.reflowed is not None else [])
+        for name, model in rows:
+            yield few_step_frame(name, model, density, n, reference=False)
+        yield from self._frames(tm, density, n)
+        if density is not None:
+            yield coupling_frame(density)
 
     def refresh_now(self) -> None:
         if self.ctx.density is not None:
@@ -238,16 +249,20 @@ class FewStepLab(Lab):
                 self._draw(frame)
 
     # -- drawing --------------------------------------------------------------------------------
-    def _draw(self, frame: FewStepFrame | ReflowProgress) -> None:
+    def _draw(self, frame: FewStepFrame | CouplingFrame | ReflowProgress) -> None:
         if isinstance(frame, ReflowProgress):
             self._on_reflow_progress(frame)
+            return
+        if isinstance(frame, CouplingFrame):
+            self._draw_coupling(frame)
             return
         self.frames[frame.name] = frame
         panels = self.model_panels if frame.name == "model" else self.reflow_panels
         # the data's density underneath: the samples are judged against it (and white dots need a dark ground)
         ground = None if self.ctx.density is None else self.ctx.density.density_grid(96)
-        for k, (panel, (title, x)) in enumerate(zip(panels, frame.panels)):
+        for panel in panels:  # the whole row at once (a first frame has no reference yet): the grid stays put
             self.grid.set_shown(panel, True)
+        for k, (panel, (title, x)) in enumerate(zip(panels, frame.panels)):
             panel.set_density(ground, self.ctx.box)
             panel.set_points(x)
             short = title.replace(" Euler", "").replace("reference (dopri5)", "dopri5")
