@@ -41,7 +41,7 @@ def best_columns(count: int, width: float, height: float, aspect: float) -> tupl
 
 
 class Pager(QtWidgets.QWidget):
-    """◀ page k of n ▶: ``page_requested(int)`` asks for a page; hidden while everything fits on one."""
+    """◀ page k of n ▶: ``page_requested(int)`` asks for a page; empty while everything fits on one."""
 
     page_requested = QtCore.Signal(int)
 
@@ -61,14 +61,17 @@ class Pager(QtWidgets.QWidget):
         self.page, self.count = 0, 1
         self.back.clicked.connect(lambda: self.page_requested.emit(self.page - 1))
         self.forward.clicked.connect(lambda: self.page_requested.emit(self.page + 1))
-        self.hide()
+        self.set_pages(0, 1)
 
     def set_pages(self, page: int, count: int) -> None:
         self.page, self.count = page, count
         self.label.setText(f"page {page + 1} of {count}")
         self.back.setEnabled(page > 0)
         self.forward.setEnabled(page < count - 1)
-        self.setVisible(count > 1)
+        # its parts come and go, not the pager itself: whoever hid the pager (a figure hides controls)
+        # keeps it hidden while the pages change under it
+        for w in (self.back, self.label, self.forward):
+            w.setVisible(count > 1)
 
 
 class SquareGrid(QtWidgets.QScrollArea):

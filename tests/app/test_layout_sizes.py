@@ -122,7 +122,7 @@ def test_few_step_panels_cover_the_data_box(window, qtbot, size) -> None:  # typ
     qtbot.waitUntil(lambda: "reflow" in lab.frames and not lab.busy, timeout=120_000)
     _settle(qtbot, window, size)
     grid = lab.grid
-    assert len(grid.pages) > 1 and grid.pager.isVisible()
+    assert len(grid.pages) > 1 and grid.pager.label.isVisible()
     seen = []
     for page in range(len(grid.pages)):
         grid.pager.page_requested.emit(page)

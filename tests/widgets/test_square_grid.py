@@ -74,7 +74,7 @@ def test_panels_that_do_not_fit_at_the_least_size_come_a_page_at_a_time_in_align
     grid.relayout()
     # each page: the same columns of the first two groups, one to a line; the lone group last
     assert grid.pages == [a[:3] + b[:3], a[3:] + b[3:], c]
-    assert grid.pager.isVisible() and grid.pager.label.text() == "page 1 of 3"
+    assert grid.pager.label.isVisibleTo(grid.pager) and grid.pager.label.text() == "page 1 of 3"
     assert [p.isVisible() for p in a + b + c] == [True] * 3 + [False] * 2 + [True] * 3 + [False] * 4
     assert all(p.width() >= 200 and p.height() >= 200 for p in a[:3] + b[:3])
     assert b[0].geometry().top() >= a[0].geometry().bottom()  # the second group's line under the first's
@@ -87,4 +87,4 @@ def test_panels_that_do_not_fit_at_the_least_size_come_a_page_at_a_time_in_align
     grid.resize(1300, 900)  # everything fits: one page, no pager
     qtbot.waitUntil(lambda: grid.viewport().width() == 1300)
     grid.relayout()
-    assert len(grid.pages) == 1 and not grid.pager.isVisible() and all(p.isVisible() for p in a + c)
+    assert len(grid.pages) == 1 and not grid.pager.label.isVisibleTo(grid.pager) and all(p.isVisible() for p in a + c)
