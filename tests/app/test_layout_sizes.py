@@ -174,3 +174,32 @@ def test_larger_text_reaches_the_adjoint_summary_and_the_guidance_message(window
     assert after[1] > after[0] > before[1] > before[0]  # the message is the larger text, both grew
     window.menu_actions["smaller_text"].trigger()  # Ctrl+-
     assert message.font().pointSizeF() < after[1]
+
+
+# -- the views' tabs: every one readable at 1024 px, no scroll arrows ------------------------------
+
+def _tabs_fit(window: MainWindow) -> list[str]:
+    """What is wrong with the tab bar: scroll arrows shown, a tab cut off, or a title cut short."""
+    bar = window.lab_tabs.bar
+    bad = [f"arrows {b.arrowType()}" for b in bar.findChildren(QtWidgets.QToolButton) if b.isVisible()]
+    for k in range(bar.count()):
+        if not bar.rect().contains(bar.tabRect(k)):
+            bad.append(f"tab {k} at {bar.tabRect(k)} outside {bar.rect()}")
+        if bar.tabText(k) not in (window.lab_tabs.titles[k], window.lab_tabs.short_titles[k]):
+            bad.append(f"tab {k} says {bar.tabText(k)!r}")
+    return bad
+
+
+def test_every_tab_reads_whole_at_1024_px_without_scroll_arrows(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    bar = window.lab_tabs.bar
+    _settle(qtbot, window, (1024, 768))
+    assert bar.isVisible() and bar.count() == 1 + len(window.lab_tabs.names)
+    assert _tabs_fit(window) == []
+    assert [bar.tabText(k) for k in range(bar.count())] == window.lab_tabs.titles  # whole titles fit here
+    window.menu_actions["larger_text"].trigger()  # Ctrl+=: the titles in a word, still no arrows
+    _settle(qtbot, window, (1024, 768))
+    assert _tabs_fit(window) == []
+    bar.setCurrentIndex(3)  # the bar drives the views
+    assert window.lab_tabs.current_name() == window.lab_tabs.names[2]
+    window.lab_tabs.show_view("guidance")  # and follows them
+    assert bar.currentIndex() == 1 + window.lab_tabs.names.index("guidance")
