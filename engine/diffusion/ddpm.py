@@ -15,6 +15,12 @@ and β_t; β̃ = v s_p²/s_t². The same formulas hold for NCSN's σ levels (a =
 give Song et al.'s ancestral sampler. DDIM (Song, Meng & Ermon, 2021) with η = 0 is
 deterministic: x_p = a_p x̂_0 + s_p ε.
 
+Respaced levels are spread evenly over the levels (``spacing="level"``) or evenly in the
+half-log-SNR λ = log(a/s) (``spacing="logsnr"``, as DPM-Solver places its steps): for DDPM's
+linear schedule the even spread leaves few steps where the noise is small and the detail is
+drawn, and 50 ancestral steps even in λ drew a 25-Gaussian grid from a 3-s model with a
+histogram TV 1.6x an exact sample's where the even spread gave 2.4x (1,000 steps: 1.5x).
+
 References:
     | Denoising Diffusion Probabilistic Models (Ho et al., 2020) https://arxiv.org/abs/2006.11239
     | Improved Denoising Diffusion Probabilistic Models (Nichol & Dhariwal, 2021) https://arxiv.org/abs/2102.09672
@@ -26,15 +32,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from ..errors import InputError
 from .schedules import NoiseProcess
 
-__all__ = ["VARIANCES", "StepOutput", "Scheduler", "AncestralScheduler", "DDIMScheduler", "l_simple", "pick_levels"]
+__all__ = ["VARIANCES", "SPACINGS", "StepOutput", "Scheduler", "AncestralScheduler", "DDIMScheduler", "l_simple",
+           "pick_levels", "logsnr_levels"]
 
 VARIANCES = ("beta", "beta_tilde")
+SPACINGS = ("level", "logsnr")
 EpsFn = Callable[[Tensor, Tensor], Tensor]  # (x (n, 2), τ scalar) -> ε (n, 2)
 
 
@@ -58,6 +67,35 @@ def pick_levels(num_levels: int, n: int) -> Tensor:
     return torch.linspace(num_levels, 1, n, dtype=torch.float64).round().long()
 
 
+def logsnr_levels(process: NoiseProcess, n: int) -> Tensor:
+    """n distinct levels from L down to 1 spread evenly in λ = log(a/s), (n,) long descending.
+
+    The first is always L (where samplers start from the prior); the others are the levels
+    nearest an even grid in λ from the process's ``t_max`` (past it the data are gone) down to
+    level 1, pushed apart where the grid is finer than the levels.
+    """
+    levels = process.num_levels
+    if not 1 <= n <= levels:
+        raise InputError(f"this sampler takes 1 to {levels} steps (the model's levels), not {n}")
+    if n == 1:
+        return torch.tensor([levels])
+    every = torch.arange(1, levels + 1)
+    a, s = process.marginal(process.level_time(every))
+    lam = (a.log() - s.log()).numpy()  # falls with the level
+    top = min(int(torch.searchsorted(process.times, torch.tensor(process.t_max, dtype=torch.float64))) + 1, levels)
+    targets = np.linspace(lam[0], lam[top - 1], n - 1) if top < levels else np.linspace(lam[0], lam[-1], n)
+    # fractional level at each target (λ falls, so interpolate on the reversed arrays)
+    where = np.interp(targets, lam[::-1], np.arange(levels, 0, -1, dtype=np.float64))
+    picked = np.rint(where).astype(np.int64)
+    for i in range(1, len(picked)):  # strictly increasing from level 1
+        picked[i] = max(picked[i], picked[i - 1] + 1)
+    if top < levels:
+        picked = np.append(picked, levels)
+    for i in range(len(picked) - 2, -1, -1):  # and below L from the top down
+        picked[i] = min(picked[i], picked[i + 1] - 1)
+    return torch.from_numpy(picked[::-1].copy())
+
+
 @dataclass(frozen=True)
 class StepOutput:
     """One sampler step: the previous sample and the predicted clean sample, both (n, 2)."""
@@ -69,13 +107,18 @@ class StepOutput:
 class Scheduler:
     """Base of the samplers that step through chosen levels of a :class:`NoiseProcess`."""
 
-    def __init__(self, process: NoiseProcess) -> None:
-        self.process = process
+    def __init__(self, process: NoiseProcess, spacing: str = "level") -> None:
+        if spacing not in SPACINGS:
+            raise InputError(f"unknown spacing '{spacing}'; choose one of {', '.join(SPACINGS)}")
+        self.process, self.spacing = process, spacing
         self.set_timesteps(process.num_levels)
 
     def set_timesteps(self, n: int) -> None:
         """Use n of the levels: ``levels`` (n,) long and their times ``timesteps`` (n,), descending."""
-        self.levels = pick_levels(self.process.num_levels, int(n))
+        if self.spacing == "logsnr" and int(n) < self.process.num_levels:
+            self.levels = logsnr_levels(self.process, int(n))
+        else:
+            self.levels = pick_levels(self.process.num_levels, int(n))
         self.timesteps = self.process.level_time(self.levels)
         a, s = self.process.marginal(self.timesteps)
         # coefficients as Python floats, with clean data (a = 1, s = 0) after the last level
@@ -104,15 +147,16 @@ class AncestralScheduler(Scheduler):
     Arguments:
         process: the noise process (VP for DDPM, VE for NCSN).
         variance: ``beta`` (σ_t² = β_t, the larger) or ``beta_tilde`` (σ_t² = β̃_t, the posterior's).
+        spacing: how fewer steps than levels are spread, ``level`` or ``logsnr`` (see the module docstring).
 
     No noise is added on the last step, whose mean is x̂_0.
     """
 
-    def __init__(self, process: NoiseProcess, variance: str = "beta_tilde") -> None:
+    def __init__(self, process: NoiseProcess, variance: str = "beta_tilde", spacing: str = "level") -> None:
         if variance not in VARIANCES:
             raise InputError(f"unknown variance '{variance}'; choose one of {', '.join(VARIANCES)}")
         self.variance = variance
-        super().__init__(process)
+        super().__init__(process, spacing)
 
     def step(self, model_out: Tensor, t: Tensor | float, x_t: Tensor,
              generator: torch.Generator | None = None) -> StepOutput:

@@ -18,7 +18,7 @@ from ..guard import check_learning_rate
 from .nets import ACTIVATIONS
 from .schedules import SCHEDULES
 
-__all__ = ["OPTIONS", "CONDITIONAL_DEFAULTS", "default_options", "check_options", "model_config"]
+__all__ = ["OPTIONS", "CONDITIONAL_DEFAULTS", "default_options", "check_options", "model_config", "max_spread"]
 
 _COMMON: dict[str, Any] = {
     "lr": 5e-3,
@@ -37,13 +37,18 @@ _COMMON: dict[str, Any] = {
     "classifier_batch": 256,  # points of each batch the noisy classifier trains on
     "ema": 0.999,
     "default_steps": 15_000,  # used when neither steps nor seconds are given
-    "t_sampling": "uniform",  # or "mixed": half the levels drawn by the likelihood weighting g²/s²
+    # or "mixed": half the levels drawn by the likelihood weighting g²/s²; or "logsnr": even in log-SNR
+    # up to the data's spread (engine.diffusion.train.level_probabilities); or "logsnr-mixed": the
+    # one, then the other (engine.diffusion.train.LOGSNR_UNTIL)
+    "t_sampling": "uniform",
 }
+T_SAMPLINGS = ("uniform", "mixed", "logsnr", "logsnr-mixed")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     # DDPM: likelihood-weighted levels and a lower rate gave checkerboard's probability-flow NLL
-    # gap 0.088 nats after 60 s, against 0.118 with uniform levels at 5e-3 (bench_diffusion.py)
-    "ddpm": {**_COMMON, "lr": 3e-3, "t_sampling": "mixed", "schedule": "linear", "timesteps": 1000,
+    # gap 0.088 nats after 60 s, against 0.118 with uniform levels at 5e-3 (bench_diffusion.py);
+    # levels even in log-SNR for the first tenth of the budget draw the first picture sooner
+    "ddpm": {**_COMMON, "lr": 3e-3, "t_sampling": "logsnr-mixed", "schedule": "linear", "timesteps": 1000,
              "variance": "beta_tilde"},
     "ncsn": {**_COMMON, "schedule": "geometric", "timesteps": 100, "sigma_min": 0.01, "sigma_max": 0.0,
              "steps_per_level": 10, "step_size": 0.2},
@@ -62,7 +67,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
 # samples just past an edge at γ = 3 (0.975-0.983 classifier-free over three runs); wider Fourier
 # features (std 4.5) drew the edges sharper: 0.979-0.988 over five, every other density >= 0.993.
 CONDITIONAL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "ddpm": {"batch": 1024, "depth": 4, "lr": 8e-3, "paired": True, "fourier": 4.5},
+    # its label shares were measured with the likelihood-weighted levels ("mixed")
+    "ddpm": {"batch": 1024, "depth": 4, "lr": 8e-3, "paired": True, "fourier": 4.5, "t_sampling": "mixed"},
     "ncsn": {},
 }
 
@@ -95,8 +101,8 @@ def check_options(kind: str, density: Density, opts: dict[str, Any]) -> None:
         raise InputError(f"option 'ema' must be in [0, 1), not {opts['ema']}")
     if not 0.0 < float(opts["label_dropout"]) < 1.0:
         raise InputError(f"option 'label_dropout' must be in (0, 1), not {opts['label_dropout']}")
-    if opts["t_sampling"] not in ("uniform", "mixed"):
-        raise InputError(f"unknown t_sampling '{opts['t_sampling']}'; choose uniform or mixed")
+    if opts["t_sampling"] not in T_SAMPLINGS:
+        raise InputError(f"unknown t_sampling '{opts['t_sampling']}'; choose one of {', '.join(T_SAMPLINGS)}")
     if opts["activation"] not in ACTIVATIONS:
         raise InputError(f"unknown activation '{opts['activation']}'; choose one of {', '.join(ACTIVATIONS)}")
     if float(opts["fourier"]) < 0:
@@ -112,7 +118,7 @@ def check_options(kind: str, density: Density, opts: dict[str, Any]) -> None:
         _positive(opts, "sigma_min", float)
 
 
-def _max_spread(x: np.ndarray) -> float:
+def max_spread(x: np.ndarray) -> float:
     """Largest distance between two of (up to 2,000 of) the points: NCSN's σ_max rule (Song & Ermon, 2020)."""
     pts = x[:2000]
     d2 = ((pts[:, None, :] - pts[None, :, :]) ** 2).sum(-1)
@@ -136,7 +142,7 @@ def model_config(kind: str, density: Density, opts: dict[str, Any], data: np.nda
         config["sampler"] = "ancestral"
         config["sampler_options"] = {"variance": opts["variance"]}
     else:
-        sigma_max = float(opts["sigma_max"]) or max(1.0, _max_spread((data - shift) / scale))
+        sigma_max = float(opts["sigma_max"]) or max(1.0, max_spread((data - shift) / scale))
         sigma_min = float(opts["sigma_min"])
         if not sigma_min < sigma_max:
             raise InputError(f"sigma_min ({sigma_min}) must be below sigma_max ({sigma_max})")

@@ -60,14 +60,15 @@ def _scheduled(sch: Scheduler | ReverseSDEScheduler, eps_fn: EpsFn, x: Tensor,
 
 def _ancestral(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int, generator: torch.Generator | None,
                track: bool, options: dict[str, Any]) -> Iterator[Frame]:
-    sch = AncestralScheduler(process, str(options.get("variance", "beta_tilde")))
+    sch = AncestralScheduler(process, str(options.get("variance", "beta_tilde")),
+                             str(options.get("spacing", "level")))
     sch.set_timesteps(steps)
     return _scheduled(sch, eps_fn, x, generator)
 
 
 def _ddim(eps_fn: EpsFn, process: NoiseProcess, x: Tensor, steps: int, generator: torch.Generator | None,
           track: bool, options: dict[str, Any]) -> Iterator[Frame]:
-    sch = DDIMScheduler(process)
+    sch = DDIMScheduler(process, str(options.get("spacing", "level")))
     sch.set_timesteps(steps)
     return _scheduled(sch, eps_fn, x, generator)
 
@@ -157,7 +158,7 @@ def run_sampler(name: str, eps_fn: EpsFn, process: NoiseProcess, x: Tensor, step
 
     ``track=False`` lets a sampler skip work only needed for watching (the ODE's x̂_0).
     Options: ``variance`` (ancestral), ``solver`` (ode), ``steps_per_level``, ``step_size`` (langevin),
-    ``spacing`` (dpm++: ``logsnr`` or ``time``).
+    ``spacing`` (dpm++: ``logsnr`` or ``time``; ancestral and ddim: ``level`` or ``logsnr``).
     """
     runner = check_sampler(name)
     n_steps = default_steps(name, process) if steps is None else int(steps)

@@ -3,8 +3,8 @@
 A run with the window's defaults (each family's default options, a 60-second budget, one
 torch thread) is paused at a few moments of training time; at each the model the window
 would show is sampled (``--n`` points, drawn as the window's live preview draws them: a
-diffusion model's kept EMA weights with its preview sampler (50 ancestral steps for DDPM,
-50 reverse-SDE steps for NCSN), the CNF's current weights with its
+diffusion model's kept EMA weights with its preview sampler (50 ancestral steps spread evenly
+in log-SNR for DDPM, 50 reverse-SDE steps for NCSN), the CNF's current weights with its
 training solver, a flow-matching model's current weights with its snapshot solver;
 ``--sampler default`` uses each model's default sampler instead, far slower
 for diffusion models: 1,000 steps) and the total variation
@@ -91,13 +91,14 @@ def window_samples(kind: str, trainer: Any, n: int, sampler: str) -> np.ndarray:
         return np.asarray(model.sample(n, seed=11, solver=opts["sample_solver"], steps=int(opts["sample_steps"])))
     if kind == "cnf":
         return np.asarray(model.sample(n, seed=11, solver=trainer.cfg.solver, steps=trainer.solver_steps))
+    options: dict[str, Any] = {}
     if sampler == "preview":
         preview = getattr(trainer, "preview_sampler", None)
-        name, steps = preview() if preview else ("ddim", min(50, model.process.num_levels))
+        name, steps, options = preview() if preview else ("ddim", min(50, model.process.num_levels), {})
     else:  # NAME:STEPS
         name, _, count = sampler.partition(":")
         steps = int(count)
-    return np.asarray(model.sample(n, seed=11, sampler=name, steps=steps))
+    return np.asarray(model.sample(n, seed=11, sampler=name, steps=steps, **options))
 
 
 def curve(kind: str, name: str, times: list[float], budget: float, n: int, seed: int,

@@ -11,7 +11,7 @@ import torch
 from engine.densities import get_density
 from engine.device import configure_threads
 from engine.diffusion.analytic import MixtureEps, exact_model, mixture_in
-from engine.diffusion.ddpm import AncestralScheduler, DDIMScheduler, l_simple
+from engine.diffusion.ddpm import AncestralScheduler, DDIMScheduler, l_simple, logsnr_levels, pick_levels
 from engine.diffusion.ncsn import dsm_loss
 from engine.diffusion.schedules import VESchedule, VPSchedule
 from engine.diffusion.score import eps_to_score, score_to_eps
@@ -32,6 +32,8 @@ def _model(process: VPSchedule | VESchedule, kind: str = "ddpm"):  # type: ignor
 SAMPLER_RUNS = [
     ("ddpm", "ancestral", 200, {}),
     ("ddpm", "ancestral", 200, {"variance": "beta"}),
+    ("ddpm", "ancestral", 50, {"spacing": "logsnr"}),
+    ("ddpm", "ddim", 30, {"spacing": "logsnr"}),
     ("ddpm", "ddim", 50, {}),
     ("ddpm", "sde", 400, {}),
     ("ddpm", "ode", 40, {}),
@@ -133,6 +135,32 @@ def test_probability_flow_log_likelihood_is_exact(kind: str) -> None:
     assert abs(lp.mean() - true.mean()) < 0.02
 
 
+def _half_log_snr(process: VPSchedule | VESchedule, levels: torch.Tensor) -> np.ndarray:
+    a, s = process.marginal(process.level_time(levels))
+    return (a.log() - s.log()).numpy()
+
+
+@pytest.mark.parametrize("process",
+                         [VPSchedule(1000, "linear"), VPSchedule(1000, "cosine"), VESchedule(100, 0.01, 4.0)],
+                         ids=["linear", "cosine", "ve"])
+@pytest.mark.parametrize("n", [3, 10, 50])
+def test_logsnr_spacing_picks_distinct_levels_even_in_half_log_snr(process: VPSchedule | VESchedule, n: int) -> None:
+    """n distinct levels from L down to 1; after the first (L, where the prior is) they step evenly in
+    λ = log(a/s) from t_max to level 1, where the even spread over the levels does not."""
+    levels = logsnr_levels(process, n)
+    assert len(levels) == n and int(levels[0]) == process.num_levels and int(levels[-1]) == 1
+    assert bool((levels[:-1] > levels[1:]).all())
+    start = 1 if process.t_max < 1.0 else 0  # a VP process's t_max sits below level L
+    gaps = np.diff(_half_log_snr(process, levels)[start:])
+    if n <= 10:  # the levels are fine enough for every step to sit on the grid
+        assert gaps.max() < 1.25 * gaps.mean() and gaps.min() > 0.75 * gaps.mean()
+    else:  # near level 1 the levels are coarser than the grid and are pushed apart
+        assert np.median(gaps) == pytest.approx(gaps.mean(), rel=0.25)
+    if isinstance(process, VPSchedule) and process.schedule == "linear" and n >= 10:
+        even = np.diff(_half_log_snr(process, pick_levels(process.num_levels, n))[start:])
+        assert even.max() > 3 * gaps.max()  # the linear schedule's levels spread evenly
+
+
 def test_impossible_sampler_requests_are_input_errors() -> None:
     model = _model(VPSchedule(100))
     with pytest.raises(InputError, match="unknown sampler"):
@@ -141,6 +169,8 @@ def test_impossible_sampler_requests_are_input_errors() -> None:
         model.sample(10, sampler="ancestral", steps=101)
     with pytest.raises(InputError, match="at least one step"):
         model.sample(10, sampler="ddim", steps=0)
+    with pytest.raises(InputError, match="unknown spacing 'log'; choose one of level, logsnr"):
+        model.sample(10, sampler="ancestral", steps=10, spacing="log")
     with pytest.raises(InputError, match="positive"):
         model.sample(0)
 

@@ -119,7 +119,7 @@ def test_ncsn_trains_with_an_automatic_sigma_max_and_samples_by_langevin() -> No
         ("ddpm", "twomodes", {"schedule": "sigmoid"}, "schedule"),
         ("ddpm", "twomodes", {"sigma_min": 0.1}, "does not apply"),
         ("ddpm", "twomodes", {"classifier_batch": 0}, "classifier_batch"),
-        ("ddpm", "twomodes", {"t_sampling": "sometimes"}, "uniform or mixed"),
+        ("ddpm", "twomodes", {"t_sampling": "sometimes"}, "uniform, mixed, logsnr, logsnr-mixed"),
     ],
 )
 def test_bad_options_are_input_errors(kind: str, density: str, options: dict[str, object], message: str) -> None:
@@ -168,18 +168,20 @@ def test_paired_training_shows_each_noisy_point_with_its_label_and_with_null() -
     assert len(x) == 4096 and abs(share_null - unpaired.opts["label_dropout"]) < 0.03
 
 
-@pytest.mark.parametrize(("kind", "sampler"), [("ddpm", "ancestral"), ("ncsn", "sde")])
-def test_the_samples_shown_while_training_come_from_a_stochastic_sampler(kind: str, sampler: str) -> None:
+@pytest.mark.parametrize(("kind", "sampler", "options"),
+                         [("ddpm", "ancestral", {"spacing": "logsnr"}), ("ncsn", "sde", {})])
+def test_the_samples_shown_while_training_come_from_a_stochastic_sampler(kind: str, sampler: str,
+                                                                          options: dict[str, str]) -> None:
     """The monitor's samples are the kept EMA model's, drawn by the preview sampler with a fixed seed."""
     trainer = make_trainer(kind, get_density("8gaussians"), {"batch": 64}, CPU, 0)
     run = trainer.run(steps=5)
     snap = next(run)  # the first step is monitored
     assert snap.samples is not None and snap.metric is not None
-    name, steps = trainer.preview_sampler()
-    assert (name, steps) == (sampler, 50)
-    again = trainer.best_model().sample(len(snap.samples), seed=3, sampler=name, steps=steps)
+    name, steps, opts = trainer.preview_sampler()
+    assert (name, steps, opts) == (sampler, 50, options)
+    again = trainer.best_model().sample(len(snap.samples), seed=3, sampler=name, steps=steps, **opts)
     assert np.allclose(again, snap.samples, atol=1e-5)
-    other = trainer.best_model().sample(len(snap.samples), seed=4, sampler=name, steps=steps)
+    other = trainer.best_model().sample(len(snap.samples), seed=4, sampler=name, steps=steps, **opts)
     assert not np.allclose(other, snap.samples, atol=1e-3)  # the seed matters: the sampler draws noise
     run.close()
 
@@ -206,3 +208,40 @@ def test_the_tv_curve_carries_an_exact_sample_s_tv_as_its_reference() -> None:
     assert abs(ref - others.mean()) < 4 * others.std() + 1e-3
     assert 0.05 < ref < 0.5  # histogram noise of 2,000 points in 64 x 64 cells: far from 0, far below 1
     assert all(s.metric > ref for s in snaps if s.metric is not None)  # three steps of training are not exact
+
+
+def test_logsnr_levels_are_drawn_evenly_in_log_snr_up_to_the_data_s_spread() -> None:
+    """With t_sampling "logsnr" the mass of levels in any stretch of log-SNR is proportional to its length,
+    over the levels whose s/a is below the spread; the noisier ones get only the uniform floor."""
+    from engine.diffusion.schedules import VPSchedule
+    from engine.diffusion.train import LOGSNR_FLOOR, level_probabilities
+
+    vp = VPSchedule(1000, "linear")
+    spread = 4.0
+    p = level_probabilities(vp, "logsnr", spread).double()
+    assert float(p.sum()) == pytest.approx(1.0, abs=1e-5)
+    a, s = vp.marginal(vp.times)
+    lam = 2 * (a.log() - s.log())
+    inside = lam >= -2 * math.log(spread)
+    floor = LOGSNR_FLOOR / len(p)
+    assert torch.allclose(p[~inside], torch.full_like(p[~inside], floor), rtol=1e-4)
+
+    def mass(lo: float, hi: float) -> float:
+        return float(p[(lam >= lo) & (lam < hi)].sum() - floor * ((lam >= lo) & (lam < hi)).sum())
+
+    low = -2 * math.log(spread)
+    thirds = [mass(low + k * (8.0 - low) / 3, low + (k + 1) * (8.0 - low) / 3) for k in range(3)]
+    assert max(thirds) < 1.1 * min(thirds)  # even in log-SNR, where uniform levels put ~6x more in the noisiest
+    uniform = [float(((lam >= low + k * (8.0 - low) / 3) & (lam < low + (k + 1) * (8.0 - low) / 3)).sum())
+               for k in range(3)]
+    assert uniform[0] > 3 * uniform[2]
+    trainer = make_trainer("ddpm", get_density("8gaussians"), {"batch": 64}, CPU, 0)
+    assert trainer.opts["t_sampling"] == "logsnr-mixed"  # the DDPM default: the one early, the other later
+    for fraction, mode in ((0.0, "logsnr"), (0.5, "mixed")):
+        levels = torch.cat([trainer._levels(4096, fraction) for _ in range(8)])
+        drawn = torch.bincount(levels - 1, minlength=1000).double() / len(levels)
+        expected = trainer._level_probs[mode].double()
+        ks = float((drawn.cumsum(0) - expected.cumsum(0)).abs().max())
+        assert ks < 0.012  # the draws follow the probabilities (Kolmogorov-Smirnov, 32k draws: ~0.008 at p = 0.01)
+    other = level_probabilities(vp, "mixed", spread).double().cumsum(0)
+    assert float((other - p.cumsum(0)).abs().max()) > 0.1  # and the two differ by far more than that
