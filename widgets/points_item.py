@@ -37,6 +37,8 @@ class PointsItem(pg.GraphicsObject):
         super().__init__()
         self._size = int(size)
         self._colors = [*CLASS_COLORS, color, "#999999"]
+        self._outline = outline
+        self._opacity = 1.0
         self._atlas = self._render_atlas(outline)
         self._cols = np.zeros((2, 0))  # x and y as contiguous rows: the per-frame transform reads them
         self._slot: np.ndarray | None = None  # atlas slot per point; None: all UNLABELLED
@@ -57,6 +59,15 @@ class PointsItem(pg.GraphicsObject):
             p.drawEllipse(QtCore.QRectF(k * s + 0.5, 0.5, s - 1.0, s - 1.0))
         p.end()
         return pix
+
+    def set_style(self, size: int, color: str, opacity: float = 1.0) -> None:
+        """Dots of ``size`` px in ``color`` (points without labels) drawn at ``opacity``: small, see-through
+        dots leave the density under a crowd of them in sight."""
+        self._size = int(size)
+        self._colors[UNLABELLED] = color
+        self._opacity = float(opacity)
+        self._atlas = self._render_atlas(self._outline)
+        self.update()
 
     @property
     def _xy(self) -> np.ndarray:
@@ -123,7 +134,7 @@ class PointsItem(pg.GraphicsObject):
             f[:, 2] = (self._slot if shown is None else self._slot[shown]) * s
         f[:, 3] = 0.0
         f[:, 4:6] = s
-        f[:, 6:10] = (1.0, 1.0, 0.0, 1.0)
+        f[:, 6:10] = (1.0, 1.0, 0.0, self._opacity)  # scale x, y, rotation, opacity
         p.save()
         p.resetTransform()
         p.drawPixmapFragments(*self._frags.drawargs(), self._atlas)  # type: ignore[call-arg]  # (array, count) form
