@@ -11,7 +11,9 @@ import torch
 
 from engine.api import make_trainer
 from engine.cnf import OPTIONS, CNFTrainer
+from engine.cnf.dynamics import FieldDynamics
 from engine.cnf.optim import EMA, lr_factor
+from engine.cnf.solvers import odesolve
 from engine.densities import get_density
 from engine.device import configure_threads
 from engine.errors import InputError, TrainingError
@@ -207,3 +209,20 @@ def test_training_solver_is_refined_when_it_disagrees_with_the_accurate_one() ->
     steady = CNFTrainer(get_density("8gaussians"), {**opts, "solver_gap": 0.0}, "cpu", seed=0)
     assert [s.nfe for s in steady.run(steps=8)] == [4.0] * 8
     assert steady.discretization_gap is None
+
+
+def test_the_picture_while_training_is_drawn_from_an_average_of_the_weights_by_default() -> None:
+    """The default CNF keeps an EMA (decay 0.99, growing from 0.1): its samples and its current model are
+    the average's, which lags the raw weights after a few steps at the default rate."""
+    trainer = CNFTrainer(get_density("moons"), {**FAST, "sample_every": 1e-9}, "cpu", seed=0)
+    assert trainer.cfg.ema == 0.99 and trainer.ema is not None
+    snaps = list(trainer.run(steps=6))
+    shadow, raw = trainer.ema.shadow, trainer.field
+    assert any(not torch.equal(a, b) for a, b in zip(_weights(shadow), _weights(raw)))
+    assert trainer.current_model().field is shadow
+    again = trainer._samples()
+    with torch.no_grad():
+        raw_x = odesolve(FieldDynamics(raw), (trainer.noise,), torch.tensor([0.0, 1.0]), solver=trainer.cfg.solver,
+                         steps=trainer.solver_steps)[0][-1]
+    assert snaps[-1].samples is not None and np.allclose(snaps[-1].samples, again, atol=1e-6)
+    assert not np.allclose(again, raw_x.numpy(), atol=1e-4)
