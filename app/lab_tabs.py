@@ -10,7 +10,7 @@ from widgets.titles import ColumnLayout
 
 from .labs.base import Lab
 from .labs.context import LabContext
-from .labs.registry import available_labs, lab_title, make_lab
+from .labs.registry import available_labs, lab_short_title, lab_title, make_lab
 
 __all__ = ["LabTabs", "scrolled"]
 
@@ -32,6 +32,14 @@ class LabTabs(QtWidgets.QWidget):
             QtWidgets.QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
             self.tabs.addTab(holder, lab_title(name))
             self.names.append(name)
+        # the tabs' own bar, beside the side panels, needed scroll arrows at 1024 px: ``bar`` stands in
+        # for it, for the window to put where it has the whole width (whole titles, or each in a word)
+        self.titles = ["Training", *(lab_title(n) for n in self.names)]
+        self.short_titles = ["Training", *(lab_short_title(n) for n in self.names)]
+        self.bar = _FittingTabBar(self.titles, self.short_titles)
+        self.tabs.tabBar().hide()
+        self.bar.currentChanged.connect(self.tabs.setCurrentIndex)
+        self.tabs.currentChanged.connect(self.bar.setCurrentIndex)
         self.time_bar = TimeBar()
         self.time_bar.set_time(ctx.t)
         self.time_bar.time_changed.connect(ctx.set_time)
@@ -104,6 +112,40 @@ class LabTabs(QtWidgets.QWidget):
             self.time_bar.play(False)
         self.time_bar.setEnabled(meaningful)
         self.time_bar.setVisible(meaningful)
+
+
+class _FittingTabBar(QtWidgets.QTabBar):
+    """A tab per view with its whole title, or each in a word where the whole ones do not fit: never
+    scroll arrows nor cut titles while the short ones fit. The whole title is the tooltip."""
+
+    def __init__(self, titles: list[str], short: list[str]) -> None:
+        super().__init__()
+        self.setDocumentMode(True)
+        self.setExpanding(False)
+        self.setDrawBase(False)
+        self.setElideMode(QtCore.Qt.TextElideMode.ElideNone)
+        # as wide as the row it is put in, so that it can tell whether the whole titles fit
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+        self._titles, self._short = titles, short
+        for title in titles:
+            self.setTabToolTip(self.addTab(title), title)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        self._fit()
+        super().resizeEvent(event)
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.FontChange:
+            self._fit()
+
+    def _fit(self) -> None:
+        """The whole titles when they fit the width, else the short ones."""
+        for k, title in enumerate(self._titles):
+            self.setTabText(k, title)
+        if self.sizeHint().width() > self.width():
+            for k, title in enumerate(self._short):
+                self.setTabText(k, title)
 
 
 def scrolled(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:

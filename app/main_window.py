@@ -149,11 +149,20 @@ class MainWindow(QtWidgets.QMainWindow):
         from .presentation import Presentation
         from .scene_controller import SceneController
 
-        tab_bar = self.lab_tabs.tabs.tabBar()
+        tab_bar = self.lab_tabs.bar
+        # the views' tabs in a row of the window's whole width (over the side panels): at 1024 px they
+        # fit there without scroll arrows
+        tabs_row = self.addToolBar("Views")
+        tabs_row.setObjectName("views_bar")
+        tabs_row.setMovable(False)
+        tabs_row.setFloatable(False)
+        tabs_row.toggleViewAction().setEnabled(False)
+        tabs_row.setStyleSheet("QToolBar { border: 0px; padding: 0px; spacing: 0px; }")  # the bar's height only
+        tabs_row.addWidget(tab_bar)
         self.presentation = Presentation(
             self, self.settings, self.lab_tabs,
             hideable={"densities": self.density_dock, "training": self.training_dock,
-                      "time_bar": self.lab_tabs.time_area, "tabs": tab_bar},
+                      "time_bar": self.lab_tabs.time_area, "tabs": tabs_row},
             lockable={"density": [self.picker], "model": [self.panel], "view": [tab_bar]})
         self.models = ModelFiles(self, self.training, self.ctx, self.model_view, self.statusBar(),
                                  lambda: self.densities.last_dir(), lambda spec: self.set_density(spec, quiet=True))

@@ -4,14 +4,13 @@ the trade-off over γ."""
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from .contour_overlay import ContourOverlay
 from .density_view import DensityView
 from .guidance_controls import GuidanceControls
 from .map_view import MapView
-from .plot_style import BoxedLabel, restyle, scale_font
+from .plot_style import BoxedLabel, corner_label, restyle, scale_font
 from .tradeoff_chart import TradeoffChart
 
 __all__ = ["GuidancePanels", "PANELS"]
@@ -68,7 +67,7 @@ class GuidancePanels(QtWidgets.QWidget):
             view.set_colormap("CET-L1")
             self.contours[name] = ContourOverlay(view.plot)
             view.points.setZValue(10)
-            self.shares[name] = _corner_label(view.plot)
+            self.shares[name] = corner_label(view.plot)
             self.views[name] = view
         # its colour bar is not labelled: the title above says what the colours are, and the label
         # would take the width the chart beside it needs at 1024 x 768
@@ -99,15 +98,6 @@ class GuidancePanels(QtWidgets.QWidget):
         grid = np.zeros((2, 2), np.float32) if probs is None else probs
         self.class_view.set_map(grid, box, scale=(0.0, 1.0))
         self.class_view.set_title(title)
-
-
-def _corner_label(plot: pg.PlotWidget) -> BoxedLabel:
-    """A line of text on a box, pinned to the top-left corner of the plot's view, above the data."""
-    label = BoxedLabel("")
-    label.setParentItem(plot.getPlotItem().vb)
-    label.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(6, 2))
-    label.setZValue(30)
-    return label
 
 
 class _Stage(QtWidgets.QWidget):

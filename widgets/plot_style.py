@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import pyqtgraph as pg
 from PySide6 import QtGui, QtWidgets
 
-__all__ = ["PlotStyle", "BoxedLabel", "boxed_text", "current_style", "set_style", "restyle", "text_items",
-           "contrast_ratio", "strip_swatches", "scale_font", "ROLE_SCALE", "FONT_SCALE_PROPERTY"]
+__all__ = ["PlotStyle", "BoxedLabel", "boxed_text", "corner_label", "current_style", "set_style", "restyle",
+           "text_items", "contrast_ratio", "strip_swatches", "scale_font", "ROLE_SCALE", "FONT_SCALE_PROPERTY"]
 
 # a text's size relative to the base font, by what the text is
 ROLE_SCALE = {"tick": 0.95, "axis": 1.0, "legend": 0.95, "title": 1.2, "overlay": 1.05}
@@ -67,6 +67,15 @@ class BoxedLabel(pg.LabelItem):
 
     def box_color(self) -> str:
         return current_style().bg
+
+
+def corner_label(plot: pg.PlotWidget) -> BoxedLabel:
+    """A line of text on a box, pinned to the top-left corner of the plot's view, above the data."""
+    label = BoxedLabel("")
+    label.setParentItem(plot.getPlotItem().vb)
+    label.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(6, 2))
+    label.setZValue(30)
+    return label
 
 
 def boxed_text(text: str = "", anchor: tuple[float, float] = (0.5, 1.0)) -> pg.TextItem:

@@ -37,6 +37,8 @@ class PointsItem(pg.GraphicsObject):
         super().__init__()
         self._size = int(size)
         self._colors = [*CLASS_COLORS, color, "#999999"]
+        self._outline = outline
+        self._opacity = 1.0
         self._atlas = self._render_atlas(outline)
         self._cols = np.zeros((2, 0))  # x and y as contiguous rows: the per-frame transform reads them
         self._slot: np.ndarray | None = None  # atlas slot per point; None: all UNLABELLED
@@ -57,6 +59,15 @@ class PointsItem(pg.GraphicsObject):
             p.drawEllipse(QtCore.QRectF(k * s + 0.5, 0.5, s - 1.0, s - 1.0))
         p.end()
         return pix
+
+    def set_style(self, size: int, color: str, opacity: float = 1.0) -> None:
+        """Dots of ``size`` px in ``color`` (points without labels) drawn at ``opacity``: small, see-through
+        dots leave the density under a crowd of them in sight."""
+        self._size = int(size)
+        self._colors[UNLABELLED] = color
+        self._opacity = float(opacity)
+        self._atlas = self._render_atlas(self._outline)
+        self.update()
 
     @property
     def _xy(self) -> np.ndarray:
@@ -123,7 +134,7 @@ class PointsItem(pg.GraphicsObject):
             f[:, 2] = (self._slot if shown is None else self._slot[shown]) * s
         f[:, 3] = 0.0
         f[:, 4:6] = s
-        f[:, 6:10] = (1.0, 1.0, 0.0, 1.0)
+        f[:, 6:10] = (1.0, 1.0, 0.0, self._opacity)  # scale x, y, rotation, opacity
         p.save()
         p.resetTransform()
         p.drawPixmapFragments(*self._frags.drawargs(), self._atlas)  # type: ignore[call-arg]  # (array, count) form
@@ -137,12 +148,20 @@ class PointsItem(pg.GraphicsObject):
         if device is None or device.width() <= 0 or device.height() <= 0:
             return None
         w, h = device.width() + 2 * s + 1, device.height() + 2 * s + 1
-        inside = np.flatnonzero((dev_x > -s) & (dev_x < w - s - 1) & (dev_y > -s) & (dev_y < h - s - 1))
+        on = (dev_x > -s) & (dev_x < w - s - 1) & (dev_y > -s) & (dev_y < h - s - 1)
+        inside = None if on.all() else np.flatnonzero(on)  # usually all: no gathers then
+        fx, fy = (dev_x + s, dev_y + s) if inside is None else (dev_x[inside] + s, dev_y[inside] + s)
+        # cells by a float scaling and one truncation (both are >= 0 here): integer floor division
+        # of the pixel indices took twice as long
+        fx *= 1.0 / SIEVE_CELL
+        fy *= 1.0 / SIEVE_CELL
         cells = w // SIEVE_CELL + 1
-        key = ((dev_y[inside] + s).astype(np.intp) // SIEVE_CELL) * cells + (
-            (dev_x[inside] + s).astype(np.intp) // SIEVE_CELL)
+        key = fy.astype(np.intp)
+        key *= cells
+        key += fx.astype(np.intp)
         if len(self._owner) < cells * (h // SIEVE_CELL + 1):
             self._owner = np.empty(cells * (h // SIEVE_CELL + 1), np.int32)
-        order = np.arange(len(inside), dtype=np.int32)
+        order = np.arange(len(key), dtype=np.int32)
         self._owner[key] = order  # a later point overwrites an earlier one in the same pixel
-        return inside[self._owner[key] == order]
+        kept = self._owner[key] == order
+        return np.flatnonzero(kept) if inside is None else inside[kept]

@@ -20,22 +20,25 @@ if TYPE_CHECKING:
     from .base import Lab
     from .context import LabContext
 
-__all__ = ["LABS", "LabEntry", "available_labs", "lab_class", "lab_names", "lab_title", "make_lab"]
+__all__ = ["LABS", "LabEntry", "available_labs", "lab_class", "lab_names", "lab_short_title", "lab_title",
+           "make_lab"]
 
 
 @dataclass(frozen=True)
 class LabEntry:
-    """A lab's tab title, and its class as a module path and a class name (imported lazily)."""
+    """A lab's tab title, and its class as a module path and a class name (imported lazily); ``short``:
+    the title in a word, for a tab bar too narrow for the whole titles (none: the title)."""
 
     title: str
     module: str
     cls: str
+    short: str = ""
 
 
 LABS: dict[str, LabEntry] = {
-    "path": LabEntry("Probability path", "app.labs.path.view", "PathLab"),
+    "path": LabEntry("Probability path", "app.labs.path.view", "PathLab", short="Path"),
     "trajectories": LabEntry("Trajectories", "app.labs.trajectories.view", "TrajectoriesLab"),
-    "field": LabEntry("Vector field", "app.labs.field.view", "FieldLab"),
+    "field": LabEntry("Vector field", "app.labs.field.view", "FieldLab", short="Field"),
     "fewstep": LabEntry("Few steps", "app.labs.fewstep.view", "FewStepLab"),
     "langevin": LabEntry("Langevin", "app.labs.langevin.view", "LangevinLab"),
     "kfp": LabEntry("Fokker–Planck", "app.labs.kfp.view", "KfpLab"),
@@ -59,6 +62,12 @@ def _entry(name: str) -> LabEntry:
 def lab_title(name: str) -> str:
     """The title of lab ``name``'s tab."""
     return _entry(name).title
+
+
+def lab_short_title(name: str) -> str:
+    """The title of lab ``name``'s tab in a word (its title when that is short already)."""
+    entry = _entry(name)
+    return entry.short or entry.title
 
 
 def available_labs() -> list[str]:

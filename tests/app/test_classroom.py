@@ -80,7 +80,7 @@ def test_scene_hides_and_locks_controls(window, tmp_path) -> None:  # type: igno
                                 "controls": {"hidden": ["training", "tabs"], "locked": ["density", "view"]}}))
     assert window.open_scene(str(path))
     assert window.training_dock.isHidden() and not window.density_dock.isHidden()
-    assert not window.picker.isEnabled() and not window.lab_tabs.tabs.tabBar().isEnabled()
+    assert not window.picker.isEnabled() and not window.lab_tabs.bar.isEnabled()
     assert window.windowTitle() == "flowscope — focus"
     window.set_controls()
     assert not window.training_dock.isHidden() and window.picker.isEnabled()

@@ -145,7 +145,7 @@ def test_presentation_shows_the_view_alone_and_f5_brings_everything_back(window,
     act.trigger()
     assert window.presentation.presenting and window.isFullScreen()
     for part in (window.density_dock, window.training_dock, window.menuBar(), window.lab_tabs.time_bar,
-                 window.lab_tabs.tabs.tabBar()):
+                 window.lab_tabs.bar):
         assert not part.isVisible()
     inputs = (QtWidgets.QAbstractButton, QtWidgets.QComboBox, QtWidgets.QAbstractSpinBox, QtWidgets.QAbstractSlider)
     assert not [w for w in lab.findChildren(QtWidgets.QWidget) if isinstance(w, inputs) and w.isVisible()]

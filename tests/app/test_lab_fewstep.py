@@ -53,7 +53,7 @@ def test_reflow_in_the_lab_adds_the_reflowed_row(fewstep, qtbot, fm) -> None:  #
     assert not lab.reflow_button.isEnabled()
     qtbot.waitUntil(lambda: "reflow" in lab.frames and not lab.busy, timeout=120000)
     assert isinstance(lab.reflowed.model, FlowMatchingModel) and lab.reflowed.model.generation == 1
-    assert all(p.isVisible() for p in lab.reflow_panels)
+    assert all(lab.grid.is_shown(p) for p in lab.reflow_panels)
     assert "reflow-1: straightness S" in lab.header.status.text()
     assert lab.reflow_panels[0].title.text().startswith("reflow-1: 1 step")
 
@@ -72,15 +72,38 @@ def test_a_model_that_is_no_flow_empties_the_panels_and_their_figures(fewstep, q
     lab.configure(particles=200)
     lab.activate()
     qtbot.waitUntil(lambda: "model" in lab.frames and not lab.busy, timeout=60000)
-    assert "TV" in lab.model_panels[0].title.text()
+    assert lab.tv_labels[id(lab.model_panels[0])].text.startswith("TV ")  # in the panel's corner
     lab.ctx.set_model(None)  # e.g. a DDPM opened instead: no flow to sample with few steps
     qtbot.waitUntil(lambda: "needs a flow" in lab.header.status.text(), timeout=10000)
     assert [p.title.text() for p in lab.model_panels] == ["1 Euler step", "2 Euler steps", "4 Euler steps",
                                                           "8 Euler steps", "reference (dopri5)"]
     assert all(p.points.count == 0 for p in lab.model_panels)
+    assert all(lab.tv_labels[id(p)].text == "" for p in lab.model_panels)
     (x0, x1), (y0, y1) = lab.model_panels[0].plot.getPlotItem().vb.viewRange()
     box = lab.ctx.box
     assert x0 <= box[0] and x1 >= box[1] and y0 <= box[2] and y1 >= box[3]  # still over the density's box
+
+
+def test_the_density_stays_in_sight_under_a_crowd_of_particles(fewstep, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """1,500 particles drawn from the density over its heatmap: where the heatmap is bright, the picture's
+    brightness still follows the heatmap's (large opaque dots had hidden it: correlation ~0.14)."""
+    from app.frames import grab_rgb
+
+    lab = fewstep(None)
+    lab.activate()
+    panel = next(p for p in lab.model_panels if p.isVisible())
+    qtbot.waitUntil(lambda: panel.plot.width() > 150)
+    xs = np.linspace(-4.0, 4.0, 96)
+    grid = np.exp(-0.5 * (xs[None, :] ** 2 + xs[:, None] ** 2)).astype(np.float32)
+    panel.set_density(grid, (-4.0, 4.0, -4.0, 4.0))
+    panel.fit()
+    panel.set_points(None)
+    under = grab_rgb(panel.plot).astype(np.float64)
+    panel.set_points(np.random.default_rng(0).normal(size=(1500, 2)))
+    over = grab_rgb(panel.plot).astype(np.float64)
+    bright = under.sum(-1) > 150  # the heatmap's support, where the particles are
+    assert bright.sum() > 1000
+    assert np.corrcoef(under[bright].mean(-1), over[bright].mean(-1))[0, 1] > 0.6
 
 
 def test_the_euler_panels_come_first_then_the_references_then_the_pairs(fewstep, qtbot, fm,

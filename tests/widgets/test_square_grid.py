@@ -57,3 +57,34 @@ def test_a_wide_last_panel_goes_under_the_row_only_where_that_makes_the_cells_bi
         assert last.width() >= w - 2 * grid.spacing and last.y() >= panels[0].geometry().bottom()
     else:  # two by two: the last panel is one cell like the others
         assert last.size() == panels[0].size() and grid.columns == 2
+
+
+def test_panels_that_do_not_fit_at_the_least_size_come_a_page_at_a_time_in_aligned_lines(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6 import QtWidgets
+
+    grid = SquareGrid(aspect=1.0, spacing=0, min_cell=200)
+    qtbot.addWidget(grid)
+    a, b, c = ([QtWidgets.QWidget() for _ in range(n)] for n in (5, 5, 2))
+    for p in a + b + c:
+        grid.add(p)
+    grid.set_groups([a, b, c])
+    grid.resize(620, 410)  # three columns and two lines of 200 px cells
+    grid.show()
+    qtbot.waitUntil(lambda: grid.viewport().width() == 620)
+    grid.relayout()
+    # each page: the same columns of the first two groups, one to a line; the lone group last
+    assert grid.pages == [a[:3] + b[:3], a[3:] + b[3:], c]
+    assert grid.pager.label.isVisibleTo(grid.pager) and grid.pager.label.text() == "page 1 of 3"
+    assert [p.isVisible() for p in a + b + c] == [True] * 3 + [False] * 2 + [True] * 3 + [False] * 4
+    assert all(p.width() >= 200 and p.height() >= 200 for p in a[:3] + b[:3])
+    assert b[0].geometry().top() >= a[0].geometry().bottom()  # the second group's line under the first's
+    grid.pager.forward.click()
+    assert [p.isVisible() for p in a[3:] + b[3:]] == [True] * 4 and not a[0].isVisible()
+    for p in b:  # a group taken out: the others fill the pages
+        grid.set_shown(p, False)
+    grid.relayout()
+    assert grid.pages == [a[:3] + a[3:], c] and not any(p.isVisible() for p in b)
+    grid.resize(1300, 900)  # everything fits: one page, no pager
+    qtbot.waitUntil(lambda: grid.viewport().width() == 1300)
+    grid.relayout()
+    assert len(grid.pages) == 1 and not grid.pager.label.isVisibleTo(grid.pager) and all(p.isVisible() for p in a + c)

@@ -23,6 +23,7 @@ from engine.checkpoint import TrainedModel
 from engine.densities import Density
 from engine.errors import InputError
 from widgets.density_view import DensityView
+from widgets.plot_style import corner_label
 from widgets.square_grid import SquareGrid
 
 from ...worker import GeneratorWorker
@@ -53,12 +54,19 @@ EXPLANATION = (
 REFLOW_SECONDS = 20.0
 REFLOW_PAIRS = 8000
 PROGRESS_STEPS = 1000  # resolution of the reflow's progress bar
-MIN_PANEL = 240  # px: a panel's plot keeps ~200 px inside its title and axes
-PANEL_ASPECT = 0.92  # a panel is a little taller than wide: a title over the plot, an axis under it
+MIN_PANEL = 222  # px: a panel's plot keeps 200 px inside its left axis
+PANEL_ASPECT = 0.9  # a panel is taller than wide: a title over the plot, an axis under it (~42 px; ~20 beside)
+
+
+POINT_STYLE = ("#56B4E9", 2, 0.6)  # (colour, px, opacity): sky blue, in no colour map of the density; small
 
 
 def _panel(title: str) -> DensityView:
-    return DensityView(title=title, colorbar=False)  # the heatmap is only the ground the samples are judged on
+    view = DensityView(title=title, colorbar=False)  # the heatmap is only the ground the samples are judged on
+    # 1,500 large white dots hid the density they are judged against: small, translucent, blue ones
+    color, size, opacity = POINT_STYLE
+    view.points.set_style(size, color, opacity)
+    return view
 
 
 class FewStepLab(Lab):
@@ -116,17 +124,21 @@ class FewStepLab(Lab):
         for control in (self.reflow_button, self.progress, self.cancel_button, self.adopt_button):
             actions.addWidget(control)
         actions.addStretch(1)
+        # twelve panels of 200 px do not fit 1024 x 768: the grid shows them a page at a time, the
+        # model's and the reflowed model's panels of the same step counts together
+        self.grid = SquareGrid(aspect=PANEL_ASPECT, min_cell=MIN_PANEL)
+        actions.addWidget(self.grid.pager)
         row = QtWidgets.QVBoxLayout()
         row.setSpacing(2)
         row.addLayout(choices)
         row.addLayout(actions)
-        # at least ~200 px of plot in each panel: below that the grid scrolls (12 panels do not fit 1024 x 768)
-        self.grid = SquareGrid(aspect=PANEL_ASPECT, min_cell=MIN_PANEL)
         names = [f"{k} Euler step{'s' if k > 1 else ''}" for k in STEPS] + ["reference (dopri5)"]
         self.model_panels = [_panel(n) for n in names]
         self._names = names
         self.reflow_panels = [_panel(f"reflow: {n}") for n in names]
         self.coupling_panels = [_panel("independent pairs"), _panel("OT pairs")]
+        # each sampling panel's TV in its corner: in the title it took the title to two lines
+        self.tv_labels = {id(p): corner_label(p.plot) for p in self.model_panels + self.reflow_panels}
         self.lines = []
         for p in self.coupling_panels:
             line = pg.PlotDataItem(connect="pairs", pen=pg.mkPen((120, 170, 255, 150), width=1))
@@ -134,8 +146,11 @@ class FewStepLab(Lab):
             self.lines.append(line)
         for p in self.model_panels + self.reflow_panels + self.coupling_panels:
             self.grid.add(p)
+        self.grid.set_groups([self.model_panels, self.reflow_panels, self.coupling_panels])
+        self.header.status.set_lines(1)  # its statuses are one line; the panels need the height
         for p in self.reflow_panels:
-            p.hide()
+            self.grid.set_shown(p, False)
+        self.grid.relayout()
         lay = QtWidgets.QVBoxLayout(self.body)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(row)
@@ -194,13 +209,14 @@ class FewStepLab(Lab):
             self.reflowed, self._reflow_of = None, None
             self._sync_buttons()
             for p in self.reflow_panels:
-                p.hide()
+                self.grid.set_shown(p, False)
             self.grid.relayout()
         if not self._flow():
             for p, name in zip(self.model_panels, self._names):
                 p.set_points(None)
                 p.set_density(None, self.ctx.box)  # empty, but over the density's box
                 p.set_title(name)  # not the last flow's figures over nothing
+                self.tv_labels[id(p)].setText("")
             self.header.set_status("Few-step sampling needs a flow: train or open a flow-matching model (or a CNF).")
             return
         self.header.set_status("Sampling…")
@@ -245,13 +261,13 @@ class FewStepLab(Lab):
         # the data's density underneath: the samples are judged against it (and white dots need a dark ground)
         ground = None if self.ctx.density is None else self.ctx.density.density_grid(96)
         for panel in panels:  # the whole row at once (a first frame has no reference yet): the grid stays put
-            panel.show()
+            self.grid.set_shown(panel, True)
         for k, (panel, (title, x)) in enumerate(zip(panels, frame.panels)):
             panel.set_density(ground, self.ctx.box)
             panel.set_points(x)
-            tv = f" · TV {frame.tv[k]:.2f}" if frame.tv else ""
             short = title.replace(" Euler", "").replace("reference (dopri5)", "dopri5")
-            panel.set_title(f"{frame.label}: {short}{tv}")
+            panel.set_title(f"{frame.label}: {short}")
+            self.tv_labels[id(panel)].setText(f"TV {frame.tv[k]:.2f}" if frame.tv else "")
         self.grid.relayout()
         for panel in self.model_panels + self.reflow_panels + self.coupling_panels:
             panel.fit()  # the cells changed size: each view goes back to the density's box
