@@ -183,7 +183,9 @@ class SquareGrid(QtWidgets.QScrollArea):
             rows = len(self._lines(shown, cols))
             sizes.append((cols, min(width / cols, height * self.aspect / rows), rows))
         best = max(size for _, size, _ in sizes)
-        cols, size, _ = min((s for s in sizes if s[1] >= NEAR_BEST * best), key=lambda s: (s[2], -s[1]))
+        # never below the least cell where the largest arrangement keeps to it (that would page)
+        least = max(NEAR_BEST * best, min(best, self.min_cell + self.spacing)) if self.min_cell else NEAR_BEST * best
+        cols, size, _ = min((s for s in sizes if s[1] >= least), key=lambda s: (s[2], -s[1]))
         return cols, size
 
     def _place_cells(self, shown: list[QtWidgets.QWidget], cols: int, rows: int, cell_w: float,
