@@ -119,6 +119,10 @@ class DensityController(QtCore.QObject):
         self._thumb_timer = QtCore.QTimer(self)
         self._thumb_timer.timeout.connect(self._make_next_thumbnail)
         self._extras_from = 0.0  # time.monotonic() from which extras (the entropy) start at once
+        self._status_later: Callable[[], None] | None = None  # an entropy waiting for the first frames
+        self._shut = False
+        self._status_timer = QtCore.QTimer(self, singleShot=True)
+        self._status_timer.timeout.connect(self._start_status_later)
 
     def start_thumbnails(self) -> None:
         """Fill in the list's thumbnails after the first frames of what the window opened on
@@ -204,6 +208,9 @@ class DensityController(QtCore.QObject):
     def shutdown(self) -> None:
         """Stop the thumbnails and the background work (they finish on their own threads)."""
         self._thumb_timer.stop()
+        self._shut = True
+        self._status_timer.stop()  # an entropy that has not started yet never will
+        self._status_later = None
         for worker in list(self._workers):
             worker.shutdown()
 
@@ -252,7 +259,7 @@ class DensityController(QtCore.QObject):
             yield state.status_text()
 
         def arrived(line: object) -> None:
-            if self.state is state:
+            if self.state is state and not self._shut:  # a window closed meanwhile may have lost its label
                 self.status_label.setText(str(line))
 
         def start() -> None:
@@ -263,8 +270,14 @@ class DensityController(QtCore.QObject):
 
         wait_ms = int(1000 * (self._extras_from - time.monotonic()))
         if wait_ms > 0:  # the window has just opened (a scene): its first frames come first
-            QtCore.QTimer.singleShot(wait_ms, self, start)
+            self._status_later = start  # replaces one still waiting: only the newest density's counts
+            self._status_timer.start(wait_ms)
         else:
+            start()
+
+    def _start_status_later(self) -> None:
+        start, self._status_later = self._status_later, None
+        if start is not None:
             start()
 
     def _reopen_in_background(self, spec: str) -> None:

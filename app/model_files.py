@@ -16,9 +16,17 @@ from .model_preview import Preview, preview_frames
 from .training_controller import TrainingController
 from .worker import GeneratorWorker
 
-__all__ = ["ModelFiles", "MODEL_FILTER"]
+__all__ = ["ModelFiles", "MODEL_FILTER", "samples_title"]
 
 MODEL_FILTER = "flowscope models (*.pt);;All files (*)"
+
+
+def samples_title(tm: TrainedModel | None) -> str:
+    """The model view's title: the kind of model, and a reflowed model's generation."""
+    if tm is None:
+        return "model samples"
+    generation = int(getattr(tm.model, "generation", 0))
+    return f"{tm.kind} samples · reflow generation {generation}" if generation else f"{tm.kind} samples"
 
 
 class ModelFiles(QtCore.QObject):
@@ -134,7 +142,7 @@ class ModelFiles(QtCore.QObject):
         self.model_view.set_points(p.samples)
         if p.grid is not None and self.ctx.density is not None:
             self.model_view.set_density(p.grid, self.ctx.box)
-        self.model_view.set_title(f"{self.training.trained.kind if self.training.trained else 'model'} samples")
+        self.model_view.set_title(samples_title(self.training.trained))
 
     def _on_live_model(self, tm: TrainedModel) -> None:
         self.ctx.training = self.training.running

@@ -148,12 +148,20 @@ class PointsItem(pg.GraphicsObject):
         if device is None or device.width() <= 0 or device.height() <= 0:
             return None
         w, h = device.width() + 2 * s + 1, device.height() + 2 * s + 1
-        inside = np.flatnonzero((dev_x > -s) & (dev_x < w - s - 1) & (dev_y > -s) & (dev_y < h - s - 1))
+        on = (dev_x > -s) & (dev_x < w - s - 1) & (dev_y > -s) & (dev_y < h - s - 1)
+        inside = None if on.all() else np.flatnonzero(on)  # usually all: no gathers then
+        fx, fy = (dev_x + s, dev_y + s) if inside is None else (dev_x[inside] + s, dev_y[inside] + s)
+        # cells by a float scaling and one truncation (both are >= 0 here): integer floor division
+        # of the pixel indices took twice as long
+        fx *= 1.0 / SIEVE_CELL
+        fy *= 1.0 / SIEVE_CELL
         cells = w // SIEVE_CELL + 1
-        key = ((dev_y[inside] + s).astype(np.intp) // SIEVE_CELL) * cells + (
-            (dev_x[inside] + s).astype(np.intp) // SIEVE_CELL)
+        key = fy.astype(np.intp)
+        key *= cells
+        key += fx.astype(np.intp)
         if len(self._owner) < cells * (h // SIEVE_CELL + 1):
             self._owner = np.empty(cells * (h // SIEVE_CELL + 1), np.int32)
-        order = np.arange(len(inside), dtype=np.int32)
+        order = np.arange(len(key), dtype=np.int32)
         self._owner[key] = order  # a later point overwrites an earlier one in the same pixel
-        return inside[self._owner[key] == order]
+        kept = self._owner[key] == order
+        return np.flatnonzero(kept) if inside is None else inside[kept]

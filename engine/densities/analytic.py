@@ -135,8 +135,11 @@ class FastMixture:
         """The most probable component of each point, (n,) int64; -1 for a point that is not finite."""
         t = torch.as_tensor(np.asarray(x, np.float32) if not isinstance(x, torch.Tensor) else x)
         with torch.no_grad():
-            labels = self._logits(t).max(0).indices  # argmax(0) is ~15x slower here
-            return torch.where(torch.isfinite(t).all(1), labels, -1).cpu().numpy()
+            logits = self._logits(t)
+            labels = logits.max(0).indices  # argmax(0) is ~15x slower here
+            # a point that is not finite has no finite logit (one row read instead of both coordinates;
+            # a point so far out that |x|² overflows is unknown too)
+            return torch.where(torch.isfinite(logits[0]), labels, -1).cpu().numpy()
 
     def shares(self, labels: np.ndarray) -> np.ndarray:
         """Share of the points in each component, (K,) float64 (like ``engine.sde.mode_shares``)."""

@@ -61,11 +61,13 @@ HELDOUT = 16_384
 # share of the training levels drawn uniformly over all levels with t_sampling "logsnr": the
 # noisiest levels, where the prior is, are still seen now and then
 LOGSNR_FLOOR = 0.05
-# t_sampling "logsnr-mixed" (DDPM's default): levels even in log-SNR until this share of the budget,
-# then a linear change to the likelihood-weighted "mixed" ones. Even in log-SNR the picture comes
-# sooner (histogram TV over an exact sample's after 3 s, bench_first_picture.py: 2spirals 2.43-2.55
-# -> 1.72, checkerboard 1.71-1.80 -> 1.38-1.40, rings 3.74 -> 2.8-3.0), but for the whole minute it
-# left checkerboard's probability-flow NLL 0.107 nats above the entropy, against 0.089 with "mixed"
+# t_sampling "logsnr-mixed" (DDPM's default): until this share of the budget the uniform half of the
+# "mixed" levels is drawn evenly in log-SNR instead ("early"), then a linear change to "mixed". The
+# picture comes sooner (histogram TV over an exact sample's after 3 s, bench_first_picture.py:
+# 2spirals 2.43-2.55 -> 1.75-1.83, checkerboard 1.71-1.80 -> 1.43-1.60, pinwheel 1.47-1.55 ->
+# 1.35-1.44). Levels all even in log-SNR early on drew it sooner still (1.72, 1.38-1.40, 1.35) but
+# left 25gaussians' probability-flow NLL 0.046-0.047 nats above the entropy after 60 s, against
+# 0.016-0.025 with "mixed" throughout and 0.009 with this
 LOGSNR_UNTIL = (0.1, 0.2)
 
 
@@ -190,17 +192,17 @@ class DiffusionTrainer:
 
     def _levels(self, n: int, fraction: float = 1.0) -> torch.Tensor:
         """Training levels (n,) when ``fraction`` of the budget is done: uniform (L_simple), or drawn by
-        :func:`level_probabilities` (``logsnr-mixed``: ``logsnr`` first, then ``mixed``, see LOGSNR_UNTIL)."""
+        :func:`level_probabilities` (``logsnr-mixed``: ``early`` first, then ``mixed``, see LOGSNR_UNTIL)."""
         mode = self.opts.get("t_sampling", "uniform")
         if mode == "uniform":
             return torch.randint(1, self.process.num_levels + 1, (n,), generator=self.gen)
         if not hasattr(self, "_level_probs"):
             spread = max(1.0, max_spread((self._pool_x - self.model.shift) / self.model.scale))
-            self._level_probs = {m: level_probabilities(self.process, m, spread) for m in ("logsnr", "mixed")}
+            self._level_probs = {m: level_probabilities(self.process, m, spread) for m in ("early", "logsnr", "mixed")}
         if mode == "logsnr-mixed":
             start, end = LOGSNR_UNTIL
             late = min(max((fraction - start) / (end - start), 0.0), 1.0)
-            probs = torch.lerp(self._level_probs["logsnr"], self._level_probs["mixed"], late)
+            probs = torch.lerp(self._level_probs["early"], self._level_probs["mixed"], late)
         else:
             probs = self._level_probs[mode]
         return torch.multinomial(probs, n, replacement=True, generator=self.gen) + 1
@@ -311,17 +313,22 @@ class DiffusionTrainer:
 
 
 def level_probabilities(process: NoiseProcess, mode: str, spread: float) -> torch.Tensor:
-    """Probabilities (L,) of the training levels for ``t_sampling`` ``mixed`` or ``logsnr`` (float32).
+    """Probabilities (L,) of the training levels (float32) for ``mode``:
 
-    ``mixed``: half uniform, half ∝ g²/s² (the likelihood weighting). ``logsnr``: even in
-    log-SNR over the levels whose noise-to-signal ratio s/a is at most ``spread`` (the data's
-    largest distance in normalised units, NCSN's σ_max rule: noisier levels only blur one
-    Gaussian into another), plus :data:`LOGSNR_FLOOR` spread uniformly over every level.
+    ``likelihood``: ∝ g²/s² (the likelihood weighting). ``mixed``: half uniform, half
+    ``likelihood``. ``logsnr``: even in log-SNR over the levels whose noise-to-signal ratio s/a
+    is at most ``spread`` (the data's largest distance in normalised units, NCSN's σ_max rule:
+    noisier levels only blur one Gaussian into another), plus :data:`LOGSNR_FLOOR` spread
+    uniformly over every level. ``early``: half ``logsnr``, half ``likelihood``.
     """
     tau = process.times
-    if mode == "mixed":
+    if mode in ("likelihood", "mixed"):
         w = process.g2(tau) / process.noise(tau) ** 2
-        return (0.5 / len(tau) + 0.5 * w / w.sum()).float()
+        lik = w / w.sum()
+        return (lik if mode == "likelihood" else 0.5 / len(tau) + 0.5 * lik).float()
+    if mode == "early":
+        return 0.5 * (level_probabilities(process, "logsnr", spread) + level_probabilities(process, "likelihood",
+                                                                                           spread))
     a, s = process.marginal(tau)
     lam = 2 * (a.log() - s.log())  # log-SNR, falling with the level
     edges = torch.cat([lam[:1], 0.5 * (lam[1:] + lam[:-1]), lam[-1:]])

@@ -52,8 +52,13 @@ def validate_config(config: dict[str, Any]) -> None:
     for key, allowed in choices.items():
         if config.get(key) not in allowed:
             raise InputError(f"config '{key}' must be one of {', '.join(allowed)}, not {config.get(key)!r}")
-    for key, (low, high) in {"sigma_min": (0.0, 0.5), "atol": (1e-12, 1.0), "rtol": (1e-12, 1.0)}.items():
-        number = config.get(key)
+    for key, hi in (("fourier", 1024), ("time_features", 16)):  # absent from older checkpoints: 0
+        value = config.get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= hi:
+            raise InputError(f"config '{key}' must be an integer in [0, {hi}], not {value!r}")
+    numbers = {"sigma_min": (0.0, 0.5), "atol": (1e-12, 1.0), "rtol": (1e-12, 1.0), "fourier_scale": (1e-6, 1000.0)}
+    for key, (low, high) in numbers.items():
+        number = config.get(key, 1.0) if key == "fourier_scale" else config.get(key)
         if not isinstance(number, (int, float)) or isinstance(number, bool) or not low <= float(number) <= high:
             raise InputError(f"config '{key}' must be a number in [{low:g}, {high:g}], not {number!r}")
 
@@ -185,7 +190,8 @@ class FlowMatchingModel(CNF):
         """The JSON-able architecture and training record that :meth:`from_checkpoint` rebuilds."""
         f = self.net
         return {"dim": f.dim, "width": f.width, "depth": f.depth, "activation": f.activation,
-                "num_classes": f.num_classes, "atol": self.atol, "rtol": self.rtol,
+                "num_classes": f.num_classes, "fourier": f.fourier, "fourier_scale": f.fourier_scale,
+                "time_features": f.time_features, "atol": self.atol, "rtol": self.rtol,
                 **{k: self.info[k] for k in ("path", "sigma_min", "coupling", "time_sampling", "generation")}}
 
     def to_checkpoint(self) -> dict[str, Any]:
@@ -197,7 +203,8 @@ class FlowMatchingModel(CNF):
         """Rebuild from :meth:`to_checkpoint`'s dict, after :func:`validate_config` (strict about the weights)."""
         c = checkpoint["config"]
         validate_config(c)
-        net = FlowField(c["dim"], c["width"], c["depth"], c["activation"], c["num_classes"])
+        net = FlowField(c["dim"], c["width"], c["depth"], c["activation"], c["num_classes"], c.get("fourier", 0),
+                        c.get("fourier_scale", 1.0), c.get("time_features", 0))
         net.load_state_dict(checkpoint["state_dict"], strict=True)
         info = {k: c[k] for k in ("path", "sigma_min", "coupling", "time_sampling", "generation")}
         return cls(net, info, float(c["atol"]), float(c["rtol"])).to(device).eval()

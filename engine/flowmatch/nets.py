@@ -5,7 +5,9 @@ layers, the same hand-written Jacobian-vector product for exact log-densities). 
 differs in one respect: every point of a batch has its own time t, so
 :class:`FlowField` also evaluates the field at per-point times. A class-conditional field
 adds a learned label embedding to each layer's time gate and shift; label ``num_classes``
-is the null label ∅ of classifier-free guidance.
+is the null label ∅ of classifier-free guidance. Fourier features of x (first layer) and of t
+(every layer's gate and shift) keep each layer affine in its input at a fixed time, so the
+Jacobian-vector product stays exact: it carries the tangents through sin and cos as well.
 
 :class:`GuidedField` fixes the label and the guidance scale γ and is what the CNF's solvers,
 likelihood and views see: v̂ = γ v(x, t, y) + (1 − γ) v(x, t, ∅). Its Jacobian is the same
@@ -14,10 +16,13 @@ combination of the two Jacobians, so the exact trace stays exact.
 References:
     | FFJORD (Grathwohl et al., 2019) https://arxiv.org/abs/1810.01367
     | Classifier-Free Diffusion Guidance (Ho & Salimans, 2022) https://arxiv.org/abs/2207.12598
+    | Fourier Features Let Networks Learn High Frequency Functions (Tancik et al., 2020)
+    |   https://arxiv.org/abs/2006.10739
 """
 
 from __future__ import annotations
 
+import math
 from typing import cast
 
 import torch
@@ -41,6 +46,13 @@ class FlowField(VectorField):
     Arguments:
         dim, width, depth, activation: as :class:`~engine.cnf.nets.VectorField`.
         num_classes: classes of the label embedding; 0 for an unconditional field.
+        fourier: m > 0 feeds the first layer [x, sin(B x), cos(B x)] instead of x, with B
+            (m, dim) frequencies drawn at random and then learned: Fourier features let a
+            small network resolve sharp edges and thin structure (Tancik et al., 2020).
+        fourier_scale: standard deviation of the initial entries of B.
+        time_features: k > 0 gates and shifts every layer by a linear function of
+            [t, sin(2^j π t), cos(2^j π t) for j < k] instead of t alone, so that the field can
+            change quickly in time (near the data, t → 1, it sharpens).
 
     Example:
         >>> f = FlowField(width=16, depth=2, num_classes=3)
@@ -49,9 +61,22 @@ class FlowField(VectorField):
     """
 
     def __init__(self, dim: int = 2, width: int = 64, depth: int = 3, activation: str = "silu",
-                 num_classes: int = 0) -> None:
+                 num_classes: int = 0, fourier: int = 0, fourier_scale: float = 1.0, time_features: int = 0) -> None:
         super().__init__(dim, width, depth, activation, 1.0)
         self.num_classes = int(num_classes)
+        self.fourier, self.fourier_scale = int(fourier), float(fourier_scale)
+        if self.fourier:
+            self.freqs = nn.Parameter(torch.randn(self.fourier, dim) * self.fourier_scale)
+            self.layers[0] = ConcatSquash(dim + 2 * self.fourier, self._squashes()[0].linear.out_features)
+        self.time_features = int(time_features)
+        if self.time_features:
+            n_t = 1 + 2 * self.time_features
+            self.time_freqs: Tensor
+            self.register_buffer("time_freqs", math.pi * 2.0 ** torch.arange(self.time_features, dtype=torch.float32),
+                                 persistent=False)
+            for layer in self._squashes():
+                n_out = layer.linear.out_features
+                layer.gate, layer.shift = nn.Linear(n_t, n_out), nn.Linear(n_t, n_out, bias=False)
         if self.num_classes:
             embeddings = [nn.Embedding(self.num_classes + 1, 2 * layer.linear.out_features)
                           for layer in self._squashes()]
@@ -74,13 +99,40 @@ class FlowField(VectorField):
         y = torch.as_tensor(y, dtype=torch.long, device=device)
         return [emb(y) for emb in self.labels]
 
-    @staticmethod
-    def _affine(layer: ConcatSquash, t: Tensor | float, emb: Tensor | None) -> tuple[Tensor, Tensor]:
+    def _embed(self, z: Tensor) -> Tensor:
+        """The first layer's input: z, or [z, sin(B z), cos(B z)] with Fourier features."""
+        if not self.fourier:
+            return z
+        p = z @ self.freqs.T
+        return torch.cat([z, torch.sin(p), torch.cos(p)], -1)
+
+    def _embed_jvp(self, z: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """The embedding and its Jacobian-vector products: d sin(Bz) = cos(Bz) ⊙ Bv, d cos(Bz) = −sin(Bz) ⊙ Bv."""
+        if not self.fourier:
+            return z, v
+        p = z @ self.freqs.T
+        s, c = torch.sin(p), torch.cos(p)
+        dp = v @ self.freqs.T
+        return torch.cat([z, s, c], -1), torch.cat([v.expand(*dp.shape[:-2], len(z), v.shape[-1]), c * dp, -s * dp], -1)
+
+    def _time(self, t: Tensor) -> Tensor:
+        """Time features (..., 1) -> (..., 1 + 2k): t, or [t, sin(2^j π t), cos(2^j π t)]."""
+        if not self.time_features:
+            return t
+        p = t * self.time_freqs.to(t.dtype)
+        return torch.cat([t, torch.sin(p), torch.cos(p)], -1)
+
+    def _affine(self, layer: ConcatSquash, t: Tensor | float, emb: Tensor | None) -> tuple[Tensor, Tensor]:
         """The layer at a scalar time and label as a plain affine map (weight, bias)."""
         n_out = layer.linear.out_features
         dg, ds = _label_terms(emb, n_out)
-        gate = torch.sigmoid(layer.gate.weight[:, 0] * t + layer.gate.bias + dg)
-        return layer.linear.weight * gate[:, None], layer.linear.bias * gate + layer.shift.weight[:, 0] * t + ds
+        if not self.time_features:
+            gate = torch.sigmoid(layer.gate.weight[:, 0] * t + layer.gate.bias + dg)
+            return layer.linear.weight * gate[:, None], layer.linear.bias * gate + layer.shift.weight[:, 0] * t + ds
+        w = layer.linear.weight
+        e = self._time(torch.as_tensor(t, dtype=w.dtype, device=w.device).reshape(1))
+        gate = torch.sigmoid(layer.gate(e) + dg)
+        return layer.linear.weight * gate[:, None], layer.linear.bias * gate + layer.shift(e) + ds
 
     def forward(self, t: Tensor | float, z: Tensor, y: Tensor | int | None = None) -> Tensor:
         """Velocity (n, d) at a scalar time or at per-point times t (n,), for labels y (scalar or (n,); None: ∅)."""
@@ -89,7 +141,7 @@ class FlowField(VectorField):
         embs = self._embeddings(y, z.device)
         if embs[0] is not None and embs[0].dim() > 1:  # one label per point at one time
             return self._forward_rows(torch.full((len(z), 1), float(t), dtype=z.dtype, device=z.device), z, y)
-        h = z
+        h = self._embed(z)
         for i, (layer, emb) in enumerate(zip(self._squashes(), embs)):
             w, b = self._affine(layer, t, emb)
             h = torch.addmm(b, h, w.T)
@@ -99,18 +151,18 @@ class FlowField(VectorField):
 
     def _forward_rows(self, t: Tensor, z: Tensor, y: Tensor | int | None) -> Tensor:
         """Per-point times t (n, 1): the gate is (n, width) instead of folded into the weights."""
-        h = z
+        h, e = self._embed(z), self._time(t)
         for i, (layer, emb) in enumerate(zip(self._squashes(), self._embeddings(y, z.device))):
             dg, ds = _label_terms(emb, layer.linear.out_features)
-            gate = torch.sigmoid(layer.gate(t) + dg)
-            h = layer.linear(h) * gate + layer.shift(t) + ds
+            gate = torch.sigmoid(layer.gate(e) + dg)
+            h = layer.linear(h) * gate + layer.shift(e) + ds
             if i < len(self.layers) - 1:
                 h = self.act(h)
         return h
 
     def jvp(self, t: Tensor | float, z: Tensor, v: Tensor, y: int | None = None) -> tuple[Tensor, Tensor]:
         """Velocity and Jacobian-vector products (see VectorField.jvp) at a scalar time and label."""
-        h, dh = z, v
+        h, dh = self._embed_jvp(z, v)
         last = len(self.layers) - 1
         for i, (layer, emb) in enumerate(zip(self._squashes(), self._embeddings(y, z.device))):
             w, b = self._affine(layer, t, emb)

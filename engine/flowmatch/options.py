@@ -25,6 +25,9 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "width": 64,
         "depth": 3,
         "activation": "silu",
+        "fourier": 64,  # learned Fourier features of x fed to the first layer (0: x alone)
+        "fourier_scale": 2.0,
+        "time_features": 6,  # sin/cos features of t in every layer's gate and shift (0: t alone)
         # what is regressed
         "path": "linear",
         "sigma_min": 0.0,
@@ -107,6 +110,12 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
     for name in ("ema", "warmup", "lr_floor", "beta2"):
         if not 0 <= opts[name] < 1:
             raise InputError(f"option '{name}' must be in [0, 1), not {opts[name]}")
+    if not 0 <= opts["fourier"] <= 1024:
+        raise InputError(f"option 'fourier' must be in [0, 1024], not {opts['fourier']}")
+    if not 0 <= opts["time_features"] <= 16:
+        raise InputError(f"option 'time_features' must be in [0, 16], not {opts['time_features']}")
+    if not 0 < opts["fourier_scale"] <= 1000:
+        raise InputError(f"option 'fourier_scale' must be in (0, 1000], not {opts['fourier_scale']}")
     if opts["width"] > 4096 or opts["depth"] > 16:
         raise InputError(f"options 'width' ≤ 4096 and 'depth' ≤ 16, not {opts['width']} and {opts['depth']}")
     return opts

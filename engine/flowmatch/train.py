@@ -85,7 +85,7 @@ class FlowMatchingTrainer(StepChecks):
         self.num_classes = self._classes(density, pairs, opts)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.net = FlowField(2, opts["width"], opts["depth"], opts["activation"], self.num_classes)
+            self.net = self._new_net()
         if init is not None:
             self.net.load_state_dict(init, strict=True)
         self.net.to(self.device)
@@ -105,6 +105,11 @@ class FlowMatchingTrainer(StepChecks):
         self.best_nll, self.best_step = math.inf, 0
         self._best_state = self._state()
         self.last_heldout: float | None = None
+
+    def _new_net(self) -> FlowField:
+        o = self.opts
+        return FlowField(2, o["width"], o["depth"], o["activation"], self.num_classes, o["fourier"], o["fourier_scale"],
+                         o["time_features"])
 
     @staticmethod
     def _classes(density: Density | None, pairs: Pairs | None, opts: dict[str, Any]) -> int:
@@ -141,7 +146,7 @@ class FlowMatchingTrainer(StepChecks):
 
     def best_model(self) -> FlowMatchingModel:
         """The model with the lowest held-out NLL so far (the last good one after a failure)."""
-        net = FlowField(2, self.opts["width"], self.opts["depth"], self.opts["activation"], self.num_classes)
+        net = self._new_net()
         net.load_state_dict(self._best_state)
         return FlowMatchingModel(net.to(self.device), dict(self.info), self.opts["atol"], self.opts["rtol"]).eval()
 

@@ -100,7 +100,10 @@ def _level_steps(lv: Level, x: Tensor, gen: torch.Generator, count: int) -> tupl
     accepted, root = 0, math.sqrt(lv.eta)
     for _ in range(count):
         sx = lv.score(x)
-        y = x + 0.5 * lv.eta * sx + root * torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
+        # x + η/2 s(x) + √η ε, in place on the fresh noise (100k particles: ~8 % of a step's time was
+        # the temporaries of the out-of-place sum)
+        y = torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype).mul_(root)
+        y.add_(sx, alpha=0.5 * lv.eta).add_(x)
         if lv.log_prob is None:
             x = y
             continue

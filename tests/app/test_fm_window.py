@@ -85,6 +85,9 @@ def test_a_reflow_in_the_window_becomes_the_current_model_and_saves(window, qtbo
         lab.adopt_button.click()
     assert window.training.trained is reflowed and window.ctx.trained is reflowed
     assert "Reflowed fm model (generation 1)" in window.panel.progress_label.text()
+    # the training page's picture says which model it draws: the reflow, not its teacher
+    window.lab_tabs.show_view("training")
+    qtbot.waitUntil(lambda: window.model_view.title.text() == "fm samples · reflow generation 1", timeout=60000)
     assert lab.reflowed is None and lab.reflow_button.isEnabled()  # a reflow of the reflow comes next
     path = str(tmp_path / "r.pt")
     monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (path, ""))

@@ -151,3 +151,29 @@ def test_settings_round_trip_for_scenes(make_lab) -> None:  # type: ignore[no-un
                               "every": 7, "particles": 1000}
     assert lab.run.settings.method == "annealed" and len(lab.run.x) == 1000
     assert lab.controls.eta_label.text() == "η = 0.001"
+
+
+def test_the_cached_heatmap_follows_a_new_density(make_lab, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The heatmap is drawn from a pixmap cache while the particles move: a new density still shows."""
+    from PySide6 import QtWidgets
+
+    ctx = context("twomodes")
+    lab = make_lab(ctx, particles=1000, start="p")
+    lab.show()
+    lab.activate()
+    lab.paused = True
+    lab.sync_timer()
+
+    def picture() -> np.ndarray:
+        lab.view.points.setVisible(False)  # the heatmap alone
+        img = lab.view.plot.grab().toImage()
+        return np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes()).copy()
+
+    cached = lab.view.image.cacheMode()
+    assert cached == QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+    before = picture()
+    ctx.set_density(get_density("banana"), "banana")
+    after = picture()
+    lab.view.image.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.NoCache)
+    assert not np.array_equal(before, after)
+    np.testing.assert_array_equal(after, picture())  # the same as drawn without the cache

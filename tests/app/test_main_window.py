@@ -171,3 +171,16 @@ def test_menus_name_a_missing_slot(qtbot) -> None:  # type: ignore[no-untyped-de
     qtbot.addWidget(w)
     with pytest.raises(KeyError, match="save_model"):
         build_menus(w, {"open_model": lambda: None})
+
+
+def test_a_window_closed_before_its_entropy_started_never_starts_it(qtbot, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import app.density_controller as density_controller
+
+    monkeypatch.setattr(density_controller, "EXTRAS_AFTER_MS", 300)
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    timer = w.densities._status_timer
+    assert w.densities.set_density("twomodes")
+    assert timer.isActive()
+    w.close()
+    assert not timer.isActive() and w.densities._status_later is None

@@ -167,7 +167,7 @@ def test_the_fast_mixture_layout_gives_the_mixtures_closed_forms(name: str) -> N
     labels = fast.classify(x.numpy())
     np.testing.assert_array_equal(labels, d.class_log_prob(x.double()).argmax(1).numpy())
     np.testing.assert_allclose(fast.shares(labels), np.bincount(labels, minlength=len(d.means)) / len(x))
-    far = np.array([[np.nan, 0.0], [np.inf, 1.0]], np.float32)
+    far = np.array([[np.nan, 0.0], [np.inf, 1.0], [0.0, -np.inf], [2.0, np.nan]], np.float32)
     assert (fast.classify(far) == -1).all()
 
 

@@ -237,7 +237,9 @@ def test_logsnr_levels_are_drawn_evenly_in_log_snr_up_to_the_data_s_spread() -> 
     assert uniform[0] > 3 * uniform[2]
     trainer = make_trainer("ddpm", get_density("8gaussians"), {"batch": 64}, CPU, 0)
     assert trainer.opts["t_sampling"] == "logsnr-mixed"  # the DDPM default: the one early, the other later
-    for fraction, mode in ((0.0, "logsnr"), (0.5, "mixed")):
+    early = level_probabilities(vp, "early", spread).double()
+    assert torch.allclose(early, 0.5 * (p + level_probabilities(vp, "likelihood", spread).double()), atol=1e-7)
+    for fraction, mode in ((0.0, "early"), (0.5, "mixed")):
         levels = torch.cat([trainer._levels(4096, fraction) for _ in range(8)])
         drawn = torch.bincount(levels - 1, minlength=1000).double() / len(levels)
         expected = trainer._level_probs[mode].double()

@@ -52,10 +52,14 @@ def marginal_velocity(path: str, x: torch.Tensor, t: float, sigma_min: float = 0
     return da * m + (a * da * S**2 + s * ds) / (a * a * S**2 + s * s) * (x - a * m)
 
 
-def lively_net(num_classes: int = 0, seed: int = 0) -> FlowField:
+# the plain concat-squash field, and the one with Fourier features of x and of t
+FEATURES = [{}, {"fourier": 6, "fourier_scale": 2.0, "time_features": 3}]
+
+
+def lively_net(num_classes: int = 0, seed: int = 0, **features: float) -> FlowField:
     """A float64 field whose flow moves points noticeably."""
     torch.manual_seed(seed)
-    net = FlowField(width=16, depth=2, activation="tanh", num_classes=num_classes).double()
+    net = FlowField(width=16, depth=2, activation="tanh", num_classes=num_classes, **features).double()  # type: ignore[arg-type]
     with torch.no_grad():
         for p in net.parameters():
             p.normal_(0.0, 1.0 / math.sqrt(max(p.shape[-1], 1)))
@@ -173,8 +177,9 @@ def test_couplings_keep_the_labels_with_their_points() -> None:
 
 
 # -- classifier-free guidance ------------------------------------------------------------------------
-def test_guidance_identities_on_the_velocity_and_its_jacobian() -> None:
-    net = lively_net(num_classes=3)
+@pytest.mark.parametrize("features", FEATURES)
+def test_guidance_identities_on_the_velocity_and_its_jacobian(features: dict[str, float]) -> None:
+    net = lively_net(num_classes=3, **features)
     z, t = torch.randn(7, 2, dtype=torch.float64), 0.4
     uncond, cond = net(t, z), net(t, z, 2)
     torch.testing.assert_close(GuidedField(net, 2, 0.0)(t, z), uncond)
@@ -189,8 +194,9 @@ def test_guidance_identities_on_the_velocity_and_its_jacobian() -> None:
     torch.testing.assert_close(jv, jac.permute(2, 1, 0))
 
 
-def test_per_point_times_and_labels_agree_with_the_folded_scalar_path() -> None:
-    net = lively_net(num_classes=2)
+@pytest.mark.parametrize("features", FEATURES)
+def test_per_point_times_and_labels_agree_with_the_folded_scalar_path(features: dict[str, float]) -> None:
+    net = lively_net(num_classes=2, **features)
     z = torch.randn(6, 2, dtype=torch.float64)
     rows = net(torch.full((6,), 0.3, dtype=torch.float64), z, torch.tensor([1, 1, 1, 1, 1, 1]))
     torch.testing.assert_close(rows, net(0.3, z, 1))
@@ -214,8 +220,9 @@ def test_guided_sampling_with_gamma_zero_is_unconditional_sampling() -> None:
 
 
 # -- log-likelihood ------------------------------------------------------------------------------------
-def test_log_prob_is_the_change_of_variables_of_the_flow_map() -> None:
-    model = FlowMatchingModel(lively_net()).double()
+@pytest.mark.parametrize("features", FEATURES)
+def test_log_prob_is_the_change_of_variables_of_the_flow_map(features: dict[str, float]) -> None:
+    model = FlowMatchingModel(lively_net(**features)).double()
     model.atol = model.rtol = 1e-9
     z0 = torch.randn(4, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
 
@@ -231,6 +238,25 @@ def test_log_prob_is_the_change_of_variables_of_the_flow_map() -> None:
     got = model.log_prob_at(torch.stack(x1))
     np.testing.assert_allclose(got.numpy(), np.array(expected), atol=1e-6)
     assert np.ptp(expected) > 0.1  # the flow is not volume-preserving: the test can fail
+
+
+def test_the_jacobian_includes_the_fourier_features_and_hutchinson_is_unbiased_for_it() -> None:
+    net = lively_net(num_classes=2, **FEATURES[1]).requires_grad_(False)
+    assert net.layers[0].linear.in_features == 2 + 2 * 6
+    with torch.no_grad():  # the first layer sees x only through sin(Bx), cos(Bx): all of ∂f/∂x comes through them
+        net.layers[0].linear.weight[:, :2] = 0.0
+    z, t = torch.randn(5, 2, dtype=torch.float64), 0.7
+    for y in (None, 1):
+        _, jv = net.jvp(t, z, torch.eye(2, dtype=torch.float64)[:, None, :], y)
+        jac = torch.autograd.functional.jacobian(lambda zz: net(t, zz, y).sum(0), z)  # noqa: B023
+        torch.testing.assert_close(jv, jac.permute(2, 1, 0))
+        assert float(jv.abs().max()) > 0.1  # not vacuous
+    exact = torch.einsum("iji->j", jv)  # tr ∂f/∂z per point
+    probes = torch.randn(20000, 1, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    _, jp = net.jvp(t, z, probes, 1)
+    draws = (jp * probes).sum(-1)  # εᵀ J ε, whose mean is tr J
+    error = draws.mean(0) - exact
+    assert bool((error.abs() < 5 * draws.std(0) / math.sqrt(len(probes))).all())
 
 
 # -- straightness and reflow -------------------------------------------------------------------------
