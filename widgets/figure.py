@@ -16,10 +16,15 @@ from PySide6 import QtWidgets
 
 from .equation_label import EquationLabel
 
-__all__ = ["figure_mode", "controls_of"]
+__all__ = ["figure_mode", "controls_of", "Legend"]
 
 _INPUTS = (QtWidgets.QAbstractButton, QtWidgets.QComboBox, QtWidgets.QAbstractSlider, QtWidgets.QAbstractSpinBox,
            QtWidgets.QLineEdit)
+
+
+class Legend(QtWidgets.QLabel):
+    """Words that say what a picture's colours are: a figure keeps them, even in a row of controls (a
+    plain label there goes with the controls) or a panel of them."""
 
 
 def _has_plot(w: QtWidgets.QWidget) -> bool:
@@ -31,8 +36,11 @@ def _is_control(w: QtWidgets.QWidget) -> bool:
         return False  # a scroll area's bar comes and goes with the space there is: it is no choice of the figure's
     if isinstance(w, _INPUTS):
         return True
-    return not _has_plot(w) and any(isinstance(c, _INPUTS) and not c.isHidden()
-                                    for c in w.findChildren(QtWidgets.QWidget))
+    if w.findChildren(Legend):
+        return False  # its controls go one by one, its legend stays
+    # a scroll area's own bars make it no control (the words beside a chart scroll in a small window)
+    return not _has_plot(w) and any(isinstance(c, _INPUTS) and not isinstance(c, QtWidgets.QScrollBar)
+                                    and not c.isHidden() for c in w.findChildren(QtWidgets.QWidget))
 
 
 def controls_of(root: QtWidgets.QWidget) -> list[QtWidgets.QWidget]:
@@ -51,8 +59,10 @@ def controls_of(root: QtWidgets.QWidget) -> list[QtWidgets.QWidget]:
     walk(root)
     for lay in root.findChildren(QtWidgets.QLayout):
         items = [w for w in (_widget_at(lay, i) for i in range(lay.count())) if w is not None and not w.isHidden()]
-        if items and any(w in found for w in items) and all(w in found or type(w) is QtWidgets.QLabel for w in items):
-            found.extend(w for w in items if w not in found)
+        # a row of controls takes its plain labels with it; a label of its own kind (a legend) stays
+        if items and any(w in found for w in items) and all(w in found or isinstance(w, QtWidgets.QLabel)
+                                                            for w in items):
+            found.extend(w for w in items if w not in found and type(w) is QtWidgets.QLabel)
     return found
 
 

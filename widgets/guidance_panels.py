@@ -8,6 +8,7 @@ from PySide6 import QtCore, QtWidgets
 
 from .contour_overlay import ContourOverlay
 from .density_view import DensityView
+from .figure import Legend
 from .guidance_controls import GuidanceControls
 from .map_view import MapView
 from .plot_style import BoxedLabel, corner_label, restyle, scale_font
@@ -36,8 +37,9 @@ class GuidancePanels(QtWidgets.QWidget):
         self.controls = GuidanceControls()
         # what the grey heatmaps are, in the room the first row of controls leaves (the column beside
         # the chart has none to spare at 1024 x 768); the tooltip says it in full
-        self.note = QtWidgets.QLabel()
+        self.note = Legend()
         self.note.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.note.setWordWrap(True)  # two lines in a narrow window rather than cut off
         self.note.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
         # it takes the room there is and never widens the row (which would scroll the lab sideways)
         self.note.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)

@@ -26,6 +26,7 @@ from PySide6 import QtCore, QtWidgets
 
 __all__ = ["SquareGrid", "best_columns", "Pager"]
 
+NEAR_BEST = 0.93  # of the largest cells: grouped panels take fewer lines for cells this much smaller
 BANNER_SHARE = 0.6  # of the height, at most, for the row over a wide last panel
 
 
@@ -175,14 +176,17 @@ class SquareGrid(QtWidgets.QScrollArea):
         self._place_cells(shown, cols, rows, cell_w, width, height)
 
     def _best_lines(self, shown: list[QtWidgets.QWidget], width: float, height: float) -> tuple[int, float]:
-        """(columns, cell width) that make the cells largest with every group on lines of its own."""
-        best = (1, 0.0)
+        """(columns, cell width) that make the cells largest with every group on lines of its own; of
+        arrangements within NEAR_BEST of that size, the one with the fewest lines (a group in one row)."""
+        sizes = []
         for cols in range(1, len(shown) + 1):
             rows = len(self._lines(shown, cols))
-            cell_w = min(width / cols, height * self.aspect / rows)
-            if cell_w > best[1] + 0.5:
-                best = (cols, cell_w)
-        return best
+            sizes.append((cols, min(width / cols, height * self.aspect / rows), rows))
+        best = max(size for _, size, _ in sizes)
+        # never below the least cell where the largest arrangement keeps to it (that would page)
+        least = max(NEAR_BEST * best, min(best, self.min_cell + self.spacing)) if self.min_cell else NEAR_BEST * best
+        cols, size, _ = min((s for s in sizes if s[1] >= least), key=lambda s: (s[2], -s[1]))
+        return cols, size
 
     def _place_cells(self, shown: list[QtWidgets.QWidget], cols: int, rows: int, cell_w: float,
                      width: float, height: float, lines: list[list[QtWidgets.QWidget]] | None = None) -> None:

@@ -210,3 +210,22 @@ def test_every_colour_scale_drawn_has_a_legend_and_no_legend_is_idle(qtbot, trai
             assert "div" in lab.view.colorbar.getAxis("left").labelText
     finally:
         lab.shutdown()
+
+
+def test_a_guidance_figure_keeps_its_legends(qtbot, trained) -> None:  # type: ignore[no-untyped-def]
+    """What the grey heatmaps and the chart's curves are stays in the figure: the note beside the
+    controls (not their labels) and the legend column beside the chart, even while it scrolls."""
+    from widgets.figure import figure_mode
+
+    lab = _lab(qtbot, "guidance", trained["ddpm"])
+    try:
+        note, words = lab.panels.note, lab.chart.text_area
+        qtbot.waitUntil(lambda: note.isVisibleTo(lab) and bool(note.text()), timeout=30_000)
+        labels = [w for w in lab.panels.controls.findChildren(QtWidgets.QLabel) if type(w) is QtWidgets.QLabel
+                  and w.text() in ("class y", "guidance")]
+        words.verticalScrollBar().show()  # as in a window too small for the words
+        with figure_mode(lab, "A title"):
+            assert note.isVisibleTo(lab) and words.isVisibleTo(lab)
+            assert labels and not any(w.isVisibleTo(lab) for w in labels)
+    finally:
+        lab.shutdown()
