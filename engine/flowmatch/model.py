@@ -29,7 +29,7 @@ from ..cnf.solvers import ODE_SOLVERS, fixed_step_solve
 from ..errors import InputError, check_class_request, check_interval
 from .coupling import COUPLINGS
 from .nets import FlowField, GuidedField
-from .paths import PATHS, TIME_SAMPLING
+from .paths import PATHS, TIME_SAMPLING, coefficients
 
 __all__ = ["FlowMatchingModel", "validate_config"]
 
@@ -89,16 +89,21 @@ class FlowMatchingModel(CNF):
         return int(self.info["generation"])
 
     def guided(self, label: int | None = None, guidance: float | None = None,
-               interval: tuple[float, float] | None = None) -> FlowMatchingModel:
+               interval: tuple[float, float] | None = None,
+               box: tuple[float, float, float, float] | None = None) -> FlowMatchingModel:
         """The same model following γ v(x, t, y) + (1 − γ) v(x, t, ∅) (shares the weights); with ``interval``
         (τ_lo, τ_hi), γ only at diffusion times τ = 1 − t inside it and v(x, t, y) elsewhere."""
         self.check_guidance(label, guidance)
         if interval is not None and (label is None or guidance is None):
             raise InputError("a guidance interval needs a class and a guidance scale: give --label and --guidance")
         model = FlowMatchingModel(self.net, self.info, self.atol, self.rtol)
-        model.field = GuidedField(self.net, label, guidance, check_interval(interval))  # type: ignore[assignment]
+        hold = None if box is None else (tuple(box), self._coefficients)
+        model.field = GuidedField(self.net, label, guidance, check_interval(interval), hold)  # type: ignore[assignment]
         model.max_nfe = self.max_nfe
         return model
+
+    def _coefficients(self, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return coefficients(self.info["path"], t, float(self.info["sigma_min"]))
 
     def check_guidance(self, label: int | None, guidance: float | None, kind: str | None = None) -> None:
         """InputError for a label or guidance this model cannot follow, in one sentence."""
@@ -129,7 +134,7 @@ class FlowMatchingModel(CNF):
 
     def states(self, n: int, *, seed: int | None = None, solver: str = "rk4", steps: int = 4, label: int | None = None,
                guidance: float | None = None, guidance_interval: tuple[float, float] | None = None,
-               ) -> Iterator[tuple[float, torch.Tensor]]:
+               box: tuple[float, float, float, float] | None = None) -> Iterator[tuple[float, torch.Tensor]]:
         """(t, x (n, 2)) from the noise (t = 0) after each of ``steps`` fixed steps to the sample (t = 1).
 
         The same noise as :meth:`sample` with that seed; lazily, so that a worker can stop
@@ -139,7 +144,7 @@ class FlowMatchingModel(CNF):
             raise InputError(f"states are taken along a fixed-step solver, not '{solver}'")
         if int(steps) < 1:
             raise InputError(f"a fixed-step solver needs at least one step, not {steps}")
-        model = self.guided(label, guidance, guidance_interval) if label is not None else self
+        model = self.guided(label, guidance, guidance_interval, box) if label is not None else self
         field = model.field
         x = self.as_input(torch.randn(int(n), self.net.dim, generator=seeded_generator(seed)))
         yield 0.0, x

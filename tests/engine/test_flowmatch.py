@@ -194,6 +194,26 @@ def test_guidance_identities_on_the_velocity_and_its_jacobian(features: dict[str
     torch.testing.assert_close(jv, jac.permute(2, 1, 0))
 
 
+@pytest.mark.parametrize("path,sigma_min", [("linear", 0.0), ("linear", 0.1), ("vp", 0.0)])
+def test_a_held_guided_field_keeps_its_predicted_end_point_in_the_box(path: str, sigma_min: float) -> None:
+    net = lively_net(num_classes=3)
+    box = (-0.3, 0.3, -0.2, 0.25)
+    hold = (box, lambda t: coefficients(path, t, sigma_min))
+    free, held = GuidedField(net, 1, 4.0), GuidedField(net, 1, 4.0, hold=hold)
+    z, t = 3.0 * torch.randn(200, 2, dtype=torch.float64), 0.4
+    a, s, da, ds = (float(c) for c in coefficients(path, torch.tensor(t, dtype=torch.float64), sigma_min))
+
+    def end_point(v: torch.Tensor) -> torch.Tensor:  # x̂_1 of the path x_t = a x_1 + s x_0 with velocity v
+        return (s * v - ds * z) / (da * s - ds * a)
+
+    x1_free, x1_held = end_point(free(t, z)), end_point(held(t, z))
+    lo, hi = torch.tensor([box[0], box[2]], dtype=torch.float64), torch.tensor([box[1], box[3]], dtype=torch.float64)
+    torch.testing.assert_close(x1_held, x1_free.clamp(lo, hi))
+    inside = ((x1_free >= lo) & (x1_free <= hi)).all(1)
+    assert not torch.allclose(x1_free, x1_held)  # some were held, so the test can fail
+    torch.testing.assert_close(held(t, z)[inside], free(t, z)[inside])
+
+
 @pytest.mark.parametrize("features", FEATURES)
 def test_per_point_times_and_labels_agree_with_the_folded_scalar_path(features: dict[str, float]) -> None:
     net = lively_net(num_classes=2, **features)

@@ -82,7 +82,7 @@ def panel_frames(model: GuidedModel, req: Request, box: Box, n: int = PARTICLES)
     frame that mapping was a third of the time a 2,000-particle step took besides the network.
     """
     if isinstance(model, FlowMatchingModel):
-        yield from _flow_frames(model, req, n)
+        yield from _flow_frames(model, req, box, n)
         return
     start = time.perf_counter()
     steps = steps_for(req.kind, req.label)
@@ -101,14 +101,15 @@ def panel_frames(model: GuidedModel, req: Request, box: Box, n: int = PARTICLES)
     yield PanelSamples(req, np.ascontiguousarray(xs, np.float32), times, time.perf_counter() - start, SAMPLER, steps)
 
 
-def _flow_frames(model: FlowMatchingModel, req: Request, n: int) -> Iterator[PanelSamples | None]:
-    """A flow-matching panel: classifier-free guidance on the velocity, τ = 1 − t (the interval in τ too)."""
+def _flow_frames(model: FlowMatchingModel, req: Request, box: Box, n: int) -> Iterator[PanelSamples | None]:
+    """A flow-matching panel: classifier-free guidance on the velocity, τ = 1 − t (the interval in τ too),
+    its predicted end point held in the box as the diffusion samplers hold x̂_0."""
     start = time.perf_counter()
     solver, steps = FM_SOLVER
     limited = req.interval is not None and req.guidance is not None and req.label is not None
     states, taus = [], []
     for t, x in model.states(n, seed=req.seed, solver=solver, steps=steps, label=req.label, guidance=req.guidance,
-                             guidance_interval=req.interval if limited else None):
+                             guidance_interval=req.interval if limited else None, box=box):
         states.append(x)
         taus.append(1.0 - t)
         yield None
