@@ -22,7 +22,9 @@ def test_panels_are_the_models_euler_samples_of_one_noise_batch(fewstep, qtbot, 
     lab = fewstep(fm)
     lab.configure(particles=300)
     lab.activate()
-    qtbot.waitUntil(lambda: "model" in lab.frames and not lab.busy, timeout=60000)
+    # the Euler panels come first, the row with its reference and S after them: wait for that one (the
+    # worker's thread can end before its last frames have reached the window, so ``busy`` alone is not enough)
+    qtbot.waitUntil(lambda: "model" in lab.frames and lab.frames["model"].straightness is not None, timeout=60000)
     frame = lab.frames["model"]
     for (title, x), k in zip(frame.panels, (1, 2, 4, 8)):
         np.testing.assert_allclose(x, fm.model.sample(300, seed=1, sampler="euler", steps=k), atol=1e-6)
