@@ -84,6 +84,11 @@ class Presentation:
                 stack.close()
             return
         stack = ExitStack()
+        full = not self.window.isFullScreen()
+        if full:  # undone last: the window takes its size back with its side panels shown, which it
+            # then fits to that size (undone first, it fitted panels that were hidden still, and one
+            # came back ~600 px wide at 1024 x 768)
+            stack.callback(self.toggle_full_screen)
         bars = [self.window.menuBar(), self.window.statusBar(), *self.hideable.values()]
         shown = [b for b in bars if b.isVisible()]
         for b in shown:
@@ -91,9 +96,8 @@ class Presentation:
             stack.callback(b.setVisible, True)
         stack.enter_context(figure_mode(self._presented(), *self._presented_words()))
         self._presenting = stack
-        if not self.window.isFullScreen():
+        if full:
             self.toggle_full_screen()
-            stack.callback(self.toggle_full_screen)
 
     def _presented(self) -> QtWidgets.QWidget:
         lab = self.lab_tabs.current_lab()
