@@ -233,8 +233,8 @@ class TrajectoryProbe:
         self.chart.getPlotItem().enableAutoRange(x=False)
         self.chart.addLegend(offset=(10, 10))
         # no grid: an axis with grid lines is replayed on every repaint of the moving time cursor
-        self.along = self.chart.plot(pen=pg.mkPen(TRACE_COLOUR, width=3), name="log p_t(z(t)): moving particle")
-        self.fixed = self.chart.plot(pen=pg.mkPen("#56B4E9", width=3), name="log p_t(z): fixed place")
+        self.along = self.chart.plot(pen=pg.mkPen(TRACE_COLOUR, width=3), name="log p_t(z(t)), moving")
+        self.fixed = self.chart.plot(pen=pg.mkPen("#56B4E9", width=3), name="log p_t(z), fixed")
         self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen("#AAAAAA", width=1))
         self.chart.addItem(self.now)
         self.path = pg.PlotCurveItem(pen=pg.mkPen(TRACE_COLOUR, width=3), connect="finite")
