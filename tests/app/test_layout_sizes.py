@@ -203,3 +203,32 @@ def test_every_tab_reads_whole_at_1024_px_without_scroll_arrows(window, qtbot) -
     assert window.lab_tabs.current_name() == window.lab_tabs.names[2]
     window.lab_tabs.show_view("guidance")  # and follows them
     assert bar.currentIndex() == 1 + window.lab_tabs.names.index("guidance")
+
+
+# -- the training form: it scrolls up and down where it must, never sideways -----------------------
+
+def _form_fits(window: MainWindow) -> list[str]:
+    """What is wrong with the training form's scroll area: a sideways bar, or a form wider than the
+    area it is seen through (the vertical bar over its last pixels)."""
+    area = window.training_dock.widget()
+    assert isinstance(area, QtWidgets.QScrollArea)
+    bad = []
+    if area.horizontalScrollBar().isVisible():
+        bad.append("a sideways scroll bar")
+    if area.widget().width() > area.viewport().width():
+        bad.append(f"form {area.widget().width()} px wide in {area.viewport().width()} px")
+    if area.widget().width() < window.panel.minimumSizeHint().width():
+        bad.append(f"form squeezed to {area.widget().width()} px")
+    return bad
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1280, 720)])
+def test_training_form_never_scrolls_sideways(window, qtbot, size) -> None:  # type: ignore[no-untyped-def]
+    """The form is taller than its dock here: its vertical bar once took the form's last ~14 px and a
+    sideways bar appeared under it. The dock keeps room for the bar, with default and larger text."""
+    for larger in range(3):
+        _settle(qtbot, window, size)
+        area = window.training_dock.widget()
+        assert area.verticalScrollBar().isVisible(), larger  # the case this is about: the form scrolls
+        assert _form_fits(window) == [], f"{larger} steps larger"
+        window.menu_actions["larger_text"].trigger()  # Ctrl+=
