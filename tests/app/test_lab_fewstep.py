@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QCoreApplication
 
 from engine.checkpoint import TrainedModel
 from engine.flowmatch import FlowMatchingModel
@@ -80,8 +81,11 @@ def test_a_model_that_is_no_flow_empties_the_panels_and_their_figures(fewstep, q
     qtbot.waitUntil(lambda: lab.tv_labels[id(lab.model_panels[0])].text.startswith("TV "), timeout=60000)
     # e.g. a DDPM opened instead: no flow to sample with few steps (frames of the last flow still on their way,
     # the reference row's, must not draw over the emptied panels)
+    worker = lab._worker
     lab.ctx.set_model(None)
     qtbot.waitUntil(lambda: "needs a flow" in lab.header.status.text(), timeout=10000)
+    qtbot.waitUntil(lambda: not worker.thread.isRunning(), timeout=60000)
+    QCoreApplication.processEvents()  # whatever it sent before it ended arrives now
     assert [p.title.text() for p in lab.model_panels] == ["1 Euler step", "2 Euler steps", "4 Euler steps",
                                                           "8 Euler steps", "reference (dopri5)"]
     assert all(p.points.count == 0 for p in lab.model_panels)
