@@ -17,7 +17,7 @@ from .memory import release_memory
 from .menus import DENSITY_ITEMS, build_menus, show_shortcuts
 from .settings import Settings
 from .train_process import close_standby, prewarm
-from .window_layout import FirstFrame, fit_docks
+from .window_layout import FirstFrame, FormScrollArea, available_geometry, first_geometry, fit_docks
 
 # The window's parts that load torch and the engine are imported where they are first used, when
 # the window is built (build()): run_gui paints the window first and builds it after, so the
@@ -111,7 +111,6 @@ class MainWindow(QtWidgets.QMainWindow):
         """The training form in the right dock, and the controller that runs it."""
         from engine.device import describe_devices
 
-        from .lab_tabs import scrolled
         from .option_specs import MODELS, option_specs
         from .training_controller import TrainingController
 
@@ -120,7 +119,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.training = TrainingController(self.panel, self.curves, self.model_view, self)
         self.training.error.connect(self._on_training_error)
         self.training.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
-        self.training_dock = self._dock("Training", "training_dock", scrolled(self.panel),
+        self.training_dock = self._dock("Training", "training_dock", FormScrollArea(self.panel),
                                         QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.panel.set_model(model)
 
@@ -273,9 +272,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if geo is not None:
             self.restoreGeometry(geo)
         else:
-            screen = QtGui.QGuiApplication.primaryScreen()
-            avail = screen.availableGeometry() if screen else QtCore.QRect(0, 0, 1600, 1000)
-            self.resize(min(1600, int(avail.width() * 0.95)), min(1000, int(avail.height() * 0.95)))
+            rect, fill = first_geometry(available_geometry())
+            # the whole rect too, for a projector with no window manager to maximise the window
+            self.setGeometry(rect)
+            if fill:
+                self.setWindowState(self.windowState() | QtCore.Qt.WindowState.WindowMaximized)
 
     def _restore(self, density: str | None, show_density: bool = True) -> None:
         st = self.settings.get("window_state", None)

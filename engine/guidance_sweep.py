@@ -269,7 +269,7 @@ def _points(model: Any, density: Density, ref: Reference, gammas: Sequence[float
         for gamma in gammas:
             start, last = time.perf_counter(), None
             for _t, state in model.states(int(n), seed=seed, solver=solver, steps=fm_steps, label=ref.label,
-                                          guidance=float(gamma), guidance_interval=interval):
+                                          guidance=float(gamma), guidance_interval=interval, box=density.box):
                 last = state
                 yield None
             assert last is not None

@@ -90,11 +90,14 @@ class TrainPanel(QtWidgets.QWidget):
         top.addRow("Seed", self.seed)
         group = QtWidgets.QGroupBox("Model settings")
         g = QtWidgets.QVBoxLayout(group)
+        # narrow margins: at 1024 px the form and its scroll bar fit the dock's 300 px
+        g.setContentsMargins(4, 4, 4, 4)
         g.addWidget(self.stack)
         buttons = QtWidgets.QHBoxLayout()
         for b in (self.train_button, self.stop_button, self.reset_button):
             buttons.addWidget(b)
         lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(5, 6, 5, 6)
         lay.addLayout(top)
         lay.addWidget(group)
         lay.addLayout(buttons)

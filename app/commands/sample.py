@@ -114,6 +114,14 @@ def guided_defaults(tm: TrainedModel, options: dict[str, Any]) -> dict[str, Any]
     return options
 
 
+def held_in_box(tm: TrainedModel, options: dict[str, Any]) -> dict[str, Any]:
+    """A guided flow-matching sample holds its predicted end point in the density's box, as the guidance lab
+    and guidance-sweep do (for γ outside [0, 1]): the same seed gives the same particles."""
+    if getattr(tm.model, "kind", None) != "fm" or "label" not in options or "box" not in tm.density:
+        return options
+    return {**options, "box": tuple(float(v) for v in tm.density["box"])}
+
+
 def check_work(tm: TrainedModel, n: int, options: dict[str, Any]) -> None:
     """Refuse a request whose memory (points x network width) or work (points x steps) is out of reach."""
     from engine.resources import check_memory
@@ -152,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     ncls = int(tm.density.get("num_classes", 0))
     if args.label is not None and not 0 <= args.label < max(ncls, 1):
         raise InputError(f"--label {args.label}: this model's data have {ncls} classes (0..{ncls - 1})")
-    options = guided_defaults(tm, sample_options(args))
+    options = held_in_box(tm, guided_defaults(tm, sample_options(args)))
     check_work(tm, args.n, options)
     x = tm.sample_user(args.n, seed=args.seed, **options)
     write_points(args.out, x)

@@ -33,7 +33,7 @@ from .paths import PATHS, TIME_SAMPLING, coefficients
 
 __all__ = ["FlowMatchingModel", "validate_config"]
 
-_SAMPLE_OPTIONS = {"label", "guidance", "guidance_kind", "guidance_interval", "sampler", "steps", "solver"}
+_SAMPLE_OPTIONS = {"label", "guidance", "guidance_kind", "guidance_interval", "sampler", "steps", "solver", "box"}
 _MAX_WIDTH, _MAX_DEPTH, _MAX_CLASSES = 4096, 16, 1000
 
 
@@ -117,14 +117,16 @@ class FlowMatchingModel(CNF):
 
         Options: ``sampler`` or ``solver`` (a name in ODE_SOLVERS; ``ode`` is dopri5),
         ``steps`` (fixed-step solvers; with steps and no solver, Euler, the sampler flow
-        matching is judged by), ``label`` and ``guidance`` (γ) for conditional models.
+        matching is judged by), ``label`` and ``guidance`` (γ) for conditional models, and
+        ``box`` (x0, x1, y0, y1): the density's box that a guided sample's predicted end point
+        is held in when γ lies outside [0, 1] (as the guidance lab holds it).
         """
         unknown = set(options) - _SAMPLE_OPTIONS
         if unknown:
             raise InputError(f"unknown flow-matching sampling option(s): {', '.join(sorted(unknown))}")
         solver = self.solver_for(options.get("solver") or options.get("sampler"), options.get("steps"))
         interval = options.get("guidance_interval")
-        model = self.guided(options.get("label"), options.get("guidance"), interval) \
+        model = self.guided(options.get("label"), options.get("guidance"), interval, options.get("box")) \
             if options.get("label") is not None or interval is not None else self
         self.check_guidance(options.get("label"), options.get("guidance"), options.get("guidance_kind"))
         z = torch.randn(int(n), self.net.dim, generator=seeded_generator(seed))

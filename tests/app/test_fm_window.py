@@ -63,7 +63,8 @@ def _few_steps(window, qtbot, fm_file: str, seconds: float):  # type: ignore[no-
     window.lab_tabs.show_lab("fewstep")
     lab = window.lab_tabs.lab("fewstep")
     lab.configure(particles=200, reflow_seconds=seconds, reflow_pairs=600)
-    qtbot.waitUntil(lambda: "model" in lab.frames and not lab.busy, timeout=60000)  # its panels are drawn
+    # its row is drawn with its reference and straightness (the last frame that sets the status line)
+    qtbot.waitUntil(lambda: "model" in lab.frames and lab.frames["model"].straightness is not None, timeout=60000)
     return lab
 
 

@@ -19,6 +19,7 @@ from PySide6 import QtCore, QtWidgets
 from app.main_window import MainWindow
 from app.settings import Settings
 from app.theme import DEFAULT_FONT_PT, apply_theme
+from app.window_layout import first_geometry
 from widgets.plot_style import FONT_SCALE_PROPERTY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,3 +204,70 @@ def test_every_tab_reads_whole_at_1024_px_without_scroll_arrows(window, qtbot) -
     assert window.lab_tabs.current_name() == window.lab_tabs.names[2]
     window.lab_tabs.show_view("guidance")  # and follows them
     assert bar.currentIndex() == 1 + window.lab_tabs.names.index("guidance")
+
+
+# -- the training form: it scrolls up and down where it must, never sideways -----------------------
+
+def _form_fits(window: MainWindow) -> list[str]:
+    """What is wrong with the training form's scroll area: a sideways bar, or a form wider than the
+    area it is seen through (the vertical bar over its last pixels)."""
+    area = window.training_dock.widget()
+    assert isinstance(area, QtWidgets.QScrollArea)
+    bad = []
+    if area.horizontalScrollBar().isVisible():
+        bad.append("a sideways scroll bar")
+    if area.widget().width() > area.viewport().width():
+        bad.append(f"form {area.widget().width()} px wide in {area.viewport().width()} px")
+    if area.widget().width() < window.panel.minimumSizeHint().width():
+        bad.append(f"form squeezed to {area.widget().width()} px")
+    return bad
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1280, 720)])
+def test_training_form_never_scrolls_sideways(window, qtbot, size) -> None:  # type: ignore[no-untyped-def]
+    """The form is taller than its dock here: its vertical bar once took the form's last ~14 px and a
+    sideways bar appeared under it. The dock keeps room for the bar, with default and larger text."""
+    for larger in range(3):
+        _settle(qtbot, window, size)
+        area = window.training_dock.widget()
+        assert area.verticalScrollBar().isVisible(), larger  # the case this is about: the form scrolls
+        assert _form_fits(window) == [], f"{larger} steps larger"
+        window.menu_actions["larger_text"].trigger()  # Ctrl+=
+
+
+# -- the first size: a small screen is filled, so the pictures keep 200 px from the first open ------
+
+@pytest.mark.parametrize(("screen", "filled"), [((1024, 768), True), ((1280, 720), True), ((1366, 768), True),
+                                                 ((1920, 1080), False), ((2560, 1400), False)])
+def test_first_geometry_fills_a_small_screen(screen, filled) -> None:  # type: ignore[no-untyped-def]
+    avail = QtCore.QRect(0, 24, *screen)  # a desktop panel above
+    rect, maximised = first_geometry(avail)
+    assert maximised is filled
+    if filled:
+        assert rect == avail
+    else:
+        assert avail.contains(rect) and rect.width() <= 1600 and rect.height() <= 1000
+        assert rect.width() >= 0.9 * min(1600, screen[0]) or rect.width() == 1600
+
+
+@pytest.mark.parametrize(("screen", "filled"), [((1024, 768), True), ((1920, 1080), False)])
+def test_a_first_window_on_a_small_screen_opens_filling_it(qtbot, tmp_path, monkeypatch, screen, filled) -> None:  # type: ignore[no-untyped-def]
+    """Without a remembered size the window once opened at 95 % of a 1024 x 768 screen (~972 x 729),
+    where the pictures are ~190 px."""
+    import app.main_window as main_window
+
+    monkeypatch.setattr(main_window, "available_geometry", lambda: QtCore.QRect(0, 0, *screen))
+    settings = Settings(QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat))
+    w = MainWindow(settings=settings, build=False)  # the frame a plain start shows first
+    qtbot.addWidget(w)
+    assert bool(w.windowState() & QtCore.Qt.WindowState.WindowMaximized) is filled
+    if filled:  # also the whole rect, for a screen with no window manager to maximise it
+        assert w.geometry() == QtCore.QRect(0, 0, *screen)
+    else:
+        assert w.size() == QtCore.QSize(1600, 1000)
+    w.setWindowState(QtCore.Qt.WindowState.WindowNoState)
+    w.resize(700, 500)
+    w.settings.set("geometry", w.saveGeometry())  # a remembered size wins over the screen's
+    again = MainWindow(settings=settings, build=False)
+    qtbot.addWidget(again)
+    assert again.size() == QtCore.QSize(700, 500) and not again.isMaximized()

@@ -9,7 +9,8 @@ Prints JSON with, for each density and in one run:
   NLL gap (paired estimate mean(log p − log q) on fresh points; the accurate solver);
 * ``fm``, ``fm_ot`` (the same with minibatch-OT coupling) and ``reflow1`` (a reflow of ``fm``
   on ``--pairs`` of its pairs, trained for ``--reflow-seconds``): the TV ratio of 1, 2, 4 and
-  8-step Euler samples, and the straightness S of the model's paths.
+  8-step Euler samples, and the straightness S of the model's paths;
+* for each trained model, ``best_step``: the step of the model kept (the best held-out NLL).
 
 Evaluation time is not counted as training time. ``--clock cpu`` (the default) runs the
 trainers on the process's CPU time instead of the wall clock (their budget, schedule and
@@ -25,6 +26,7 @@ Usage::
     python tests/bench/bench_flowmatch.py --seconds 60 --densities 8gaussians,moons,checkerboard,25gaussians
     python tests/bench/bench_flowmatch.py --seconds 10 --densities moons --no-cnf       # quick look
     python tests/bench/bench_flowmatch.py --no-cnf --out flowmatch.json                 # all 13, JSON to a file
+    python tests/bench/bench_flowmatch.py --seconds 60 --densities rings --no-cnf --no-ot --set ema=0.99
 """
 
 from __future__ import annotations
@@ -113,7 +115,8 @@ def train(trainer: Any, density: Density, seconds: float, n_eval: int, seed: int
                 first_ok = round(snap.elapsed, 1)
     assert last is not None
     share = (time.process_time() - cpu0 - eval_cpu) / max(time.perf_counter() - wall0 - eval_wall, 1e-9)
-    return {"steps": last.step, "steps_per_s": round(last.step / last.elapsed, 1), "tv_curve": curve,
+    return {"steps": last.step, "best_step": last.best_step, "steps_per_s": round(last.step / last.elapsed, 1),
+            "tv_curve": curve,
             "seconds_to_tv_1.5x": first_ok, "core_share": round(share, 2)}
 
 
@@ -129,18 +132,19 @@ def summary(model: Any, density: Density, n_eval: int, seed: int, *, euler: bool
 
 def bench_density(name: str, args: argparse.Namespace) -> dict[str, Any]:
     density, cpu, out = get_density(name), torch.device("cpu"), {}
-    base = make_trainer("fm", density, QUIET, cpu, args.seed)
+    fm_opts = {**QUIET, **args.fm_options}
+    base = make_trainer("fm", density, fm_opts, cpu, args.seed)
     out["fm"] = {**train(base, density, args.seconds, args.curve_n, args.seed),
                  **summary(base.best_model(), density, args.n_eval, args.seed, euler=True)}
     print(f"{name} fm: {out['fm']}", file=sys.stderr, flush=True)
     if not args.no_ot:
-        ot = make_trainer("fm", density, {**QUIET, "coupling": "ot"}, cpu, args.seed)
+        ot = make_trainer("fm", density, {**fm_opts, "coupling": "ot"}, cpu, args.seed)
         out["fm_ot"] = {**train(ot, density, args.seconds, args.curve_n, args.seed),
                         **summary(ot.best_model(), density, args.n_eval, args.seed, euler=True)}
         print(f"{name} fm_ot: {out['fm_ot']}", file=sys.stderr, flush=True)
     if args.reflow_seconds > 0:
         t0 = time.perf_counter()
-        rf = make_reflow_trainer(base.best_model(), args.pairs, QUIET, seed=args.seed + 1)
+        rf = make_reflow_trainer(base.best_model(), args.pairs, fm_opts, seed=args.seed + 1)
         pair_s = round(time.perf_counter() - t0, 1)
         out["reflow1"] = {"pair_seconds": pair_s, **train(rf, density, args.reflow_seconds, args.curve_n, args.seed),
                           **summary(rf.best_model(), density, args.n_eval, args.seed, euler=True)}
@@ -150,6 +154,20 @@ def bench_density(name: str, args: argparse.Namespace) -> dict[str, Any]:
         out["cnf"] = {**train(cnf, density, args.seconds, args.curve_n, args.seed),
                       **summary(cnf.best_model(), density, args.n_eval, args.seed, euler=False)}
         print(f"{name} cnf: {out['cnf']}", file=sys.stderr, flush=True)
+    return out
+
+
+def parse_settings(p: argparse.ArgumentParser, items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as options (values as JSON where they parse, else strings), checked by the trainer."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            p.error(f"--set wants KEY=VALUE, not {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
     return out
 
 
@@ -165,6 +183,8 @@ def main() -> None:
     p.add_argument("--no-cnf", action="store_true", help="skip the CNF defaults")
     p.add_argument("--no-ot", action="store_true", help="skip the OT-coupled model")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the flow-matching models (fm, fm_ot, reflow1), e.g. ema=0.99; repeatable")
     p.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="what the trainers' seconds count")
     p.add_argument("--out", default=None, help="also write the JSON to this file (atomically)")
     args = p.parse_args()
@@ -175,6 +195,7 @@ def main() -> None:
     unknown = [n for n in args.densities.split(",") if n not in DENSITIES]
     if unknown:
         p.error(f"unknown density {unknown[0]!r}; the densities are {', '.join(DENSITIES)}")
+    args.fm_options = parse_settings(p, args.set)
     if args.clock == "cpu":
         use_cpu_clock()
     configure_threads()
@@ -182,7 +203,8 @@ def main() -> None:
     results = {name: bench_density(name, args) for name in args.densities.split(",")}
     text = json.dumps({
         "benchmark": "flowmatch", "clock": args.clock, "seconds": args.seconds, "reflow_seconds": args.reflow_seconds,
-        "pairs": args.pairs, "n_eval": args.n_eval, "curve_n": args.curve_n, "torch": torch.__version__,
+        "pairs": args.pairs, "fm_options": args.fm_options, "n_eval": args.n_eval, "curve_n": args.curve_n,
+        "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "machine": platform.machine(), "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(),
         "wall_seconds": round(time.time() - started, 1), "densities": results,

@@ -109,6 +109,26 @@ def test_conditional_fm_with_guidance(tmp_path: object, capsys: pytest.CaptureFi
     assert load_trained(f"{tmp_path}/cr.pt").model.num_classes == 8
 
 
+def test_guided_sample_holds_its_end_point_in_the_box_as_the_guidance_lab_does(tmp_path: object) -> None:
+    from app.labs.guidance.compute import Request, sample_panel
+
+    path, out = f"{tmp_path}/c.pt", f"{tmp_path}/s.npy"
+    assert main(["train", "--model", "fm", "--density", "checkerboard", "--conditional", "--steps", "100", *TINY,
+                 "--out", path, "--quiet"]) == 0
+    assert main(["sample", path, "-n", "400", "--label", "3", "--guidance", "3", "--seed", "5", "--out", out]) == 0
+    tm = load_trained(path)
+    box = tuple(tm.density["box"])
+    lab = sample_panel(tm.model, Request("guided", 3, 3.0, "cfg", 5, 0.0), box, 400)
+    np.testing.assert_allclose(np.load(out), tm.data_map.to_user(lab.xs[-1]), atol=1e-5)
+    *_, (_, free) = tm.model.states(400, seed=5, solver="rk4", steps=4, label=3, guidance=3.0)
+    held = lab.xs[-1]
+
+    def outside(x: np.ndarray) -> int:
+        return int((~np.all((x >= np.array(box[::2])) & (x <= np.array(box[1::2])), axis=1)).sum())
+
+    assert outside(held) < outside(free.float().numpy())  # unheld, more of the guided sample leaves the box
+
+
 def test_fm_options_are_checked(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--model", "fm", "--density", "moons", "--steps", "1", "--sigma-min", "0.9",
                  "--out", f"{tmp_path}/x.pt"]) == 2

@@ -13,7 +13,7 @@ from engine.device import configure_threads
 from engine.errors import InputError
 from engine.flowmatch import FlowField, GuidedField
 from engine.flowmatch.model import FlowMatchingModel
-from engine.guidance_sweep import SWEEP_FM, in_class_share, reference, sweep, sweep_steps
+from engine.guidance_sweep import SWEEP_FM, in_class_share, reference, score_sample, sweep, sweep_steps
 
 configure_threads()
 
@@ -64,9 +64,13 @@ def test_trade_off_curve_of_a_flow_matching_model(model: FlowMatchingModel) -> N
     points = list(sweep(model, GAUSS8, 1, (0.0, 1.0, 3.0), n=1000))
     share = {p.gamma: p.in_class for p in points}
     assert share[0.0] < 0.4 < share[1.0] <= share[3.0] + 0.02  # about 1/8 unguided; the class once guided
-    # the curve scores exactly the states the guidance lab shows: the same solver, steps and noise
-    *_, (_, last) = model.states(1000, seed=0, solver=SWEEP_FM[0], steps=SWEEP_FM[1], label=1, guidance=3.0)
+    # the curve scores exactly the states the guidance lab shows: the same solver, steps and noise, and the
+    # predicted end point held in the density's box
+    *_, (_, last) = model.states(1000, seed=0, solver=SWEEP_FM[0], steps=SWEEP_FM[1], label=1, guidance=3.0,
+                                 box=GAUSS8.box)
     assert in_class_share(last.float().numpy(), GAUSS8, 1) == share[3.0]
+    fidelity = {p.gamma: p.fidelity for p in points}
+    assert score_sample(last.float().numpy(), GAUSS8, reference(GAUSS8, 1, 1000), 3.0).fidelity == fidelity[3.0]
     ref = reference(GAUSS8, 1, 1000)
     out = list(sweep_steps(model, GAUSS8, ref, (3.0,), n=1000, interval=(0.3, 0.7)))
     assert out.count(None) == SWEEP_FM[1] + 1 and out[-1] is not None  # a pause after each state

@@ -212,6 +212,7 @@ class FewStepLab(Lab):
                 self.grid.set_shown(p, False)
             self.grid.relayout()
         if not self._flow():
+            self.stop_background()  # the last flow's frames still on their way would draw over the empty panels
             for p, name in zip(self.model_panels, self._names):
                 p.set_points(None)
                 p.set_density(None, self.ctx.box)  # empty, but over the density's box
