@@ -44,7 +44,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "batch": 512,
         "beta2": 0.999,
         "weight_decay": 0.0,
-        "ema": 0.0,
+        "ema": 0.995,  # the kept model and the picture are the average of the weights (warming up as (1+k)/(10+k))
         "schedule": "cosine",
         "warmup": 0.02,
         "lr_floor": 0.02,

@@ -9,7 +9,8 @@ Prints JSON with, for each density and in one run:
   NLL gap (paired estimate mean(log p − log q) on fresh points; the accurate solver);
 * ``fm``, ``fm_ot`` (the same with minibatch-OT coupling) and ``reflow1`` (a reflow of ``fm``
   on ``--pairs`` of its pairs, trained for ``--reflow-seconds``): the TV ratio of 1, 2, 4 and
-  8-step Euler samples, and the straightness S of the model's paths.
+  8-step Euler samples, and the straightness S of the model's paths;
+* for each trained model, ``best_step``: the step of the model kept (the best held-out NLL).
 
 Evaluation time is not counted as training time. ``--clock cpu`` (the default) runs the
 trainers on the process's CPU time instead of the wall clock (their budget, schedule and
@@ -114,7 +115,8 @@ def train(trainer: Any, density: Density, seconds: float, n_eval: int, seed: int
                 first_ok = round(snap.elapsed, 1)
     assert last is not None
     share = (time.process_time() - cpu0 - eval_cpu) / max(time.perf_counter() - wall0 - eval_wall, 1e-9)
-    return {"steps": last.step, "steps_per_s": round(last.step / last.elapsed, 1), "tv_curve": curve,
+    return {"steps": last.step, "best_step": last.best_step, "steps_per_s": round(last.step / last.elapsed, 1),
+            "tv_curve": curve,
             "seconds_to_tv_1.5x": first_ok, "core_share": round(share, 2)}
 
 

@@ -331,6 +331,26 @@ def test_reflow_pairs_drawn_by_chunks_report_progress_and_are_the_same_map() -> 
         make_reflow_trainer(teacher, 50, {"steps": 1}, pairs=Pairs(chunked.x0, chunked.x1, torch.zeros(50).long()))
 
 
+def test_the_kept_model_and_the_picture_are_an_average_of_the_weights_by_default() -> None:
+    """The default keeps an EMA of the weights (decay 0.995, growing as (1 + k)/(10 + k)): the samples shown, the
+    current model and the kept model are the average's, which lags the raw weights; a reflow's average starts
+    at its teacher's weights."""
+    opts = {"width": 16, "depth": 2, "batch": 64, "heldout": 100, "sample_every": 1e-9, "eval_every": 1e6}
+    trainer = make_trainer("fm", get_density("moons"), opts, torch.device("cpu"), 0)
+    assert default_options("fm")["ema"] == 0.995 and trainer.ema is not None
+    snaps = list(trainer.run(steps=6))
+    shadow, raw = trainer.ema.shadow, trainer.net
+    assert any(not torch.equal(a, b) for a, b in zip(shadow.parameters(), raw.parameters()))
+    assert trainer.current_model().net is shadow
+    kept = trainer.best_model().net.state_dict()
+    assert all(torch.equal(kept[k], v) for k, v in shadow.state_dict().items())  # measured once, at the end
+    assert snaps[-1].samples is not None and np.allclose(snaps[-1].samples, trainer._samples(), atol=1e-6)
+    teacher = trainer.best_model()
+    child = make_reflow_trainer(teacher, 60, {"heldout": 10, "sample_every": 0.0}, seed=1)
+    assert child.ema is not None
+    assert all(torch.equal(a, b) for a, b in zip(child.ema.shadow.parameters(), teacher.net.parameters()))
+
+
 # -- the family and its checkpoints -----------------------------------------------------------------------
 def test_fm_is_a_registered_family_with_defaults() -> None:
     assert FAMILIES["fm"] == "engine.flowmatch"
