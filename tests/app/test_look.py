@@ -154,7 +154,7 @@ def test_panels_show_the_data_box_not_a_range_several_times_it(qtbot, trained, n
 
 @pytest.mark.parametrize("name", available_labs())
 def test_a_figure_shows_no_controls_but_its_title_and_equation(qtbot, trained, name) -> None:  # type: ignore[no-untyped-def]
-    from widgets.figure import figure_mode
+    from widgets.figure import figure_mode, plot_items_of
 
     inputs = (QtWidgets.QAbstractButton, QtWidgets.QComboBox, QtWidgets.QAbstractSlider,
               QtWidgets.QAbstractSpinBox, QtWidgets.QLineEdit)
@@ -166,13 +166,22 @@ def test_a_figure_shows_no_controls_but_its_title_and_equation(qtbot, trained, n
 
         before = shown_inputs()
         assert before  # every view has controls: the figure must lose them
+        items = plot_items_of(lab)
+        for p in items:  # the mouse over a zoomed plot: pyqtgraph shows its "A" (auto-range) button
+            p.vb.disableAutoRange()
+            p.mouseHovering = True
+            p.updateButtons()
+        buttons = [p for p in items if p.autoBtn.isVisible()]
+        assert buttons or not items
         with figure_mode(lab, "A title"):
             assert shown_inputs() == []
+            assert [p for p in items if p.autoBtn.isVisible()] == []  # nor in presentation, render or export
             assert lab.header.title.isVisibleTo(lab) and lab.header.title.text() == "A title"
             assert lab.header.equation.isVisibleTo(lab)
             plots = [v for v in lab.findChildren(pg.GraphicsView) if v.isVisibleTo(lab)]
             assert plots or not lab.findChildren(pg.GraphicsView)
         assert shown_inputs() == before and not lab.header.title.isVisibleTo(lab)
+        assert [p for p in items if p.autoBtn.isVisible()] == buttons  # the window's plots keep theirs
     finally:
         lab.shutdown()
 
