@@ -238,3 +238,21 @@ def test_a_guidance_figure_keeps_its_legends(qtbot, trained) -> None:  # type: i
             assert labels and not any(w.isVisibleTo(lab) for w in labels)
     finally:
         lab.shutdown()
+
+
+def test_the_arrows_read_on_the_plot_ground_in_both_themes(qtbot, qapp, trained) -> None:  # type: ignore[no-untyped-def]
+    """Every arrow colour (and its colour bar's) at least 3:1 against the plot's ground, after live theme
+    switches: viridis's top yellows vanished on the light theme's white, its low purples on the dark one."""
+    from app.theme import THEMES
+
+    lab = _lab(qtbot, "field", trained["ddpm"])  # a score: arrows on the bare ground, no heatmap
+    try:
+        for theme in ("light", "dark", "light"):
+            apply_theme(qapp, theme, DEFAULT_FONT_PT)
+            restyle(lab)
+            ground = QtGui.QColor(THEMES[theme]["plot_bg"])
+            pens = [c.opts["pen"].color() for c in lab.arrows.curves]
+            bar = [QtGui.QColor(*c[:3]) for c in lab.arrows.legend.colorMap().getLookupTable(0.0, 1.0, 8, alpha=False)]
+            assert min(contrast_ratio(c, ground) for c in pens + bar) >= 3.0, theme
+    finally:
+        lab.shutdown()
