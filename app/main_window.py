@@ -17,7 +17,7 @@ from .memory import release_memory
 from .menus import DENSITY_ITEMS, build_menus, show_shortcuts
 from .settings import Settings
 from .train_process import close_standby, prewarm
-from .window_layout import FirstFrame, FormScrollArea, available_geometry, first_geometry, fit_docks
+from .window_layout import FirstFrame, available_geometry, first_geometry, fit_docks
 
 # The window's parts that load torch and the engine are imported where they are first used, when
 # the window is built (build()): run_gui paints the window first and builds it after, so the
@@ -119,7 +119,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.training = TrainingController(self.panel, self.curves, self.model_view, self)
         self.training.error.connect(self._on_training_error)
         self.training.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
-        self.training_dock = self._dock("Training", "training_dock", FormScrollArea(self.panel),
+        self.training_dock = self._dock("Training", "training_dock", self.panel,
                                         QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.panel.set_model(model)
 

@@ -111,6 +111,8 @@ class ModelFiles(QtCore.QObject):
         self.ctx.training = False
         self.ctx.set_model(tm)
         self._pending = (tm, self.ctx.box)
+        # says at once which model the view is about to show (the last one's picture stays until then)
+        self.model_view.set_title(f"{samples_title(tm)} · drawing…")
         # looked at once control is back in the event loop: a scene adopts its model and then turns
         # to its own view in one go, and the model view is not seen then
         QtCore.QTimer.singleShot(0, self._preview_if_seen)
@@ -119,6 +121,11 @@ class ModelFiles(QtCore.QObject):
     def preview_pending(self) -> bool:
         """A finished model waits to be drawn until the model view is seen."""
         return self._pending is not None
+
+    @property
+    def drawing(self) -> bool:
+        """A finished model waits to be drawn, or is being drawn."""
+        return self._pending is not None or (self._preview is not None and self._preview.thread.isRunning())
 
     def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802 - Qt's name
         if obj is self.model_view and event.type() == QtCore.QEvent.Type.Show:

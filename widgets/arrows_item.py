@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
+from PySide6 import QtGui
 
 from .palette import colormap
+from .plot_style import PlotStyle, current_style
 
-__all__ = ["ArrowField"]
+__all__ = ["ArrowField", "arrow_span"]
 
 BINS = 8
+# the part of the colour map the arrows take, per theme: every colour at least 3:1 against the plot's
+# ground (viridis's dark purples vanish on a dark ground, its yellows on white)
+SPAN = {"dark": (0.35, 1.0), "light": (0.0, 0.58)}
+
+
+def arrow_span(bg: str) -> tuple[float, float]:
+    """The colour map's part for arrows on a plot ground ``bg``."""
+    return SPAN["light" if QtGui.QColor(bg).lightnessF() > 0.5 else "dark"]
+
+
+class _ThemedCurve(pg.PlotCurveItem):
+    """One arrow colour's curve; the first one's ``on_restyle`` recolours the field (plot_style.restyle
+    calls it when the theme changes)."""
+
+    on_restyle: Callable[[PlotStyle], None] | None = None
 
 
 class ArrowField:
@@ -21,16 +40,27 @@ class ArrowField:
     """
 
     def __init__(self, plot: pg.PlotItem, cmap: str = "viridis", width: float = 2.0) -> None:
-        colors = colormap(cmap).getLookupTable(0.15, 1.0, BINS, alpha=False)
-        self._plot = plot
-        self._map = pg.ColorMap(np.linspace(0.0, 1.0, BINS), [tuple(int(v) for v in c) for c in colors])
+        self._plot, self._cmap, self._width = plot, cmap, width
         self.legend: pg.ColorBarItem | None = None
         self.curves = []
-        for c in colors:
-            item = pg.PlotCurveItem(pen=pg.mkPen(tuple(int(v) for v in c), width=width), connect="pairs")
+        for _ in range(BINS):
+            item = _ThemedCurve(connect="pairs")
             plot.addItem(item)
             self.curves.append(item)
+        self.curves[0].on_restyle = self.restyle
         self.max_magnitude = 0.0
+        self.restyle(current_style())
+
+    def restyle(self, s: PlotStyle) -> None:
+        """Colours readable on the plot's ground of style ``s`` (the arrows and their colour bar)."""
+        lo, hi = arrow_span(s.bg)
+        colors = [tuple(int(v) for v in c) for c in colormap(self._cmap).getLookupTable(lo, hi, BINS, alpha=False)]
+        self.colors = colors
+        self._map = pg.ColorMap(np.linspace(0.0, 1.0, BINS), colors)
+        for item, c in zip(self.curves, colors):
+            item.setPen(pg.mkPen(c, width=self._width))
+        if self.legend is not None:
+            self.legend.setColorMap(self._map)
 
     def show_legend(self, label: str) -> None:
         """A colour bar beside the plot saying what the arrows' colours encode (their length, 0 to the longest)."""

@@ -12,7 +12,7 @@ from .plot_style import boxed_text, restyle
 __all__ = ["CurvesView", "running_mean", "EMPTY_NOTE"]
 
 # an empty pair of axes reads as a broken chart: say why there is nothing yet
-EMPTY_NOTE = "no training run in this window yet\n(Train, Ctrl+Enter)"
+EMPTY_NOTE = "no training run\nin this window yet\n(Train, Ctrl+Enter)"  # short lines: a 1024-px chart, larger text
 
 SMOOTH_POINTS = 400  # the running mean is drawn with at most this many points
 PLOT_MIN_PX = 200  # the least height of each plot's data area, inside its title and axes

@@ -2,8 +2,9 @@
 
 Exports and presentations show what the plots say, not the buttons that made them. A control is an
 input (button, box, slider, field) or a panel holding inputs and no plot; a row of a layout that
-holds controls and their labels only goes with them. ``figure_mode(root, title)`` hides them all
-for the duration of a ``with`` block and shows them again after.
+holds controls and their labels only goes with them, and so do the plots' own "A" (auto-range)
+buttons, which pyqtgraph shows under the mouse. ``figure_mode(root, title)`` hides them all for the
+duration of a ``with`` block and shows them again after.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PySide6 import QtWidgets
 
 from .equation_label import EquationLabel
 
-__all__ = ["figure_mode", "controls_of", "Legend"]
+__all__ = ["figure_mode", "controls_of", "plot_items_of", "Legend"]
 
 _INPUTS = (QtWidgets.QAbstractButton, QtWidgets.QComboBox, QtWidgets.QAbstractSlider, QtWidgets.QAbstractSpinBox,
            QtWidgets.QLineEdit)
@@ -66,6 +67,12 @@ def controls_of(root: QtWidgets.QWidget) -> list[QtWidgets.QWidget]:
     return found
 
 
+def plot_items_of(root: QtWidgets.QWidget) -> list[pg.PlotItem]:
+    """The plots drawn under ``root`` (each a pyqtgraph PlotItem, with its axes and buttons)."""
+    return [item for view in root.findChildren(pg.GraphicsView) if view.scene() is not None
+            for item in view.scene().items() if isinstance(item, pg.PlotItem)]
+
+
 def _widget_at(lay: QtWidgets.QLayout, i: int) -> QtWidgets.QWidget | None:
     item = lay.itemAt(i)
     return None if item is None else item.widget()
@@ -77,8 +84,11 @@ def figure_mode(root: QtWidgets.QWidget, title: str | None = None, description: 
     above the equation)."""
     hidden = controls_of(root)
     headers = [h for h in root.findChildren(EquationLabel) if not h.isHidden()]
+    buttons = [p for p in plot_items_of(root) if not p.buttonsHidden]
     for w in hidden:
         w.setVisible(False)
+    for p in buttons:
+        p.hideButtons()  # the "A" would show in the figure wherever the mouse rests on a plot
     for h in headers:
         h.set_figure(title or "", description)
     try:
@@ -86,5 +96,7 @@ def figure_mode(root: QtWidgets.QWidget, title: str | None = None, description: 
     finally:
         for w in hidden:
             w.setVisible(True)
+        for p in buttons:
+            p.showButtons()
         for h in headers:
             h.set_figure(None)

@@ -117,6 +117,9 @@ def _graphics_views(root: QtWidgets.QWidget) -> list[pg.GraphicsView]:
 
 
 def _restyle_item(item: object, s: PlotStyle) -> None:
+    hook = getattr(item, "on_restyle", None)
+    if callable(hook):  # an item that draws in theme colours of its own (the vector field's arrows)
+        hook(s)
     if isinstance(item, pg.AxisItem):
         _restyle_axis(item, s)
     elif isinstance(item, pg.LegendItem):

@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from .plot_style import restyle
+from .plot_style import boxed_text, restyle
 from .titles import ColumnLayout, TitleLabel
 
 __all__ = ["SeriesChart"]
@@ -17,13 +17,17 @@ class SeriesChart(QtWidgets.QWidget):
 
     ``add_series(key, name, color)`` declares a series (measured points, or a dashed guide
     line); ``append(key, x, y)`` adds a point; ``set_series(key, xs, ys)`` replaces them all.
+    ``headroom=(below, above)``, in decades of a log y axis, leaves room empty under or over the
+    data: where the legend stands, clear of the curves.
     Each series is one long-lived curve item updated in place. Points that a log axis cannot
     show (zero, negative, not finite) are kept but not drawn.
     """
 
     def __init__(self, title: str = "", x_label: str = "", y_label: str = "", log_x: bool = False,
-                 log_y: bool = False, legend: str = "top-left", parent: QtWidgets.QWidget | None = None) -> None:
+                 log_y: bool = False, legend: str = "top-left", headroom: tuple[float, float] = (0.0, 0.0),
+                 parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self._headroom = headroom
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.title = TitleLabel(title)
@@ -42,6 +46,7 @@ class SeriesChart(QtWidgets.QWidget):
         self.plot.addItem(self.marker, ignoreBounds=True)
         self._items: dict[str, pg.PlotDataItem] = {}
         self._data: dict[str, list[tuple[float, float]]] = {}
+        self._labels: dict[str, tuple[pg.TextItem, float]] = {}
         lay = ColumnLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -49,13 +54,26 @@ class SeriesChart(QtWidgets.QWidget):
         lay.addWidget(self.plot, 1)
         restyle(self)
 
-    def add_series(self, key: str, name: str, color: str, *, dashed: bool = False, symbol: str | None = "o") -> None:
+    def add_series(self, key: str, name: str | None, color: str, *, dashed: bool = False,
+                   symbol: str | None = "o") -> None:
+        """A series; with ``name`` None it has no legend entry (one entry can stand for several)."""
         style = QtCore.Qt.PenStyle.DashLine if dashed else QtCore.Qt.PenStyle.SolidLine
         pen = pg.mkPen(color, width=2, style=style)
         kwargs = {} if dashed or symbol is None else {"symbol": symbol, "symbolSize": 9, "symbolBrush": color,
                                                       "symbolPen": pg.mkPen("#000000", width=1)}
         self._items[key] = self.plot.plot(name=name, pen=pen, **kwargs)
         self._data[key] = []
+
+    def label_series(self, key: str, text: str, at: float = 0.5, anchor: tuple[float, float] = (0.0, 0.0)) -> None:
+        """Name series ``key`` on the line itself (its point a fraction ``at`` along it, the text's
+        ``anchor`` there: (0, 0) puts it below and right) instead of in the legend: a guide line's
+        name there costs the legend a row, and a tall legend covers the data of a small chart."""
+        if self.legend is not None:
+            self.legend.removeItem(self._items[key])
+        label = boxed_text(text, anchor)
+        self.plot.addItem(label, ignoreBounds=True)
+        self._labels[key] = (label, at)
+        self._redraw(key)
 
     def append(self, key: str, x: float, y: float) -> None:
         self._data[key].append((float(x), float(y)))
@@ -96,8 +114,25 @@ class SeriesChart(QtWidgets.QWidget):
                 keep &= pts[:, axis] > 0
         pts = pts[keep]
         self._items[key].setData(pts[:, 0], pts[:, 1])
+        if key in self._labels:
+            label, at = self._labels[key]
+            label.setVisible(len(pts) > 0)
+            if len(pts):
+                x, y = pts[round(at * (len(pts) - 1))]
+                label.setPos(np.log10(x) if self._log[0] else x, np.log10(y) if self._log[1] else y)
         if self._log[1]:
             self._log_y_ticks()
+            self._y_range()
+
+    def _y_range(self) -> None:
+        """The data's decades and the headroom asked for (a log y axis only)."""
+        if self._headroom == (0.0, 0.0):
+            return
+        ys = np.asarray([y for pts in self._data.values() for _, y in pts], np.float64)
+        ys = np.log10(ys[np.isfinite(ys) & (ys > 0)])
+        if ys.size:
+            below, above = self._headroom
+            self.plot.setYRange(ys.min() - below, ys.max() + above, padding=0.04)
 
     def _log_y_ticks(self) -> None:
         """Decades (and 2, 5 between them over a short range): pyqtgraph's own log ticks stack "0.9 0.8 0.7"."""
@@ -105,7 +140,8 @@ class SeriesChart(QtWidgets.QWidget):
         ys = ys[np.isfinite(ys) & (ys > 0)]
         if not ys.size:
             return
-        lo, hi = int(np.floor(np.log10(ys.min()))), int(np.ceil(np.log10(ys.max())))
+        below, above = self._headroom
+        lo, hi = int(np.floor(np.log10(ys.min()) - below)), int(np.ceil(np.log10(ys.max()) + above))
         steps = (1, 2, 5) if hi - lo <= 3 else (1,)
         values = [m * 10.0**k for k in range(lo, hi + 1) for m in steps]
         self.plot.getAxis("left").setTicks([[(np.log10(v), _number(v)) for v in values], []])

@@ -6,6 +6,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from .form_scroll import FormScrollArea
 from .options_form import OptionsForm, OptionSpec
 
 __all__ = ["TrainPanel", "STATES"]
@@ -77,6 +78,7 @@ class TrainPanel(QtWidgets.QWidget):
         self.progress_label = QtWidgets.QLabel("Not trained yet")
         self.progress_label.setWordWrap(True)
         self._layout(models)
+        self._fit_stack()
         self.set_state("idle")
 
     def _layout(self, models: list[tuple[str, str, str]]) -> None:
@@ -93,17 +95,26 @@ class TrainPanel(QtWidgets.QWidget):
         # narrow margins: at 1024 px the form and its scroll bar fit the dock's 300 px
         g.setContentsMargins(4, 4, 4, 4)
         g.addWidget(self.stack)
+        settings = QtWidgets.QWidget()
+        s = QtWidgets.QVBoxLayout(settings)
+        s.setContentsMargins(5, 6, 5, 0)
+        s.addLayout(top)
+        s.addWidget(group)
+        s.addStretch(1)
+        # the settings scroll in a short window (1280 x 720), the buttons and progress stay in sight
+        self.settings_area = FormScrollArea(settings)
         buttons = QtWidgets.QHBoxLayout()
         for b in (self.train_button, self.stop_button, self.reset_button):
             buttons.addWidget(b)
+        below = QtWidgets.QVBoxLayout()
+        below.setContentsMargins(5, 0, 5, 6)
+        below.addLayout(buttons)
+        below.addWidget(self.progress)
+        below.addWidget(self.progress_label)
         lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(5, 6, 5, 6)
-        lay.addLayout(top)
-        lay.addWidget(group)
-        lay.addLayout(buttons)
-        lay.addWidget(self.progress)
-        lay.addWidget(self.progress_label)
-        lay.addStretch(1)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.settings_area, 1)
+        lay.addLayout(below)
 
     # -- reading and setting ------------------------------------------------------
     def model(self) -> str:
@@ -163,7 +174,16 @@ class TrainPanel(QtWidgets.QWidget):
 
     def _on_model_changed(self, index: int) -> None:
         self.stack.setCurrentIndex(index)
+        self._fit_stack()
         self.model_changed.emit(self.model())
+
+    def _fit_stack(self) -> None:
+        """The settings as tall as the shown model's (a stack is as tall as its tallest page): the
+        short DDPM form once left a gap that pushed the buttons out of a 720-pixel window."""
+        ignored, preferred = QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        for k, page in enumerate(self.forms.values()):
+            page.setSizePolicy(preferred, preferred if k == self.stack.currentIndex() else ignored)
+        self.stack.updateGeometry()
 
     def _on_budget_kind_changed(self, kind: str) -> None:
         self.budget.setValue(60 if kind == "seconds" else 2000)

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import InputError
-from ..schema import check_state_dict, choice, integer, mapping, number
+from ..schema import check_state_dict, choice, integer, mapping, number, number_list
 from .dynamics import CNFDynamics, FieldDynamics
 from .nets import ACTIVATIONS, VectorField
 from .solvers import ODE_SOLVERS, Counted, check_solver, odesolve
@@ -49,6 +49,12 @@ def validate_config(config: dict[str, Any]) -> None:
     number(c, "end_time", 0.0, 100.0, where="config.", low_open=True)
     number(c, "atol", 1e-12, 1.0, 1e-5, where="config.")
     number(c, "rtol", 1e-12, 1.0, 1e-5, where="config.")
+    integer(c, "fourier", 0, 1024, 0, where="config.")
+    number(c, "fourier_scale", 0.0, 1000.0, 1.0, where="config.", low_open=True)
+    integer(c, "time_features", 0, 16, 0, where="config.")
+    if "shift" in c:
+        number_list(c, "shift", 2, 1e15, where="config.")
+    number(c, "scale", 1e-15, 1e15, 1.0, where="config.")
 
 
 def seeded_generator(seed: int | None) -> torch.Generator:
@@ -172,8 +178,13 @@ class CNF(nn.Module):
     def config(self) -> dict[str, Any]:
         """The JSON-able architecture that :meth:`from_checkpoint` rebuilds."""
         f = self.field
-        return {"dim": f.dim, "width": f.width, "depth": f.depth, "activation": f.activation,
-                "end_time": f.end_time, "atol": self.atol, "rtol": self.rtol}
+        config = {"dim": f.dim, "width": f.width, "depth": f.depth, "activation": f.activation,
+                  "end_time": f.end_time, "atol": self.atol, "rtol": self.rtol}
+        if f.fourier or f.time_features:
+            config.update(fourier=f.fourier, fourier_scale=f.fourier_scale, time_features=f.time_features)
+        if f.framed:
+            config.update(shift=list(f.shift), scale=f.scale)
+        return config
 
     def to_checkpoint(self) -> dict[str, Any]:
         """kind, config and a CPU state dict (see engine.checkpoint)."""
@@ -187,8 +198,10 @@ class CNF(nn.Module):
         validate_config(c)
 
         def make() -> VectorField:
+            # a checkpoint from before the features and the frame has neither key: the plain field
             return VectorField(int(c["dim"]), int(c["width"]), int(c["depth"]), str(c["activation"]),
-                               float(c["end_time"]))
+                               float(c["end_time"]), int(c.get("fourier", 0)), float(c.get("fourier_scale", 1.0)),
+                               int(c.get("time_features", 0)), c.get("shift"), float(c.get("scale", 1.0)))
 
         with torch.device("meta"):  # shapes only: nothing is allocated before the weights are known to fit
             check_state_dict(make().state_dict(), checkpoint["state_dict"], "state_dict")

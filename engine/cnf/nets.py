@@ -6,20 +6,30 @@ The CNF needs the divergence tr(∂f/∂z) at every function evaluation. For a s
 this gives the whole Jacobian, hence the exact trace, in about three forward passes and
 without the double backward that an autograd trace would need during training.
 
+Fourier features of z (the first layer) and of t (every layer's gate and shift), and a change
+of frame that standardises the data, keep every layer affine in its input at a fixed time, so
+the carried tangents stay exact: they pass through sin and cos and the frame's affine map too.
+
 Only smooth activations are offered: the flow exists and is unique when f is Lipschitz
 in z (Picard), and the exact trace needs f to be differentiable everywhere.
 
 References:
     | FFJORD: Free-form Continuous Dynamics for Scalable Reversible Generative Models
     | (Grathwohl et al., 2019) https://arxiv.org/abs/1810.01367
+    | Fourier Features Let Networks Learn High Frequency Functions (Tancik et al., 2020)
+    |   https://arxiv.org/abs/2006.10739
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
 from torch import Tensor, nn
+
+from ..fourier import fourier_features, fourier_features_jvp, octaves, time_features
 
 __all__ = ["ACTIVATIONS", "ConcatSquash", "VectorField"]
 
@@ -83,6 +93,20 @@ class VectorField(nn.Module):
         activation: one of :data:`ACTIVATIONS` (smooth, never ReLU).
         end_time: FFJORD's ``time_length`` T. The network is run on [0, T] and the field is
             rescaled so that, seen from outside, the flow always goes from t=0 to t=1.
+        fourier: m > 0 feeds the first layer [x, sin(B x), cos(B x)] instead of x, with B
+            (m, dim) frequencies drawn at random and then learned: Fourier features let a
+            small network resolve sharp edges and thin structure (Tancik et al., 2020).
+        fourier_scale: standard deviation of the initial entries of B.
+        time_features: k > 0 gates and shifts every layer by a linear function of
+            [t, sin(2^j π t), cos(2^j π t) for j < k] instead of t alone, so that the field can
+            change quickly in time.
+        shift, scale: the data's centre (d,) and spread. The network then works in the frame
+            u = (z − t·shift) / (1 + t(scale − 1)), which is z itself at t = 0 (the noise) and the
+            standardised data at t = 1, and the field is carried back to z exactly (see
+            :meth:`forward`). None and 1: no change of frame.
+
+    Every layer stays affine in its input at a fixed time, and the features' and the frame's
+    derivatives are known in closed form, so :meth:`jvp` is exact.
 
     Example:
         >>> f = VectorField(width=32, depth=2)
@@ -91,7 +115,9 @@ class VectorField(nn.Module):
     """
 
     def __init__(
-        self, dim: int = 2, width: int = 64, depth: int = 3, activation: str = "tanh", end_time: float = 1.0
+        self, dim: int = 2, width: int = 64, depth: int = 3, activation: str = "tanh", end_time: float = 1.0,
+        fourier: int = 0, fourier_scale: float = 1.0, time_features: int = 0,
+        shift: Sequence[float] | None = None, scale: float = 1.0,
     ) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -101,13 +127,78 @@ class VectorField(nn.Module):
         self.act, self.act_tangent = ACTIVATIONS[activation]
         self.dim, self.width, self.depth, self.activation = dim, width, depth, activation
         self.end_time = float(end_time)
+        # the random draws come in this order (layers, B, the first layer again, the time
+        # gates): a seed gives the same initial weights as before the features existed
+        self.fourier, self.fourier_scale = int(fourier), float(fourier_scale)
+        if self.fourier:
+            self.freqs = nn.Parameter(torch.randn(self.fourier, dim) * self.fourier_scale)
+            self.layers[0] = ConcatSquash(dim + 2 * self.fourier, self._squashes()[0].linear.out_features)
+        self.time_features = int(time_features)
+        if self.time_features:
+            n_t = 1 + 2 * self.time_features
+            self.time_freqs: Tensor
+            self.register_buffer("time_freqs", octaves(self.time_features), persistent=False)
+            for layer in self._squashes():
+                n_out = layer.linear.out_features
+                layer.gate, layer.shift = nn.Linear(n_t, n_out), nn.Linear(n_t, n_out, bias=False)
+        self.shift = tuple(float(v) for v in shift) if shift is not None else (0.0,) * dim
+        self.scale = float(scale)
+        if len(self.shift) != dim or not (self.scale > 0 and math.isfinite(self.scale)):
+            raise ValueError(f"the frame needs {dim} shifts and a positive scale, not {shift} and {scale}")
+
+    def _squashes(self) -> list[ConcatSquash]:
+        return cast("list[ConcatSquash]", list(self.layers))  # ModuleList items are typed nn.Module
+
+    @property
+    def framed(self) -> bool:
+        """Whether the network works in a frame other than z's own (a shift or a scale)."""
+        return self.scale != 1.0 or any(self.shift)
+
+    # -- features ------------------------------------------------------------------------
+    def _embed(self, z: Tensor) -> Tensor:
+        """The first layer's input: z, or [z, sin(B z), cos(B z)] with Fourier features."""
+        return fourier_features(z, self.freqs) if self.fourier else z
+
+    def _embed_jvp(self, z: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """The embedding and its Jacobian-vector products: d sin(Bz) = cos(Bz) ⊙ Bv, d cos(Bz) = −sin(Bz) ⊙ Bv."""
+        return fourier_features_jvp(z, v, self.freqs) if self.fourier else (z, v)
+
+    def _time(self, t: Tensor) -> Tensor:
+        """Time features (..., 1) -> (..., 1 + 2k): t, or [t, sin(2^j π t), cos(2^j π t)]."""
+        return time_features(t, self.time_freqs) if self.time_features else t
+
+    def _at_time(self, layer: ConcatSquash, s: Tensor | float) -> tuple[Tensor, Tensor]:
+        """A layer at a scalar (network) time as a plain affine map (weight, bias)."""
+        if not self.time_features:
+            return layer.at_time(s)
+        w = layer.linear.weight
+        e = self._time(torch.as_tensor(s, dtype=w.dtype, device=w.device).reshape(1))
+        gate = torch.sigmoid(layer.gate(e))
+        return w * gate[:, None], layer.linear.bias * gate + layer.shift(e)
+
+    # -- the frame -----------------------------------------------------------------------
+    def _frame(self, t: Tensor | float, like: Tensor) -> tuple[Tensor | float, float, Tensor, Tensor]:
+        """z = a(t) u + b(t): a = 1 + t(scale − 1), a' = scale − 1, b = t·shift, b' = shift."""
+        db = like.new_tensor(self.shift)
+        return 1.0 + t * (self.scale - 1.0), self.scale - 1.0, t * db, db
 
     def forward(self, t: Tensor | float, z: Tensor) -> Tensor:
-        """Velocity f_θ(z, t), (n, d), at a scalar time t in [0, 1]."""
+        r"""Velocity f_θ(z, t), (n, d), at a scalar time t in [0, 1].
+
+        In a frame, the network g gives du/dt and z = a u + b moves at dz/dt = a g(u, t) + a' u + b'.
+        """
+        if not self.framed:
+            return self._velocity(t, z)
+        a, da, b, db = self._frame(t, z)
+        u = (z - b) / a
+        return a * self._velocity(t, u) + da * u + db
+
+    def _velocity(self, t: Tensor | float, z: Tensor) -> Tensor:
         s = t * self.end_time
-        h = z
-        for i, layer in enumerate(self.layers):
-            h = layer(s, h)
+        h = self._embed(z)
+        for i, layer in enumerate(self._squashes()):
+            w, b = self._at_time(layer, s)
+            h = torch.addmm(b, h, w.T)
             if i < len(self.layers) - 1:
                 h = self.act(h)
         return h * self.end_time
@@ -122,13 +213,23 @@ class VectorField(nn.Module):
 
         Returns:
             f_θ(z, t), (n, d), and (∂f/∂z) v for each tangent, (k, n, d). With the d basis
-            vectors as tangents, entry [i, :, j] is ∂f_j/∂z_i, the whole Jacobian.
+            vectors as tangents, entry [i, :, j] is ∂f_j/∂z_i, the whole Jacobian. In a frame
+            ∂f/∂z = ∂g/∂u + (a'/a) I: the trace gains 2a'/a, whose integral over [0, 1] is
+            2 log(scale), the log-determinant of the frame's map at t = 1.
         """
+        if not self.framed:
+            return self._velocity_jvp(t, z, v)
+        a, da, b, db = self._frame(t, z)
+        u = (z - b) / a
+        g, jv = self._velocity_jvp(t, u, v)  # ∂u/∂z = 1/a and dz/dt carries a factor a: they cancel
+        return a * g + da * u + db, jv + (da / a) * v
+
+    def _velocity_jvp(self, t: Tensor | float, z: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         s = t * self.end_time
-        h, dh = z, v
+        h, dh = self._embed_jvp(z, v)
         last = len(self.layers) - 1
-        for i, layer in enumerate(self.layers):
-            w, b = layer.at_time(s)  # type: ignore[operator]  # ModuleList items are typed nn.Module
+        for i, layer in enumerate(self._squashes()):
+            w, b = self._at_time(layer, s)
             a = torch.addmm(b, h, w.T)
             dh = dh @ w.T  # the layer is linear in its input at a fixed t
             if i < last:

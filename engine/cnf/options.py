@@ -25,6 +25,21 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "depth": 2,
         "activation": "tanh",
         "end_time": 1.0,
+        # learned Fourier features of z fed to the first layer (0: z alone, the default). They sharpen the
+        # first seconds (histogram TV over an exact sample's after 5 s, bench_first_picture.py, on rings,
+        # 2spirals, checkerboard: 4.08 / 2.73 / 1.80 without, 2.37 / 1.37 / 1.46 with 32) but cost the
+        # minute: held-out NLL gap after 60 s on 25gaussians 0.029-0.030 nats with 32 against 0.006-0.013
+        # without (bench_cnf.py), each step ~30 % dearer and the field stiffer; twomodes' early picture
+        # wanders with them. Off by default, so the 60-s model is the better one (bench: `--set fourier=32`)
+        "fourier": 0,
+        "fourier_scale": 2.0,  # standard deviation of their initial frequencies (1: 3.30 / 1.98 / 1.60)
+        # sin/cos features of t in every layer's gate and shift (0: t alone); 3 made rings worse (5.27)
+        "time_features": 0,
+        # the network works in a frame that standardises the data (its mean and spread), carried back to
+        # the data's coordinates exactly (engine.cnf.nets.VectorField). Off: the built-in densities'
+        # spread is already 1.3-2.3, and the frame drew 2spirals and checkerboard worse after 5 s
+        # (4.04 / 2.25 against 2.42 / 1.73 with both frobenius=0)
+        "normalise": False,
         # the solver used in training (evaluation always uses dopri5 at atol/rtol, per point)
         "solver": "rk4",
         "solver_steps": 4,
@@ -41,6 +56,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "kinetic": 0.0,
         "frobenius": 0.01,
         # optimisation
+        # 3e-2 without Fourier features; with them 2e-2 (at 3e-2 their batch NLL jumped by half a nat every
+        # few dozen steps)
         "lr": 3e-2,
         "batch": 256,
         "beta2": 0.99,  # Adam's second-moment decay: adapts faster than 0.999 at a high rate
@@ -75,6 +92,10 @@ class TrainConfig:
     depth: int
     activation: str
     end_time: float
+    fourier: int
+    fourier_scale: float
+    time_features: int
+    normalise: bool
     solver: str
     solver_steps: int
     solver_gap: float
@@ -126,6 +147,12 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 raise InputError(f"option '{name}' must be a positive integer, not {getattr(self, name)}")
         check_learning_rate(self.lr)
+        if not 0 <= self.fourier <= 1024:
+            raise InputError(f"option 'fourier' must be in [0, 1024], not {self.fourier}")
+        if not 0 <= self.time_features <= 16:
+            raise InputError(f"option 'time_features' must be in [0, 16], not {self.time_features}")
+        if not 0 < self.fourier_scale <= 1000:
+            raise InputError(f"option 'fourier_scale' must be in (0, 1000], not {self.fourier_scale}")
         for name in ("atol", "rtol", "end_time"):
             if not getattr(self, name) > 0:
                 raise InputError(f"option '{name}' must be positive, not {getattr(self, name)}")

@@ -41,9 +41,10 @@ from .optim import EMA, lr_factor
 from .options import TrainConfig
 from .solvers import ODE_SOLVERS, Counted, SolverDiverged, odesolve
 
-__all__ = ["CNFTrainer", "build_field"]
+__all__ = ["CNFTrainer", "build_field", "data_frame"]
 
 _MAX_SOLVER_STEPS = 64
+_FRAME_POINTS = 16_384  # points that measure the data's mean and spread for the network's frame
 # A held-out NLL this far above the best one is a run that has come apart (a learning rate far
 # too high, say), even when every number is still finite: stop and keep the best model.
 _DIVERGED_NATS = 2.0
@@ -51,11 +52,22 @@ _DIVERGED_NATS = 2.0
 _DIVERGED_BATCH_NATS = 25.0
 
 
-def build_field(cfg: TrainConfig, seed: int) -> VectorField:
-    """A freshly initialised vector field, seeded without touching the global RNG."""
+def build_field(cfg: TrainConfig, seed: int, frame: tuple[list[float], float] | None = None) -> VectorField:
+    """A freshly initialised vector field, seeded without touching the global RNG.
+
+    ``frame`` (shift, scale) standardises the data for the network (see :func:`data_frame`).
+    """
+    shift, scale = frame if frame is not None else (None, 1.0)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return VectorField(2, cfg.width, cfg.depth, cfg.activation, cfg.end_time)
+        return VectorField(2, cfg.width, cfg.depth, cfg.activation, cfg.end_time, cfg.fourier, cfg.fourier_scale,
+                           cfg.time_features, shift, scale)
+
+
+def data_frame(x: np.ndarray) -> tuple[list[float], float]:
+    """The data's mean (2,) and its spread (one scale for both axes, so the map stays a similarity)."""
+    x = np.asarray(x, np.float64)
+    return [float(v) for v in x.mean(0)], float(x.std()) or 1.0
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,9 @@ class CNFTrainer(StepChecks):
     def __init__(self, density: Density, options: dict[str, Any], device: torch.device | str, seed: int) -> None:
         self.cfg = cfg = TrainConfig.from_options(options)
         self.density, self.device = density, torch.device(device)
-        self.field = build_field(cfg, seed).to(self.device)
+        # the frame is measured on its own sample: the batches' and the held-out draws stay as they were
+        self.frame = data_frame(density.sample(_FRAME_POINTS, seed=seed + 15485863).x) if cfg.normalise else None
+        self.field = build_field(cfg, seed, self.frame).to(self.device)
         estimator = TraceEstimator(cfg.trace == "exact", cfg.probe, cfg.probes)
         self.dynamics = Counted(CNFDynamics(self.field, estimator, cfg.kinetic > 0, cfg.frobenius > 0), cfg.max_nfe)
         self.optimizer = _adam(self.field, cfg)
@@ -157,7 +171,7 @@ class CNFTrainer(StepChecks):
 
     def best_model(self) -> CNF:
         """The model with the lowest held-out NLL so far (the last good one after a failure)."""
-        field = build_field(self.cfg, 0).to(self.device)
+        field = build_field(self.cfg, 0, self.frame).to(self.device)
         field.load_state_dict(self._best_state)
         return CNF(field, self.cfg.atol, self.cfg.rtol).eval()
 

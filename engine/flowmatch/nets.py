@@ -22,8 +22,7 @@ References:
 
 from __future__ import annotations
 
-import math
-from typing import Any, cast
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -62,30 +61,14 @@ class FlowField(VectorField):
 
     def __init__(self, dim: int = 2, width: int = 64, depth: int = 3, activation: str = "silu",
                  num_classes: int = 0, fourier: int = 0, fourier_scale: float = 1.0, time_features: int = 0) -> None:
-        super().__init__(dim, width, depth, activation, 1.0)
+        super().__init__(dim, width, depth, activation, 1.0, fourier, fourier_scale, time_features)
         self.num_classes = int(num_classes)
-        self.fourier, self.fourier_scale = int(fourier), float(fourier_scale)
-        if self.fourier:
-            self.freqs = nn.Parameter(torch.randn(self.fourier, dim) * self.fourier_scale)
-            self.layers[0] = ConcatSquash(dim + 2 * self.fourier, self._squashes()[0].linear.out_features)
-        self.time_features = int(time_features)
-        if self.time_features:
-            n_t = 1 + 2 * self.time_features
-            self.time_freqs: Tensor
-            self.register_buffer("time_freqs", math.pi * 2.0 ** torch.arange(self.time_features, dtype=torch.float32),
-                                 persistent=False)
-            for layer in self._squashes():
-                n_out = layer.linear.out_features
-                layer.gate, layer.shift = nn.Linear(n_t, n_out), nn.Linear(n_t, n_out, bias=False)
         if self.num_classes:
             embeddings = [nn.Embedding(self.num_classes + 1, 2 * layer.linear.out_features)
                           for layer in self._squashes()]
             for emb in embeddings:
                 nn.init.normal_(emb.weight, std=0.1)
             self.labels = nn.ModuleList(embeddings)
-
-    def _squashes(self) -> list[ConcatSquash]:
-        return cast("list[ConcatSquash]", list(self.layers))  # ModuleList items are typed nn.Module
 
     @property
     def null_label(self) -> int:
@@ -98,29 +81,6 @@ class FlowField(VectorField):
             y = self.null_label
         y = torch.as_tensor(y, dtype=torch.long, device=device)
         return [emb(y) for emb in self.labels]
-
-    def _embed(self, z: Tensor) -> Tensor:
-        """The first layer's input: z, or [z, sin(B z), cos(B z)] with Fourier features."""
-        if not self.fourier:
-            return z
-        p = z @ self.freqs.T
-        return torch.cat([z, torch.sin(p), torch.cos(p)], -1)
-
-    def _embed_jvp(self, z: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        """The embedding and its Jacobian-vector products: d sin(Bz) = cos(Bz) ⊙ Bv, d cos(Bz) = −sin(Bz) ⊙ Bv."""
-        if not self.fourier:
-            return z, v
-        p = z @ self.freqs.T
-        s, c = torch.sin(p), torch.cos(p)
-        dp = v @ self.freqs.T
-        return torch.cat([z, s, c], -1), torch.cat([v.expand(*dp.shape[:-2], len(z), v.shape[-1]), c * dp, -s * dp], -1)
-
-    def _time(self, t: Tensor) -> Tensor:
-        """Time features (..., 1) -> (..., 1 + 2k): t, or [t, sin(2^j π t), cos(2^j π t)]."""
-        if not self.time_features:
-            return t
-        p = t * self.time_freqs.to(t.dtype)
-        return torch.cat([t, torch.sin(p), torch.cos(p)], -1)
 
     def _affine(self, layer: ConcatSquash, t: Tensor | float, emb: Tensor | None) -> tuple[Tensor, Tensor]:
         """The layer at a scalar time and label as a plain affine map (weight, bias)."""

@@ -103,3 +103,39 @@ def test_render_frames_grows_the_cost_chart(lab) -> None:  # type: ignore[no-unt
         counts.append(len(lab.cost_chart.points("exact")))
     assert counts == [1, 2, 3]
     assert not_blank(lab)
+
+
+def _covered(chart) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
+    """The chart's drawn points (and a guide's named points) that its legend or a label covers."""
+    import pyqtgraph as pg
+
+    vb = chart.plot.getPlotItem().vb
+    # a label's box touches the point it names at a corner: the box less a pixel each side
+    boxes = [chart.legend.sceneBoundingRect()] + [item.sceneBoundingRect().adjusted(2, 2, -2, -2)
+                                                  for item, _ in chart._labels.values()]
+    hits = []
+    for key in chart._items:
+        for x, y in chart.points(key):
+            p = vb.mapViewToScene(pg.Point(np.log10(x), np.log10(y)))
+            if any(b.contains(p) for b in boxes):
+                hits.append((float(x), float(y)))
+    return hits
+
+
+@pytest.mark.parametrize("size", [(700, 640), (950, 600)])
+def test_the_charts_legends_cover_no_data(qtbot, lab, size) -> None:  # type: ignore[no-untyped-def]
+    """At 1024 x 768 the variance legend (four rows) covered the Rademacher points at K = 2, 4 and the
+    cost legend the exact cost's first points. Costs shaped as measured here: the exact one from 3e-4 s
+    growing to 1 s at m = 1024, Hutchinson's from 2e-4 s to 6e-4 s."""
+    from app.labs.trace.compute import COST_DIMS, CostPoint
+
+    lab.resize(*size)
+    lab.show()
+    lab.refresh_now()
+    for m in COST_DIMS:
+        lab._on_cost_measured(CostPoint(m, 3e-4 * (m / 2) ** 1.3, 2e-4 * (1 + m / 512)))
+    for _ in range(3):
+        qtbot.wait(1)
+    assert lab.variance_chart.points("rademacher") and len(lab.cost_chart.points("m2")) > 2
+    assert _covered(lab.variance_chart) == []
+    assert _covered(lab.cost_chart) == []

@@ -154,7 +154,7 @@ def test_panels_show_the_data_box_not_a_range_several_times_it(qtbot, trained, n
 
 @pytest.mark.parametrize("name", available_labs())
 def test_a_figure_shows_no_controls_but_its_title_and_equation(qtbot, trained, name) -> None:  # type: ignore[no-untyped-def]
-    from widgets.figure import figure_mode
+    from widgets.figure import figure_mode, plot_items_of
 
     inputs = (QtWidgets.QAbstractButton, QtWidgets.QComboBox, QtWidgets.QAbstractSlider,
               QtWidgets.QAbstractSpinBox, QtWidgets.QLineEdit)
@@ -166,13 +166,22 @@ def test_a_figure_shows_no_controls_but_its_title_and_equation(qtbot, trained, n
 
         before = shown_inputs()
         assert before  # every view has controls: the figure must lose them
+        items = plot_items_of(lab)
+        for p in items:  # the mouse over a zoomed plot: pyqtgraph shows its "A" (auto-range) button
+            p.vb.disableAutoRange()
+            p.mouseHovering = True
+            p.updateButtons()
+        buttons = [p for p in items if p.autoBtn.isVisible()]
+        assert buttons or not items
         with figure_mode(lab, "A title"):
             assert shown_inputs() == []
+            assert [p for p in items if p.autoBtn.isVisible()] == []  # nor in presentation, render or export
             assert lab.header.title.isVisibleTo(lab) and lab.header.title.text() == "A title"
             assert lab.header.equation.isVisibleTo(lab)
             plots = [v for v in lab.findChildren(pg.GraphicsView) if v.isVisibleTo(lab)]
             assert plots or not lab.findChildren(pg.GraphicsView)
         assert shown_inputs() == before and not lab.header.title.isVisibleTo(lab)
+        assert [p for p in items if p.autoBtn.isVisible()] == buttons  # the window's plots keep theirs
     finally:
         lab.shutdown()
 
@@ -227,5 +236,23 @@ def test_a_guidance_figure_keeps_its_legends(qtbot, trained) -> None:  # type: i
         with figure_mode(lab, "A title"):
             assert note.isVisibleTo(lab) and words.isVisibleTo(lab)
             assert labels and not any(w.isVisibleTo(lab) for w in labels)
+    finally:
+        lab.shutdown()
+
+
+def test_the_arrows_read_on_the_plot_ground_in_both_themes(qtbot, qapp, trained) -> None:  # type: ignore[no-untyped-def]
+    """Every arrow colour (and its colour bar's) at least 3:1 against the plot's ground, after live theme
+    switches: viridis's top yellows vanished on the light theme's white, its low purples on the dark one."""
+    from app.theme import THEMES
+
+    lab = _lab(qtbot, "field", trained["ddpm"])  # a score: arrows on the bare ground, no heatmap
+    try:
+        for theme in ("light", "dark", "light"):
+            apply_theme(qapp, theme, DEFAULT_FONT_PT)
+            restyle(lab)
+            ground = QtGui.QColor(THEMES[theme]["plot_bg"])
+            pens = [c.opts["pen"].color() for c in lab.arrows.curves]
+            bar = [QtGui.QColor(*c[:3]) for c in lab.arrows.legend.colorMap().getLookupTable(0.0, 1.0, 8, alpha=False)]
+            assert min(contrast_ratio(c, ground) for c in pens + bar) >= 3.0, theme
     finally:
         lab.shutdown()

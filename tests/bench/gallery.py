@@ -72,6 +72,10 @@ def shoot(out: Path, views: list[str], themes: list[str], sizes: list[str], mode
             for view in views:
                 win.lab_tabs.show_view(view)
                 _settle(app, win.lab_tabs.current_lab(), settle_s)
+                t0 = time.perf_counter()
+                while view == "training" and win.models.drawing and time.perf_counter() - t0 < settle_s:
+                    app.processEvents()  # the model's picture, drawn once its page is seen
+                    time.sleep(0.02)
                 for theme in themes:
                     win.apply_look(theme)
                     for size in sizes:

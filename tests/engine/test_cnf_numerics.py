@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,19 +20,27 @@ from engine.device import configure_threads
 configure_threads()  # one thread: two spinning threads on a shared 2-core machine collapse
 
 
-def lively_field(activation: str = "tanh", seed: int = 0, scale: float = 1.0, end_time: float = 1.0) -> VectorField:
+# the plain field; with Fourier features of z and t; and with those in a frame that standardises the data
+FEATURES: list[dict[str, Any]] = [{}, {"fourier": 6, "fourier_scale": 2.0, "time_features": 3},
+                                  {"fourier": 6, "fourier_scale": 2.0, "time_features": 3, "shift": (0.7, -1.2),
+                                   "scale": 2.5}]
+
+
+def lively_field(activation: str = "tanh", seed: int = 0, weights: float = 1.0, end_time: float = 1.0,
+                 **features: Any) -> VectorField:
     """A float64 field whose flow moves points noticeably (a fresh init is almost still)."""
     torch.manual_seed(seed)
-    f = VectorField(width=16, depth=2, activation=activation, end_time=end_time).double()
+    f = VectorField(width=16, depth=2, activation=activation, end_time=end_time, **features).double()
     with torch.no_grad():
         for p in f.parameters():
-            p.normal_(0.0, scale / math.sqrt(max(p.shape[-1], 1)))
+            p.normal_(0.0, weights / math.sqrt(max(p.shape[-1], 1)))
     return f
 
 
+@pytest.mark.parametrize("features", FEATURES)
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
-def test_jvp_gives_the_autograd_jacobian(activation: str) -> None:
-    f = lively_field(activation, end_time=0.7)
+def test_jvp_gives_the_autograd_jacobian(activation: str, features: dict[str, Any]) -> None:
+    f = lively_field(activation, end_time=0.7, **features)
     z = torch.randn(9, 2, dtype=torch.double)
     t = torch.tensor(0.3, dtype=torch.double)
     out, jv = f.jvp(t, z, torch.eye(2, dtype=torch.double)[:, None, :])
@@ -62,7 +71,7 @@ def test_closed_form_trace_and_its_gradient_match_autograd() -> None:
 
 @pytest.mark.parametrize("probe", ["gaussian", "rademacher"])
 def test_hutchinson_is_unbiased_for_trace_and_frobenius(probe: str) -> None:
-    f = lively_field(scale=2.0)
+    f = lively_field(weights=2.0)
     z = torch.randn(5, 2, dtype=torch.double)
     t = torch.tensor(0.4, dtype=torch.double)
     exact = TraceEstimator()
@@ -110,8 +119,9 @@ def flow_map(f: VectorField, x: torch.Tensor) -> torch.Tensor:
     return z[-1]
 
 
-def test_log_density_change_is_the_log_determinant_of_the_flow_map() -> None:
-    f = lively_field(scale=3.0, seed=3)
+@pytest.mark.parametrize("features", FEATURES)
+def test_log_density_change_is_the_log_determinant_of_the_flow_map(features: dict[str, Any]) -> None:
+    f = lively_field(weights=3.0, seed=3, **features)
     x = torch.randn(4, 2, dtype=torch.double)
     dyn = CNFDynamics(f)
     z, delta = odesolve(dyn, dyn.initial_state(x), torch.tensor([1.0, 0.0], dtype=torch.double),
@@ -126,10 +136,30 @@ def test_log_density_change_is_the_log_determinant_of_the_flow_map() -> None:
     torch.testing.assert_close(z[-1], flow_map(f, x), rtol=1e-7, atol=1e-8)
 
 
+def test_a_frame_changes_coordinates_exactly() -> None:
+    """In a frame (shift b, scale s) the flow is x = b + s u(1) where u follows the bare network from the
+    same noise, so log p(x) = log p_bare((x − b)/s) − 2 log s (the change of variables of the similarity)."""
+    frame = FEATURES[2]
+    framed = lively_field(seed=4, **frame)
+    bare = lively_field(seed=4, **{k: v for k, v in frame.items() if k not in ("shift", "scale")})
+    bare.load_state_dict(framed.state_dict())
+    assert framed.framed and not bare.framed
+    shift, s = torch.tensor(frame["shift"], dtype=torch.double), frame["scale"]
+    m, mb = CNF(framed, 1e-10, 1e-10), CNF(bare, 1e-10, 1e-10)
+    z = torch.randn(6, 2, dtype=torch.double, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(m.flow(z), shift + s * mb.flow(z), rtol=1e-7, atol=1e-7)
+    x = shift + s * torch.randn(6, 2, dtype=torch.double, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(m.log_prob_at(x), mb.log_prob_at((x - shift) / s) - 2 * math.log(s),
+                               rtol=1e-7, atol=1e-7)
+    # at t = 0 the frame is the identity: the noise end is N(0, I) as without one
+    torch.testing.assert_close(m.log_prob_at(x, 0.0), standard_normal_log_prob(x))
+    assert float((m.log_prob_at(x) - mb.log_prob_at(x)).abs().max()) > 0.1  # the frame matters here
+
+
 @pytest.mark.parametrize("solver,steps,tol", [("dopri5", 0, 1e-8), ("rk4", 24, 0.0)])
 @pytest.mark.parametrize("trace", ["exact", "hutchinson"])
 def test_adjoint_gradients_equal_backprop_gradients(solver: str, steps: int, tol: float, trace: str) -> None:
-    f = lively_field(scale=1.2, seed=5)
+    f = lively_field(weights=1.2, seed=5)
     x = torch.randn(32, 2, dtype=torch.double)
     est = TraceEstimator(exact=trace == "exact", probe="rademacher", k=2)
     grads = []
@@ -167,7 +197,7 @@ def test_own_fixed_step_loop_matches_torchdiffeq(method: str) -> None:
 
 
 def test_flow_inverts_and_log_prob_is_solver_independent() -> None:
-    model = CNF(lively_field(scale=1.5, seed=2).float())
+    model = CNF(lively_field(weights=1.5, seed=2).float())
     x = torch.randn(200, 2)
     z = model.flow(x, 1.0, 0.0)
     back = model.flow(z, 0.0, 1.0)
@@ -182,7 +212,7 @@ def test_flow_inverts_and_log_prob_is_solver_independent() -> None:
 def test_probability_path_integrates_to_one(t: float) -> None:
     from engine.cnf.views import probability_path
 
-    model = CNF(lively_field(scale=1.5, seed=2).float())
+    model = CNF(lively_field(weights=1.5, seed=2).float())
     box = (-7.0, 7.0, -7.0, 7.0)
     (frame,) = list(probability_path(model, box, n=120, times=[t], solver="rk4", steps=12))
     cell = (14.0 / 120) ** 2

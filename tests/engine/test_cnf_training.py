@@ -200,7 +200,8 @@ def test_lr_schedule_and_ema() -> None:
 
 
 def test_training_solver_is_refined_when_it_disagrees_with_the_accurate_one() -> None:
-    opts = {**FAST, "solver_steps": 1, "eval_every": 0.0, "solver_gap": 1e-6}
+    # the plain field starts almost still, where one step is exact: the gap opens as it trains
+    opts = {**FAST, "solver_steps": 1, "eval_every": 0.0, "solver_gap": 1e-6, "fourier": 0}
     trainer = CNFTrainer(get_density("8gaussians"), opts, "cpu", seed=0)
     nfe = [s.nfe for s in trainer.run(steps=8)]
     assert trainer.discretization_gap is not None and trainer.discretization_gap != 0.0

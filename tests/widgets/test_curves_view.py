@@ -57,3 +57,23 @@ def test_empty_charts_say_why_until_the_first_point_and_after_a_clear(qtbot) -> 
     assert not any(n.isVisible() for n in view.empty_notes)
     view.clear()
     assert all(n.isVisible() for n in view.empty_notes)
+
+
+def test_the_empty_charts_note_fits_its_chart_with_larger_text(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """At 1024 x 768 with larger text (Ctrl+= twice) the note ran past both sides of its chart."""
+    from widgets.plot_style import PlotStyle, current_style, restyle, set_style
+
+    before = current_style()
+    view = CurvesView()
+    qtbot.addWidget(view)
+    view.resize(680, 300)  # the training page's charts at 1024 x 768
+    view.show()
+    try:
+        for pt in (11.0, 13.0, 14.0):
+            set_style(PlotStyle(bg=before.bg, fg=before.fg, font_pt=pt))
+            restyle(view)
+            qtbot.wait(1)
+            for note, plot in zip(view.empty_notes, (view.loss_plot, view.metric_plot)):
+                assert plot.getViewBox().sceneBoundingRect().contains(note.sceneBoundingRect()), pt
+    finally:
+        set_style(before)

@@ -56,19 +56,28 @@ best of a few runs. Compare the slopes on the log-log axes.</p>
         self.estimate_view = MapView("Hutchinson", "tr ∂f/∂z")
         # what runs along x is said in the title: an axis label line would cost the chart its 200 px
         self.variance_chart = SeriesChart("variance against probes K", "", "variance",
-                                          log_x=True, log_y=True, legend="bottom-left")
+                                          log_x=True, log_y=True, legend="bottom-left",
+                                          headroom=(1.2, 0.3))
         self.cost_chart = SeriesChart("cost against the dimension m", "", "seconds per batch",
-                                      log_x=True, log_y=True)
-        # short legend entries, in the corner the curves leave empty (they fall from the top left): dots
-        # are measured, dashes the closed form of the same colour
-        for probe, theory in (("gaussian", "2‖S‖²/K"), ("rademacher", "2(‖S‖² − Σ S<sub>ii</sub>²)/K")):
+                                      log_x=True, log_y=True, headroom=(0.0, 1.0))
+        # three legend rows: dots are measured, dashes the closed form of the same colour (its formulas
+        # are in the help; with a row each the legend covered the curves at 1024 x 768)
+        for probe in ("gaussian", "rademacher"):
             self.variance_chart.add_series(probe, probe.capitalize(), COLORS[probe], symbol="o")
-            self.variance_chart.add_series(f"{probe}-theory", theory, COLORS[probe], dashed=True)
+            self.variance_chart.add_series(f"{probe}-theory", None, COLORS[probe], dashed=True)
+        self.variance_chart.add_series("theory", "closed form", COLORS["guide"], dashed=True)
         self.variance_chart.set_x_ticks(list(PROBE_COUNTS))
         self.cost_chart.add_series("exact", "exact, m passes", COLORS["exact"], symbol="s")
         self.cost_chart.add_series("hutchinson", "Hutchinson, 1 VJP", COLORS["hutchinson"], symbol="o")
         self.cost_chart.add_series("m2", "∝ m²", COLORS["guide"], dashed=True)
         self.cost_chart.add_series("m1", "∝ m", COLORS["guide"], dashed=True)
+        # the guides named on their lines, under them halfway (where the chart is empty: the exact cost
+        # runs above the m² guide, the Hutchinson cost above the m one): a legend of four rows covered
+        # the exact cost's first points. Each legend stands in a decade of room left empty for it: the
+        # variance curves fall from the top left (room below them), the exact cost rises to the right
+        # (room over it)
+        self.cost_chart.label_series("m2", "∝ m²")
+        self.cost_chart.label_series("m1", "∝ m")
         self.cost_chart.set_x_ticks([m for m in COST_DIMS if m in (2, 8, 32, 128, 512, 1024)])
         # the two maps over the two charts, in equal shares of the height (not by the plots' size
         # hints, which never fit): at 1024 x 768 maps and charts both keep 200 px
