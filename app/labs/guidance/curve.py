@@ -77,7 +77,8 @@ def reading(full: list[SweepPoint], limited: list[SweepPoint] | None, interval: 
         if best is None:
             return f"no γ computed yet keeps {SHARE:.0%} in class" if len(points) < len(DEFAULT_GAMMAS) \
                 else f"no γ keeps {SHARE:.0%} in class"
-        return f"{SHARE:.0%} in class from γ = {best.gamma:g}, coverage {best.coverage:.2f}"
+        # no-break spaces: a line that wraps breaks between phrases, never inside "γ = 1"
+        return f"{SHARE:.0%}\u00a0in class from γ\u00a0=\u00a0{best.gamma:g}, coverage\u00a0{best.coverage:.2f}"
 
     text = f"All times: {phrase(full)}" if full else "All times: computing…"
     if interval is not None:
