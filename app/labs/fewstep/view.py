@@ -218,6 +218,8 @@ class FewStepLab(Lab):
                 p.set_density(None, self.ctx.box)  # empty, but over the density's box
                 p.set_title(name)  # not the last flow's figures over nothing
                 self.tv_labels[id(p)].setText("")
+                self.grid.set_shown(p, False)  # five empty frames say nothing: the couplings stay, the status says why
+            self.grid.relayout()
             self.header.set_status("Few-step sampling needs a flow: train or open a flow-matching model (or a CNF).")
             return
         self.header.set_status("Sampling…")
