@@ -43,15 +43,10 @@ class FlowField(VectorField):
     r"""v_θ(x, t[, y]): the CNF's concat-squash MLP, also at per-point times and with labels.
 
     Arguments:
-        dim, width, depth, activation: as :class:`~engine.cnf.nets.VectorField`.
+        dim, width, depth, activation, fourier, fourier_scale, time_features: as
+            :class:`~engine.cnf.nets.VectorField` (Fourier features of x and of t; here the time
+            features let the field sharpen near the data, t → 1).
         num_classes: classes of the label embedding; 0 for an unconditional field.
-        fourier: m > 0 feeds the first layer [x, sin(B x), cos(B x)] instead of x, with B
-            (m, dim) frequencies drawn at random and then learned: Fourier features let a
-            small network resolve sharp edges and thin structure (Tancik et al., 2020).
-        fourier_scale: standard deviation of the initial entries of B.
-        time_features: k > 0 gates and shifts every layer by a linear function of
-            [t, sin(2^j π t), cos(2^j π t) for j < k] instead of t alone, so that the field can
-            change quickly in time (near the data, t → 1, it sharpens).
 
     Example:
         >>> f = FlowField(width=16, depth=2, num_classes=3)
