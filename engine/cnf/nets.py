@@ -167,14 +167,18 @@ class VectorField(nn.Module):
         """Time features (..., 1) -> (..., 1 + 2k): t, or [t, sin(2^j π t), cos(2^j π t)]."""
         return time_features(t, self.time_freqs) if self.time_features else t
 
-    def _at_time(self, layer: ConcatSquash, s: Tensor | float) -> tuple[Tensor, Tensor]:
-        """A layer at a scalar (network) time as a plain affine map (weight, bias)."""
-        if not self.time_features:
-            return layer.at_time(s)
+    def _at_time(self, layer: ConcatSquash, s: Tensor | float, gate_offset: Tensor | float = 0.0,
+                 shift_offset: Tensor | float = 0.0) -> tuple[Tensor, Tensor]:
+        """A layer at a scalar (network) time as a plain affine map (weight, bias); the offsets are
+        added to its gate's logit and to its shift (a label's, in flow matching's conditional field)."""
         w = layer.linear.weight
-        e = self._time(torch.as_tensor(s, dtype=w.dtype, device=w.device).reshape(1))
-        gate = torch.sigmoid(layer.gate(e))
-        return w * gate[:, None], layer.linear.bias * gate + layer.shift(e)
+        if self.time_features:
+            e = self._time(torch.as_tensor(s, dtype=w.dtype, device=w.device).reshape(1))
+            logit, shift = layer.gate(e), layer.shift(e)
+        else:
+            logit, shift = layer.gate.weight[:, 0] * s + layer.gate.bias, layer.shift.weight[:, 0] * s
+        gate = torch.sigmoid(logit + gate_offset)
+        return w * gate[:, None], layer.linear.bias * gate + shift + shift_offset
 
     # -- the frame -----------------------------------------------------------------------
     def _frame(self, t: Tensor | float, like: Tensor) -> tuple[Tensor | float, float, Tensor, Tensor]:

@@ -79,15 +79,7 @@ class FlowField(VectorField):
 
     def _affine(self, layer: ConcatSquash, t: Tensor | float, emb: Tensor | None) -> tuple[Tensor, Tensor]:
         """The layer at a scalar time and label as a plain affine map (weight, bias)."""
-        n_out = layer.linear.out_features
-        dg, ds = _label_terms(emb, n_out)
-        if not self.time_features:
-            gate = torch.sigmoid(layer.gate.weight[:, 0] * t + layer.gate.bias + dg)
-            return layer.linear.weight * gate[:, None], layer.linear.bias * gate + layer.shift.weight[:, 0] * t + ds
-        w = layer.linear.weight
-        e = self._time(torch.as_tensor(t, dtype=w.dtype, device=w.device).reshape(1))
-        gate = torch.sigmoid(layer.gate(e) + dg)
-        return layer.linear.weight * gate[:, None], layer.linear.bias * gate + layer.shift(e) + ds
+        return self._at_time(layer, t, *_label_terms(emb, layer.linear.out_features))
 
     def forward(self, t: Tensor | float, z: Tensor, y: Tensor | int | None = None) -> Tensor:
         """Velocity (n, d) at a scalar time or at per-point times t (n,), for labels y (scalar or (n,); None: ∅)."""
