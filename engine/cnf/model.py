@@ -52,6 +52,7 @@ def validate_config(config: dict[str, Any]) -> None:
     integer(c, "fourier", 0, 1024, 0, where="config.")
     number(c, "fourier_scale", 0.0, 1000.0, 1.0, where="config.", low_open=True)
     integer(c, "time_features", 0, 16, 0, where="config.")
+    integer(c, "radial", 0, 1024, 0, where="config.")
     if "shift" in c:
         number_list(c, "shift", 2, 1e15, where="config.")
     number(c, "scale", 1e-15, 1e15, 1.0, where="config.")
@@ -182,6 +183,8 @@ class CNF(nn.Module):
                   "end_time": f.end_time, "atol": self.atol, "rtol": self.rtol}
         if f.fourier or f.time_features:
             config.update(fourier=f.fourier, fourier_scale=f.fourier_scale, time_features=f.time_features)
+        if f.radial:
+            config.update(radial=f.radial)
         if f.framed:
             config.update(shift=list(f.shift), scale=f.scale)
         return config
@@ -201,7 +204,8 @@ class CNF(nn.Module):
             # a checkpoint from before the features and the frame has neither key: the plain field
             return VectorField(int(c["dim"]), int(c["width"]), int(c["depth"]), str(c["activation"]),
                                float(c["end_time"]), int(c.get("fourier", 0)), float(c.get("fourier_scale", 1.0)),
-                               int(c.get("time_features", 0)), c.get("shift"), float(c.get("scale", 1.0)))
+                               int(c.get("time_features", 0)), c.get("shift"), float(c.get("scale", 1.0)),
+                               int(c.get("radial", 0)))
 
         with torch.device("meta"):  # shapes only: nothing is allocated before the weights are known to fit
             check_state_dict(make().state_dict(), checkpoint["state_dict"], "state_dict")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["SCHEDULES", "lr_factor", "EMA"]
+__all__ = ["SCHEDULES", "lr_factor", "EMA", "fused_adam"]
 
 SCHEDULES = ("cosine", "constant")
 
@@ -61,5 +63,15 @@ class EMA:
         """Move the average towards the module's current weights."""
         self.updates += 1
         d = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        for avg, p in zip(self.shadow.parameters(), module.parameters()):
-            avg.lerp_(p.detach(), 1.0 - d)
+        # one call for every tensor: a loop of lerp_ was a tenth of a small field's step
+        torch._foreach_lerp_(list(self.shadow.parameters()), [p.detach() for p in module.parameters()], 1.0 - d)
+
+
+def fused_adam(params: Iterable[nn.Parameter], **options: Any) -> torch.optim.Adam:
+    """Adam fused into one kernel where this torch and device have it (a small net's update is mostly
+    overhead: flow matching's 21 tensors took 0.9 ms a step in Adam's loop)."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, fused=True, **options)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, **options)

@@ -35,6 +35,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "fourier_scale": 2.0,  # standard deviation of their initial frequencies (1: 3.30 / 1.98 / 1.60)
         # sin/cos features of t in every layer's gate and shift (0: t alone); 3 made rings worse (5.27)
         "time_features": 0,
+        # waves in the distance from the origin fed to the first layer, [sin(ω ρ), cos(ω ρ)] (0: none)
+        "radial": 0,
         # the network works in a frame that standardises the data (its mean and spread), carried back to
         # the data's coordinates exactly (engine.cnf.nets.VectorField). Off: the built-in densities'
         # spread is already 1.3-2.3, and the frame drew 2spirals and checkerboard worse after 5 s
@@ -95,6 +97,7 @@ class TrainConfig:
     fourier: int
     fourier_scale: float
     time_features: int
+    radial: int
     normalise: bool
     solver: str
     solver_steps: int
@@ -151,6 +154,8 @@ class TrainConfig:
             raise InputError(f"option 'fourier' must be in [0, 1024], not {self.fourier}")
         if not 0 <= self.time_features <= 16:
             raise InputError(f"option 'time_features' must be in [0, 16], not {self.time_features}")
+        if not 0 <= self.radial <= 1024:
+            raise InputError(f"option 'radial' must be in [0, 1024], not {self.radial}")
         if not 0 < self.fourier_scale <= 1000:
             raise InputError(f"option 'fourier_scale' must be in (0, 1000], not {self.fourier_scale}")
         for name in ("atol", "rtol", "end_time"):

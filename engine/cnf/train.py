@@ -37,7 +37,7 @@ from .divergence import TraceEstimator
 from .dynamics import CNFDynamics, FieldDynamics
 from .model import CNF, standard_normal_log_prob
 from .nets import VectorField
-from .optim import EMA, lr_factor
+from .optim import EMA, fused_adam, lr_factor
 from .options import TrainConfig
 from .solvers import ODE_SOLVERS, Counted, SolverDiverged, odesolve
 
@@ -61,7 +61,7 @@ def build_field(cfg: TrainConfig, seed: int, frame: tuple[list[float], float] | 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return VectorField(2, cfg.width, cfg.depth, cfg.activation, cfg.end_time, cfg.fourier, cfg.fourier_scale,
-                           cfg.time_features, shift, scale)
+                           cfg.time_features, shift, scale, cfg.radial)
 
 
 def data_frame(x: np.ndarray) -> tuple[list[float], float]:
@@ -91,14 +91,7 @@ class _Budget:
 
 
 def _adam(field: VectorField, cfg: TrainConfig) -> torch.optim.Adam:
-    """Adam, fused into one kernel where the device has it (a small net's update is mostly overhead)."""
-    def make(fused: bool | None) -> torch.optim.Adam:
-        return torch.optim.Adam(field.parameters(), lr=cfg.lr, betas=(0.9, cfg.beta2), weight_decay=cfg.weight_decay,
-                                fused=fused)
-    try:
-        return make(True)
-    except (RuntimeError, TypeError):
-        return make(None)
+    return fused_adam(field.parameters(), lr=cfg.lr, betas=(0.9, cfg.beta2), weight_decay=cfg.weight_decay)
 
 
 class StepChecks:

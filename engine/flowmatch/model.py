@@ -52,7 +52,7 @@ def validate_config(config: dict[str, Any]) -> None:
     for key, allowed in choices.items():
         if config.get(key) not in allowed:
             raise InputError(f"config '{key}' must be one of {', '.join(allowed)}, not {config.get(key)!r}")
-    for key, hi in (("fourier", 1024), ("time_features", 16)):  # absent from older checkpoints: 0
+    for key, hi in (("fourier", 1024), ("time_features", 16), ("radial", 1024)):  # absent from older checkpoints: 0
         value = config.get(key, 0)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= hi:
             raise InputError(f"config '{key}' must be an integer in [0, {hi}], not {value!r}")
@@ -198,7 +198,7 @@ class FlowMatchingModel(CNF):
         f = self.net
         return {"dim": f.dim, "width": f.width, "depth": f.depth, "activation": f.activation,
                 "num_classes": f.num_classes, "fourier": f.fourier, "fourier_scale": f.fourier_scale,
-                "time_features": f.time_features, "atol": self.atol, "rtol": self.rtol,
+                "time_features": f.time_features, "radial": f.radial, "atol": self.atol, "rtol": self.rtol,
                 **{k: self.info[k] for k in ("path", "sigma_min", "coupling", "time_sampling", "generation")}}
 
     def to_checkpoint(self) -> dict[str, Any]:
@@ -211,7 +211,7 @@ class FlowMatchingModel(CNF):
         c = checkpoint["config"]
         validate_config(c)
         net = FlowField(c["dim"], c["width"], c["depth"], c["activation"], c["num_classes"], c.get("fourier", 0),
-                        c.get("fourier_scale", 1.0), c.get("time_features", 0))
+                        c.get("fourier_scale", 1.0), c.get("time_features", 0), c.get("radial", 0))
         net.load_state_dict(checkpoint["state_dict"], strict=True)
         info = {k: c[k] for k in ("path", "sigma_min", "coupling", "time_sampling", "generation")}
         return cls(net, info, float(c["atol"]), float(c["rtol"])).to(device).eval()

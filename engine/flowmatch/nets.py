@@ -43,7 +43,7 @@ class FlowField(VectorField):
     r"""v_θ(x, t[, y]): the CNF's concat-squash MLP, also at per-point times and with labels.
 
     Arguments:
-        dim, width, depth, activation, fourier, fourier_scale, time_features: as
+        dim, width, depth, activation, fourier, fourier_scale, time_features, radial: as
             :class:`~engine.cnf.nets.VectorField` (Fourier features of x and of t; here the time
             features let the field sharpen near the data, t → 1).
         num_classes: classes of the label embedding; 0 for an unconditional field.
@@ -55,8 +55,9 @@ class FlowField(VectorField):
     """
 
     def __init__(self, dim: int = 2, width: int = 64, depth: int = 3, activation: str = "silu",
-                 num_classes: int = 0, fourier: int = 0, fourier_scale: float = 1.0, time_features: int = 0) -> None:
-        super().__init__(dim, width, depth, activation, 1.0, fourier, fourier_scale, time_features)
+                 num_classes: int = 0, fourier: int = 0, fourier_scale: float = 1.0, time_features: int = 0,
+                 radial: int = 0) -> None:
+        super().__init__(dim, width, depth, activation, 1.0, fourier, fourier_scale, time_features, radial=radial)
         self.num_classes = int(num_classes)
         if self.num_classes:
             embeddings = [nn.Embedding(self.num_classes + 1, 2 * layer.linear.out_features)

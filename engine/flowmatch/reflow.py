@@ -99,7 +99,7 @@ def make_reflow_trainer(teacher: FlowMatchingModel, n_pairs: int, options: dict[
         raise InputError("reflow pairs need labels exactly when the model is class-conditional")
     net = teacher.net
     opts = {"width": net.width, "depth": net.depth, "activation": net.activation, "fourier": net.fourier,
-            "fourier_scale": net.fourier_scale, "time_features": net.time_features,
+            "fourier_scale": net.fourier_scale, "time_features": net.time_features, "radial": net.radial,
             "conditional": bool(net.num_classes), "path": teacher.info["path"],
             "sigma_min": float(teacher.info["sigma_min"]), "time_sampling": teacher.info["time_sampling"],
             **(options or {})}

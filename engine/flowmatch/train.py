@@ -35,7 +35,7 @@ from torch import Tensor
 
 from ..api import TrainSnapshot
 from ..cnf.dynamics import FieldDynamics
-from ..cnf.optim import EMA, lr_factor
+from ..cnf.optim import EMA, fused_adam, lr_factor
 from ..cnf.solvers import SolverDiverged, odesolve
 from ..cnf.train import StepChecks, _Budget
 from ..densities import Density
@@ -91,8 +91,8 @@ class FlowMatchingTrainer(StepChecks):
         self.net.to(self.device)
         self.info = {k: opts[k] for k in ("path", "sigma_min", "coupling", "time_sampling")}
         self.info["generation"] = int(generation)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=opts["lr"], betas=(0.9, opts["beta2"]),
-                                          weight_decay=opts["weight_decay"])
+        self.optimizer = fused_adam(self.net.parameters(), lr=opts["lr"], betas=(0.9, opts["beta2"]),
+                                    weight_decay=opts["weight_decay"])
         self.ema = EMA(self.net, opts["ema"]) if opts["ema"] > 0 else None
         self.rng = np.random.default_rng(seed)
         self.gen = torch.Generator().manual_seed(seed)
@@ -109,7 +109,7 @@ class FlowMatchingTrainer(StepChecks):
     def _new_net(self) -> FlowField:
         o = self.opts
         return FlowField(2, o["width"], o["depth"], o["activation"], self.num_classes, o["fourier"], o["fourier_scale"],
-                         o["time_features"])
+                         o["time_features"], o["radial"])
 
     @staticmethod
     def _classes(density: Density | None, pairs: Pairs | None, opts: dict[str, Any]) -> int:

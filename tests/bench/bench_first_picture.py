@@ -3,7 +3,7 @@
 A run with the window's defaults (each family's default options, a 60-second budget, one
 torch thread) is paused at a few moments of training time; at each the model the window
 would show is sampled (``--n`` points, drawn as the window's live preview draws them: a
-diffusion model's kept EMA weights with its preview sampler (50 ancestral steps spread evenly
+diffusion model's kept EMA weights with its preview sampler (100 ancestral steps spread evenly
 in log-SNR for DDPM, 50 reverse-SDE steps for NCSN), the CNF's current weights with its
 training solver, a flow-matching model's current weights with its snapshot solver;
 ``--sampler default`` uses each model's default sampler instead, far slower

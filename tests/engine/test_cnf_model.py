@@ -124,13 +124,13 @@ def test_probability_path_frames(trained: CNF) -> None:
 def test_a_framed_featured_checkpoint_round_trips_and_a_plain_one_keeps_its_old_keys(tmp_path: object) -> None:
     density = get_density("swissroll")  # its mean is off the origin: the frame's shift matters
     trainer = CNFTrainer(density, {"batch": 64, "heldout": 128, "width": 16, "fourier": 4, "time_features": 2,
-                                   "normalise": True, "sample_every": 0.0}, "cpu", seed=0)
+                                   "radial": 3, "normalise": True, "sample_every": 0.0}, "cpu", seed=0)
     list(trainer.run(steps=3))
     model = trainer.best_model()
     config = model.to_checkpoint()["config"]
     x = density.sample(20_000, seed=1).x
     assert config["shift"] == pytest.approx(x.mean(0), abs=0.03) and config["scale"] == pytest.approx(x.std(), rel=0.02)
-    assert (config["fourier"], config["time_features"]) == (4, 2)
+    assert (config["fourier"], config["time_features"], config["radial"]) == (4, 2, 3)
     path = f"{tmp_path}/framed.pt"
     save_checkpoint(path, {**model.to_checkpoint(), "density": density_record(density), "metrics": {}})
     loaded = load_trained(path)
@@ -139,9 +139,9 @@ def test_a_framed_featured_checkpoint_round_trips_and_a_plain_one_keeps_its_old_
     # a checkpoint written before the features and the frame has none of their keys and loads as the plain field
     plain = CNFTrainer(density, {"batch": 64, "heldout": 128, "width": 16, "fourier": 0, "sample_every": 0.0},
                        "cpu", seed=0).best_model().to_checkpoint()
-    assert not {"fourier", "fourier_scale", "time_features", "shift", "scale"} & set(plain["config"])
+    assert not {"fourier", "fourier_scale", "time_features", "radial", "shift", "scale"} & set(plain["config"])
     field = load_model(plain, torch.device("cpu")).field
-    assert (field.fourier, field.time_features, field.framed) == (0, 0, False)
+    assert (field.fourier, field.time_features, field.radial, field.framed) == (0, 0, 0, False)
     bad = {**config, "scale": -1.0}
     with pytest.raises(InputError, match="config.scale"):
         load_model({**model.to_checkpoint(), "config": bad}, torch.device("cpu"))

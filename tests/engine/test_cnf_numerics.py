@@ -20,10 +20,11 @@ from engine.device import configure_threads
 configure_threads()  # one thread: two spinning threads on a shared 2-core machine collapse
 
 
-# the plain field; with Fourier features of z and t; and with those in a frame that standardises the data
+# the plain field; with Fourier features of z and t; with those in a frame that standardises the data;
+# with radial features alone, in a frame
 FEATURES: list[dict[str, Any]] = [{}, {"fourier": 6, "fourier_scale": 2.0, "time_features": 3},
                                   {"fourier": 6, "fourier_scale": 2.0, "time_features": 3, "shift": (0.7, -1.2),
-                                   "scale": 2.5}]
+                                   "scale": 2.5}, {"radial": 4, "shift": (0.3, -0.4), "scale": 1.5}]
 
 
 def lively_field(activation: str = "tanh", seed: int = 0, weights: float = 1.0, end_time: float = 1.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 import torch
@@ -14,10 +15,10 @@ configure_threads()  # one torch thread: two spin-wait on a busy 2-core machine
 
 
 @pytest.mark.parametrize("film", [False, True])
-@pytest.mark.parametrize("fourier", [0.0, 3.0])
-def test_shared_conditioning_path_equals_per_point_path(film: bool, fourier: float) -> None:
+@pytest.mark.parametrize(("fourier", "radial"), [(0.0, 0), (3.0, 0), (3.0, 5)])
+def test_shared_conditioning_path_equals_per_point_path(film: bool, fourier: float, radial: int) -> None:
     torch.manual_seed(0)
-    net = EpsNet(32, 3, num_classes=4, fourier=fourier, film=film)
+    net = EpsNet(32, 3, num_classes=4, fourier=fourier, film=film, radial=radial)
     with torch.no_grad():  # make the gains matter
         net.cond[-1].weight.mul_(5.0)
     n = CHUNK + 300  # crosses a chunk boundary
@@ -79,10 +80,10 @@ def test_folded_layers_are_reused_only_while_the_weights_stay_the_same() -> None
 
 
 @pytest.mark.parametrize("activation", ["silu", "hardswish", "relu"])
-@pytest.mark.parametrize("fourier", [0.0, 2.0])
-def test_classifier_gradient_by_hand_equals_autograd(activation: str, fourier: float) -> None:
+@pytest.mark.parametrize(("fourier", "radial"), [(0.0, 0), (2.0, 0), (2.0, 4)])
+def test_classifier_gradient_by_hand_equals_autograd(activation: str, fourier: float, radial: int) -> None:
     torch.manual_seed(3)
-    clf = NoisyClassifier(4, 16, 3, fourier=fourier, film=True, activation=activation).double()
+    clf = NoisyClassifier(4, 16, 3, fourier=fourier, film=True, activation=activation, radial=radial).double()
     x = torch.randn(64, 2, dtype=torch.float64) * 2
     tau = torch.tensor(0.3)
     auto = clf.grad_log_prob(x, tau, 2)  # grad enabled: autograd
@@ -90,3 +91,54 @@ def test_classifier_gradient_by_hand_equals_autograd(activation: str, fourier: f
         by_hand = clf.grad_log_prob(x, tau, 2)
     assert auto.abs().max() > 1e-3
     assert torch.allclose(by_hand, auto, atol=1e-10, rtol=1e-8)
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_training_path_runs_the_conditioning_once_per_distinct_time_with_the_same_values_and_gradients(
+        labels: bool) -> None:
+    torch.manual_seed(4)
+    net = EpsNet(24, 3, num_classes=3 if labels else 0, fourier=2.0, film=True, radial=4).double()
+    with torch.no_grad():
+        net.cond[-1].weight.mul_(5.0)
+    n = 200
+    x = torch.randn(n, 2, dtype=torch.float64)
+    tau = torch.tensor([0.1, 0.5, 0.9, 0.3])[torch.randint(0, 4, (n,))].double()
+    y = torch.randint(0, 4, (n,)) if labels else None  # 3 is ∅
+
+    rows: list[int] = []
+    hook = net.cond.register_forward_hook(lambda _m, inputs, _out: rows.append(len(inputs[0])))
+    fast = net(x, tau, y)
+    hook.remove()
+    assert rows == [len(torch.unique(torch.stack([tau, torch.zeros(n) if y is None else y.double()], 1), dim=0))]
+    assert rows[0] < n
+    shift, gain = net.conditioning(tau, y)  # every point's own row: the plain per-point network
+    plain = net._per_point(net._lift(x), shift, gain)
+    torch.testing.assert_close(fast, plain)
+    g_fast = torch.autograd.grad(fast.square().sum(), list(net.parameters()), allow_unused=True)
+    g_plain = torch.autograd.grad(plain.square().sum(), list(net.parameters()), allow_unused=True)
+    for a, b in zip(g_fast, g_plain):
+        assert (a is None) == (b is None)
+        if a is not None:
+            torch.testing.assert_close(a, b)
+
+
+def test_radial_units_start_as_waves_in_the_distance_from_the_centre() -> None:
+    torch.manual_seed(5)
+    net = EpsNet(16, 2, fourier=3.0, radial=4)
+    w = net.layers[0].weight.detach()
+    assert w.shape == (20, 3) and net.layers[1].in_features == 20  # added to the width
+    assert torch.equal(w[16:, :2], torch.zeros(4, 2)) and bool((w[16:, 2] > 0).all())
+    assert torch.equal(w[:16, 2], torch.zeros(16)) and bool((w[:16, :2] != 0).all())
+    # the same frequencies for every seed (quantiles of |N(0, (2·fourier)²)|), rising
+    torch.manual_seed(6)
+    assert torch.equal(EpsNet(16, 2, fourier=3.0, radial=4).layers[0].weight[16:, 2], w[16:, 2])
+    assert bool((w[17:, 2] > w[16:19, 2]).all())
+    # those units see only the radius: the first layer's output of a rotated point is theirs unchanged
+    x = torch.randn(7, 2)
+    c, s = math.cos(0.8), math.sin(0.8)
+    rotated = x @ torch.tensor([[c, s], [-s, c]])
+    first = net.layers[0]
+    torch.testing.assert_close(first(net._lift(x))[:, 16:], first(net._lift(rotated))[:, 16:])
+    # and they are modulated by the time like every hidden unit
+    shifts, gains = EpsNet(16, 2, fourier=3.0, radial=4, film=True).conditioning(torch.tensor([0.2, 0.7]), None)
+    assert [v.shape[1] for v in shifts] == [20, 16] and gains is not None and [v.shape[1] for v in gains] == [20, 16]

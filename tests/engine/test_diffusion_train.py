@@ -16,6 +16,7 @@ from engine.densities import get_density
 from engine.device import configure_threads
 from engine.diffusion import CONDITIONAL_DEFAULTS, OPTIONS, load_model
 from engine.diffusion.analytic import exact_model
+from engine.diffusion.train import LEVELS_PER_BATCH
 from engine.errors import InputError, TrainingError
 
 configure_threads()  # one torch thread: two spin-wait on a busy 2-core machine
@@ -168,9 +169,9 @@ def test_paired_training_shows_each_noisy_point_with_its_label_and_with_null() -
     assert len(x) == 4096 and abs(share_null - unpaired.opts["label_dropout"]) < 0.03
 
 
-@pytest.mark.parametrize(("kind", "sampler", "options"),
-                         [("ddpm", "ancestral", {"spacing": "logsnr"}), ("ncsn", "sde", {})])
-def test_the_samples_shown_while_training_come_from_a_stochastic_sampler(kind: str, sampler: str,
+@pytest.mark.parametrize(("kind", "sampler", "count", "options"),
+                         [("ddpm", "ancestral", 100, {"spacing": "logsnr"}), ("ncsn", "sde", 50, {})])
+def test_the_samples_shown_while_training_come_from_a_stochastic_sampler(kind: str, sampler: str, count: int,
                                                                           options: dict[str, str]) -> None:
     """The monitor's samples are the kept EMA model's, drawn by the preview sampler with a fixed seed."""
     trainer = make_trainer(kind, get_density("8gaussians"), {"batch": 64}, CPU, 0)
@@ -178,7 +179,7 @@ def test_the_samples_shown_while_training_come_from_a_stochastic_sampler(kind: s
     snap = next(run)  # the first step is monitored
     assert snap.samples is not None and snap.metric is not None
     name, steps, opts = trainer.preview_sampler()
-    assert (name, steps, opts) == (sampler, 50, options)
+    assert (name, steps, opts) == (sampler, count, options)
     again = trainer.best_model().sample(len(snap.samples), seed=3, sampler=name, steps=steps, **opts)
     assert np.allclose(again, snap.samples, atol=1e-5)
     other = trainer.best_model().sample(len(snap.samples), seed=4, sampler=name, steps=steps, **opts)
@@ -240,10 +241,37 @@ def test_logsnr_levels_are_drawn_evenly_in_log_snr_up_to_the_data_s_spread() -> 
     early = level_probabilities(vp, "early", spread).double()
     assert torch.allclose(early, 0.5 * (p + level_probabilities(vp, "likelihood", spread).double()), atol=1e-7)
     for fraction, mode in ((0.0, "early"), (0.5, "mixed")):
-        levels = torch.cat([trainer._levels(4096, fraction) for _ in range(8)])
+        levels = torch.cat([trainer._draw_levels(4096, fraction) for _ in range(8)])
         drawn = torch.bincount(levels - 1, minlength=1000).double() / len(levels)
         expected = trainer._level_probs[mode].double()
         ks = float((drawn.cumsum(0) - expected.cumsum(0)).abs().max())
         assert ks < 0.012  # the draws follow the probabilities (Kolmogorov-Smirnov, 32k draws: ~0.008 at p = 0.01)
     other = level_probabilities(vp, "mixed", spread).double().cumsum(0)
     assert float((other - p.cumsum(0)).abs().max()) > 0.1  # and the two differ by far more than that
+
+
+def test_a_batch_draws_at_most_64_levels_each_for_consecutive_points_unless_the_model_has_labels() -> None:
+    trainer = make_trainer("ddpm", get_density("8gaussians"), {"batch": 512}, CPU, 0)
+    levels = trainer._levels(512, 0.5)
+    assert levels.shape == (512,) and len(torch.unique(levels)) <= LEVELS_PER_BATCH
+    groups = levels.view(LEVELS_PER_BATCH, -1)
+    assert bool((groups == groups[:, :1]).all())  # each drawn level serves 8 consecutive points
+    assert len(torch.unique(groups[:, 0])) > 48  # and they are drawn independently: few repeats among 64
+    odd = trainer._levels(100, 0.5)  # a batch that 64 does not divide
+    assert odd.shape == (100,) and len(torch.unique(odd)) <= LEVELS_PER_BATCH
+    labelled = make_trainer("ddpm", get_density("8gaussians"), {"batch": 512, "conditional": True}, CPU, 0)
+    assert len(torch.unique(labelled._levels(512, 0.5))) > 200  # every point its own level
+
+
+def test_the_early_learning_rate_multiplier_falls_to_one_by_a_tenth_of_the_budget() -> None:
+    from engine.diffusion.train import EARLY_LR_UNTIL
+
+    trainer = make_trainer("ddpm", get_density("8gaussians"), {"batch": 64, "early_lr": 3.0}, CPU, 0)
+    plain = make_trainer("ddpm", get_density("8gaussians"), {"batch": 64, "early_lr": 1.0}, CPU, 0)
+    trainer.step = plain.step = 500  # past the warm-up
+    assert trainer._lr_at(0.0) == pytest.approx(3.0 * plain._lr_at(0.0))
+    assert trainer._lr_at(EARLY_LR_UNTIL / 2) == pytest.approx(2.0 * plain._lr_at(EARLY_LR_UNTIL / 2))
+    for f in (EARLY_LR_UNTIL, 0.5, 1.0):
+        assert trainer._lr_at(f) == pytest.approx(plain._lr_at(f))
+    with pytest.raises(InputError, match="early_lr"):
+        make_trainer("ddpm", get_density("8gaussians"), {"early_lr": 0.5}, CPU, 0)

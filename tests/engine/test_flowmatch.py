@@ -53,7 +53,8 @@ def marginal_velocity(path: str, x: torch.Tensor, t: float, sigma_min: float = 0
 
 
 # the plain concat-squash field, and the one with Fourier features of x and of t
-FEATURES = [{}, {"fourier": 6, "fourier_scale": 2.0, "time_features": 3}]
+FEATURES = [{}, {"fourier": 6, "fourier_scale": 2.0, "time_features": 3},
+            {"fourier": 6, "fourier_scale": 2.0, "time_features": 3, "radial": 3}]
 
 
 def lively_net(num_classes: int = 0, seed: int = 0, **features: float) -> FlowField:
