@@ -45,6 +45,7 @@ def validate_config(config: dict[str, Any]) -> None:
     integer(net, "emb_dim", 1, 4096, where="config.net.")
     number(net, "fourier", 0.0, 1000.0, where="config.net.")
     integer(net, "radial", 0, 4096, 0, where="config.net.")
+    number(net, "radial_scale", 0.0, 1000.0, 0.0, where="config.net.")
     boolean(net, "film", False, where="config.net.")
     choice(net, "activation", tuple(ACTIVATIONS), "silu", where="config.net.")
     number_list(c, "shift", 2, 1e15, where="config.")
@@ -298,21 +299,22 @@ def build_model(kind: str, config: dict[str, Any], state_dict: dict[str, Tensor]
                 device: torch.device | str = "cpu") -> DiffusionModel:
     """A model from its configuration (and weights, when given).
 
-    ``config`` holds ``net`` (width, depth, num_classes, emb_dim, fourier, radial), ``process``
+    ``config`` holds ``net`` (width, depth, num_classes, emb_dim, fourier, radial, radial_scale), ``process``
     (see :func:`~engine.diffusion.schedules.make_process`), ``shift`` (2,), ``scale``, and
     optionally ``sampler``, ``sampler_options`` and ``classifier`` (width, depth).
     """
     nc = config["net"]
     film, act, radial = bool(nc.get("film", False)), str(nc.get("activation", "silu")), int(nc.get("radial", 0))
+    radial_scale = float(nc.get("radial_scale", 0.0))
 
     def make_net() -> EpsNet:
         return EpsNet(int(nc["width"]), int(nc["depth"]), int(nc["num_classes"]), int(nc["emb_dim"]),
-                      float(nc["fourier"]), film, act, radial)
+                      float(nc["fourier"]), film, act, radial, radial_scale)
 
     def make_classifier() -> NoisyClassifier:
         cc = config["classifier"]
         return NoisyClassifier(int(nc["num_classes"]), int(cc["width"]), int(cc["depth"]), int(nc["emb_dim"]),
-                               float(nc["fourier"]), film, act, radial)
+                               float(nc["fourier"]), film, act, radial, radial_scale)
 
     with torch.device("meta"):  # shapes only: nothing is allocated before the weights are known to fit
         if state_dict is not None:

@@ -75,14 +75,16 @@ class ConditionedMLP(nn.Module):
         radial: first-layer units added to its ``width`` that start as waves in the smooth
             radius ρ = √(|x|² + c²) − c (:func:`engine.fourier.radius`) rather than in x: the
             layer then reads [x, ρ], and these units' weights start at 0 on x and at frequencies
-            spread evenly over the quantiles of |N(0, (2·fourier)²)| on ρ; the others start at 0
+            spread evenly over the quantiles of |N(0, radial_scale²)| on ρ; the others start at 0
             on ρ. They are modulated by (τ, y) like every hidden unit.
+        radial_scale: the spread of the radial units' initial frequencies; 0: twice ``fourier``.
         film: modulate each layer by a gain as well as a shift.
         activation: hidden activation, a name in :data:`ACTIVATIONS`.
     """
 
     def __init__(self, out_dim: int, width: int = 64, depth: int = 3, num_classes: int = 0, emb_dim: int = 32,
-                 fourier: float = 0.0, film: bool = False, activation: str = "silu", radial: int = 0) -> None:
+                 fourier: float = 0.0, film: bool = False, activation: str = "silu", radial: int = 0,
+                 radial_scale: float = 0.0) -> None:
         super().__init__()
         if width < 1 or depth < 1:
             raise ValueError("width and depth must be positive")
@@ -112,7 +114,8 @@ class ConditionedMLP(nn.Module):
             with torch.no_grad():
                 first.weight[:, 2] = 0.0
                 first.weight[width:, :2] = 0.0  # the radial units come last
-                first.weight[width:, 2] = radial_frequencies(self.radial, 2.0 * max(self.fourier, 1.0))
+                scale = radial_scale or 2.0 * max(self.fourier, 1.0)
+                first.weight[width:, 2] = radial_frequencies(self.radial, scale)
 
     @property
     def null_label(self) -> int:
@@ -248,16 +251,18 @@ class EpsNet(ConditionedMLP):
     """
 
     def __init__(self, width: int = 64, depth: int = 3, num_classes: int = 0, emb_dim: int = 32,
-                 fourier: float = 0.0, film: bool = False, activation: str = "silu", radial: int = 0) -> None:
-        super().__init__(2, width, depth, num_classes, emb_dim, fourier, film, activation, radial)
+                 fourier: float = 0.0, film: bool = False, activation: str = "silu", radial: int = 0,
+                 radial_scale: float = 0.0) -> None:
+        super().__init__(2, width, depth, num_classes, emb_dim, fourier, film, activation, radial, radial_scale)
 
 
 class NoisyClassifier(ConditionedMLP):
     """p(y | x_t, τ): class logits (n, C) of noisy points, for classifier guidance (Dhariwal & Nichol, 2021)."""
 
     def __init__(self, num_classes: int, width: int = 64, depth: int = 3, emb_dim: int = 32,
-                 fourier: float = 0.0, film: bool = False, activation: str = "silu", radial: int = 0) -> None:
-        super().__init__(num_classes, width, depth, 0, emb_dim, fourier, film, activation, radial)
+                 fourier: float = 0.0, film: bool = False, activation: str = "silu", radial: int = 0,
+                 radial_scale: float = 0.0) -> None:
+        super().__init__(num_classes, width, depth, 0, emb_dim, fourier, film, activation, radial, radial_scale)
         self.classes = num_classes
 
     def log_probs(self, x: Tensor, tau: Tensor) -> Tensor:

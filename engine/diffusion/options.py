@@ -30,6 +30,7 @@ _COMMON: dict[str, Any] = {
     # engine.diffusion.nets.ConditionedMLP): rings at 3 s of training, histogram TV over an exact
     # sample's (bench_first_picture.py), 3.0 -> 1.3 (DDPM) and 2.3 -> 1.1 (NCSN)
     "radial": 8,
+    "radial_scale": 0.0,  # spread of their initial frequencies (normalised units); 0: twice ``fourier``
     # the learning rate starts this many times higher and falls linearly to ``lr`` by a tenth of the budget
     "early_lr": 1.0,
     "emb_dim": 32,
@@ -55,7 +56,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     # gap 0.088 nats after 60 s, against 0.118 with uniform levels at 5e-3 (bench_diffusion.py);
     # for the first tenth of the budget half the levels even in log-SNR draw the first picture sooner
     "ddpm": {**_COMMON, "lr": 3e-3, "t_sampling": "logsnr-mixed", "schedule": "linear", "timesteps": 1000,
-             "variance": "beta_tilde", "radial": 4, "early_lr": 2.5},
+             "variance": "beta_tilde", "radial": 4, "radial_scale": 9.0, "early_lr": 2.5},
     "ncsn": {**_COMMON, "schedule": "geometric", "timesteps": 100, "sigma_min": 0.01, "sigma_max": 0.0,
              "steps_per_level": 10, "step_size": 0.2},
 }
@@ -104,6 +105,8 @@ def check_options(kind: str, density: Density, opts: dict[str, Any]) -> None:
         raise InputError(f"unknown schedule '{opts['schedule']}'; choose one of {', '.join(SCHEDULES)}")
     if kind == "ncsn" and opts["schedule"] != "geometric":
         raise InputError("ncsn uses geometric noise levels (sigma_min ... sigma_max); --schedule applies to ddpm")
+    if not 0.0 <= float(opts["radial_scale"]) <= 1000.0:
+        raise InputError(f"option 'radial_scale' must be from 0 to 1,000, not {opts['radial_scale']}")
     if not 1.0 <= float(opts["early_lr"]) <= 100.0:
         raise InputError(f"option 'early_lr' must be from 1 to 100, not {opts['early_lr']}")
     if not 0.0 <= float(opts["ema"]) < 1.0:
@@ -146,7 +149,8 @@ def model_config(kind: str, density: Density, opts: dict[str, Any], data: np.nda
     classes = int(density.num_classes) if opts["conditional"] else 0
     net = {"width": int(opts["width"]), "depth": int(opts["depth"]), "num_classes": classes,
            "emb_dim": int(opts["emb_dim"]), "fourier": float(opts["fourier"]), "film": bool(opts["film"]),
-           "activation": str(opts["activation"]), "radial": int(opts["radial"])}
+           "activation": str(opts["activation"]), "radial": int(opts["radial"]),
+           "radial_scale": float(opts["radial_scale"])}
     config: dict[str, Any] = {"net": net, "shift": [float(v) for v in shift], "scale": scale,
                               "box": [float(v) for v in density.box]}
     if kind == "ddpm":

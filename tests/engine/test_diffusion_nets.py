@@ -142,3 +142,18 @@ def test_radial_units_start_as_waves_in_the_distance_from_the_centre() -> None:
     # and they are modulated by the time like every hidden unit
     shifts, gains = EpsNet(16, 2, fourier=3.0, radial=4, film=True).conditioning(torch.tensor([0.2, 0.7]), None)
     assert [v.shape[1] for v in shifts] == [20, 16] and gains is not None and [v.shape[1] for v in gains] == [20, 16]
+
+
+def test_radial_scale_spreads_the_radial_frequencies_and_a_config_without_radial_keys_has_none() -> None:
+    from engine.diffusion.model import build_model
+    from engine.fourier import radial_frequencies
+
+    wide = EpsNet(16, 2, fourier=3.0, radial=4, radial_scale=9.0).layers[0].weight[16:, 2].detach()
+    torch.testing.assert_close(wide, radial_frequencies(4, 9.0))
+    torch.testing.assert_close(EpsNet(16, 2, fourier=3.0, radial=4).layers[0].weight[16:, 2].detach(),
+                               radial_frequencies(4, 6.0))  # 0: twice the Fourier std
+    config = {"net": {"width": 8, "depth": 2, "num_classes": 0, "emb_dim": 8, "fourier": 1.0},
+              "process": {"process": "vp", "timesteps": 10, "schedule": "linear"}, "shift": [0.0, 0.0],
+              "scale": 1.0, "box": [-1.0, 1.0, -1.0, 1.0]}
+    net = build_model("ddpm", config).net
+    assert net.radial == 0 and net.layers[0].in_features == 2  # an older checkpoint's network, as it was
