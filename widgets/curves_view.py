@@ -142,7 +142,10 @@ class CurvesView(QtWidgets.QWidget):
             self.loss_curve.setData(x, y)
             self.loss_smooth.setData(*running_mean(x, y))
         if self._metric.n:
-            self.metric_curve.setData(*self._metric.data())
+            x, y = self._metric.data()
+            self.metric_curve.setData(x, y)
+            if not self.reference.isVisible():  # the step axis from 0, as the loss's: one early point
+                self._room.setData([0.0, float(x[-1])], [float(y[-1])] * 2)  # had an axis of ±0.4 steps
 
     def clear(self) -> None:
         self._loss.clear()
@@ -150,6 +153,8 @@ class CurvesView(QtWidgets.QWidget):
         self.loss_curve.setData([], [])
         self.loss_smooth.setData([], [])
         self.metric_curve.setData([], [])
+        if not self.reference.isVisible():
+            self._room.setData([], [])
         for note in self.empty_notes:
             note.setVisible(True)
 

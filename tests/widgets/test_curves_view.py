@@ -77,3 +77,19 @@ def test_the_empty_charts_note_fits_its_chart_with_larger_text(qtbot) -> None:  
                 assert plot.getViewBox().sceneBoundingRect().contains(note.sceneBoundingRect()), pt
     finally:
         set_style(before)
+
+
+def test_a_single_metric_point_is_shown_on_a_step_axis_from_zero(qtbot) -> None:  # type: ignore[no-untyped-def]
+    view = CurvesView()
+    qtbot.addWidget(view)
+    view.show()
+    for step in range(1, 1352):
+        view.add_point(step, 4.5, 2.74 if step == 1351 else None)
+    view.redraw()
+    view.metric_plot.vb.autoRange()
+    (x0, x1), _ = view.metric_plot.vb.viewRange()
+    assert x0 <= 0.0 and x1 >= 1351.0  # not a span of a step around 1,351
+    view.set_reference(2.7, "entropy")  # with a reference line the room under it keeps step 0 in view
+    view.redraw()
+    view.metric_plot.vb.autoRange()
+    assert view.metric_plot.vb.viewRange()[0][0] <= 0.0
