@@ -60,8 +60,10 @@ META: dict[str, Meta] = {
         "coupling": ("Coupling", "How noise and data are paired in a batch: independently, or by minibatch "
                      "optimal transport (shorter, uncrossed pairs: straighter paths)",
                      {"choices": ("independent", "ot")}),
-        "time_sampling": ("Times", "Distribution of the training times t: uniform, or logit-normal (more weight "
-                          "mid-path)", {"choices": ("uniform", "logit_normal")}),
+        "time_sampling": ("Times", "Distribution of the training times t: uniform, logit-normal (more weight "
+                          "mid-path), ramp (density 2t: more weight near the data) or early ramp (ramp for the "
+                          "first tenth of the run, uniform from a fifth on)",
+                          {"choices": ("uniform", "logit_normal", "ramp", "early_ramp")}),
         "label_dropout": ("Label dropout", "How often a label is replaced by ∅ in training (classifier-free "
                           "guidance)", {"minimum": 0.01, "maximum": 0.99, "decimals": 2}),
         "conditional": ("Class-conditional", "Also learn each class's velocity (label dropout for "

@@ -34,7 +34,7 @@ MODEL_OPTIONS: list[tuple[str, dict[str, object]]] = [
                      "help": "fm: noise left at the data end of the linear path, in [0, 1]"}),
     ("--coupling", {"choices": ["independent", "ot"], "help": "fm: pairing of noise and data in a batch "
                                                             "(ot: minibatch optimal transport)"}),
-    ("--time-sampling", {"choices": ["uniform", "logit_normal"], "dest": "time_sampling",
+    ("--time-sampling", {"choices": ["uniform", "logit_normal", "ramp", "early_ramp"], "dest": "time_sampling",
                          "help": "fm: distribution of the training times t"}),
     ("--conditional", {"action": "store_true", "default": None,
                        "help": "fm: class-conditional velocity with label dropout (classifier-free guidance); "

@@ -12,8 +12,10 @@ E[u_t | x_t], whose flow carries N(0, I) to the data.
   schedule). At t = 1 s' is infinite, so times are drawn in [0, 1 − ε] (ε = 10⁻³), and at
   t = 0 a = α(1) ≈ 0.0066: the path starts a hair away from pure noise.
 
-Times: ``uniform`` on [0, 1], or ``logit_normal`` (t = sigmoid(m + s·N(0, 1)), Esser et al.
-2024), which spends more of the training on the middle of the path.
+Times: ``uniform`` on [0, 1], ``logit_normal`` (t = sigmoid(m + s·N(0, 1)), Esser et al.
+2024), which spends more of the training on the middle of the path, or ``ramp`` (density 2t,
+t = √u), which spends more of it near the data, where the field draws the fine structure, or
+``early_ramp``: ramp times for the first tenth of the budget, uniform ones from a fifth on.
 
 References:
     | Flow Matching for Generative Modeling (Lipman et al., 2023) https://arxiv.org/abs/2210.02747
@@ -33,7 +35,9 @@ from ..errors import InputError
 __all__ = ["PATHS", "TIME_SAMPLING", "VP_BETA", "VP_T_MAX", "coefficients", "interpolate", "sample_times"]
 
 PATHS = ("linear", "vp")
-TIME_SAMPLING = ("uniform", "logit_normal")
+TIME_SAMPLING = ("uniform", "logit_normal", "ramp", "early_ramp")
+# early_ramp: ramp until this share of the budget, then a linear change to uniform until the second
+EARLY_RAMP = (0.1, 0.2)
 VP_BETA = (0.1, 20.0)
 VP_T_MAX = 1.0 - 1e-3
 
@@ -64,12 +68,20 @@ def interpolate(path: str, x0: Tensor, x1: Tensor, t: Tensor, sigma_min: float =
 
 
 def sample_times(n: int, kind: str, generator: torch.Generator, path: str = "linear", *, mean: float = 0.0,
-                 std: float = 1.0) -> Tensor:
-    """n training times in [0, 1] (in [0, 1 − ε] for the vp path)."""
+                 std: float = 1.0, fraction: float = 1.0) -> Tensor:
+    """n training times in [0, 1] (in [0, 1 − ε] for the vp path) when ``fraction`` of the budget is done."""
     if kind not in TIME_SAMPLING:
         raise InputError(f"unknown time sampling '{kind}'; choose one of {', '.join(TIME_SAMPLING)}")
     if kind == "uniform":
         t = torch.rand(n, generator=generator)
+    elif kind == "ramp":  # density 2t: twice as many times near the data (t = 1) as on average
+        t = torch.rand(n, generator=generator).sqrt()
+    elif kind == "early_ramp":  # a share of ramp times falling from 1 to 0 over EARLY_RAMP, the rest uniform
+        start, end = EARLY_RAMP
+        share = 1.0 - min(max((fraction - start) / (end - start), 0.0), 1.0)
+        u = torch.rand(n, generator=generator)
+        ramped = torch.rand(n, generator=generator) < share
+        t = torch.where(ramped, u.sqrt(), u)
     else:
         t = torch.sigmoid(mean + std * torch.randn(n, generator=generator))
     return t * VP_T_MAX if path == "vp" else t

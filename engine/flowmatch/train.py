@@ -102,6 +102,7 @@ class FlowMatchingTrainer(StepChecks):
         self.peak_lr = opts["lr"]
         self._pending_lr: float | None = None
         self.step, self.elapsed = 0, 0.0
+        self._fraction = 0.0  # of the run's budget done (the early_ramp times follow it)
         self.best_nll, self.best_step = math.inf, 0
         self._best_state = self._state()
         self.last_heldout: float | None = None
@@ -165,7 +166,8 @@ class FlowMatchingTrainer(StepChecks):
         next_eval, next_samples = self.elapsed + float(self.opts["eval_every"]), self.elapsed
         while True:
             resumed = time.perf_counter()
-            lr = self._apply_lr(budget.fraction(self.step, self.elapsed))
+            self._fraction = budget.fraction(self.step, self.elapsed)
+            lr = self._apply_lr(self._fraction)
             loss = self._train_step(lr)
             self.step += 1
             now = self.elapsed + time.perf_counter() - resumed
@@ -219,7 +221,7 @@ class FlowMatchingTrainer(StepChecks):
     def loss(self, x0: Tensor, x1: Tensor, y: Tensor | None) -> Tensor:
         """The regression loss of a batch of pairs (mean over the batch of ‖v − u‖²)."""
         t = sample_times(len(x0), self.opts["time_sampling"], self.gen, self.opts["path"],
-                         mean=self.opts["t_mean"], std=self.opts["t_std"]).to(self.device)
+                         mean=self.opts["t_mean"], std=self.opts["t_std"], fraction=self._fraction).to(self.device)
         x_t, u = interpolate(self.opts["path"], x0, x1, t, self.opts["sigma_min"])
         if y is not None:
             drop = torch.rand(len(y), generator=self.gen).to(self.device) < self.opts["label_dropout"]

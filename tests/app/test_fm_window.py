@@ -26,7 +26,7 @@ def test_fm_is_offered_with_its_options(window) -> None:  # type: ignore[no-unty
     assert window.panel.model() == "fm"
     options = window.panel.options()
     assert options["path"] == "linear" and options["coupling"] == "independent"
-    assert options["time_sampling"] == "uniform" and options["conditional"] is False
+    assert options["time_sampling"] == "early_ramp" and options["conditional"] is False
     window.panel.forms["fm"].set_value("coupling", "ot")
     assert window.panel.options()["coupling"] == "ot"
 

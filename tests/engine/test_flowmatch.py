@@ -147,6 +147,24 @@ def test_logit_normal_times_have_the_logit_normal_quantiles() -> None:
     assert float(sample_times(1000, "uniform", torch.Generator(), "vp").max()) <= VP_T_MAX
 
 
+def test_ramp_times_have_density_2t() -> None:
+    t = sample_times(100_000, "ramp", torch.Generator().manual_seed(5))
+    # P(t ≤ x) = x², so the q-quantile is √q, and the mean is 2/3
+    for q in (0.1, 0.25, 0.5, 0.9):
+        assert abs(float(torch.quantile(t, q)) - math.sqrt(q)) < 5e-3
+    assert abs(float(t.mean()) - 2 / 3) < 3e-3
+    assert float(sample_times(1000, "ramp", torch.Generator(), "vp").max()) <= VP_T_MAX
+
+
+def test_early_ramp_times_move_from_the_ramp_to_uniform_over_the_budget() -> None:
+    g = torch.Generator().manual_seed(6)
+    # the mean of a mix with share w of ramp times (mean 2/3) and uniform ones (1/2) is 1/2 + w/6
+    for fraction, share in ((0.0, 1.0), (0.1, 1.0), (0.15, 0.5), (0.2, 0.0), (0.9, 0.0)):
+        t = sample_times(100_000, "early_ramp", g, fraction=fraction)
+        assert abs(float(t.mean()) - (0.5 + share / 6)) < 3e-3, fraction
+        assert float(t.min()) >= 0.0 and float(t.max()) <= 1.0
+
+
 # -- couplings -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("seed", range(5))
 def test_ot_coupling_has_the_minimum_total_cost_over_all_permutations(seed: int) -> None:
