@@ -3,10 +3,10 @@ r"""Networks: the noise predictor ε_θ(x_t, τ, y) and the noisy classifier p(y
 Both are MLPs on the 2D point whose every hidden layer is shifted (and, with FiLM, scaled)
 by a function of a sinusoidal embedding of the time τ plus a learned class embedding. The
 first layer is sin(W x + b) with W drawn wide: learned Fourier features, which let a small
-MLP draw the thin arms and sharp edges of 2D toy densities (Tancik et al., 2020). A few of
-its units may see the point's distance from the centre instead, sin(w ρ + b): waves in the
-radius, which draw rings and circles in hundreds of steps where plane waves need thousands. When every
-point shares one time and one label, as in sampling, the modulation is folded into the
+MLP draw the thin arms and sharp edges of 2D toy densities (Tancik et al., 2020). A few units
+may be added to it that see the point's distance from the centre, sin(w ρ + b): waves in the
+radius draw rings and circles in hundreds of steps where plane waves need thousands. When
+every point shares one time and one label, as in sampling, the modulation is folded into the
 layers' weights and biases, so a sampling step costs no more than a plain MLP of the same size.
 
 References:
@@ -191,9 +191,9 @@ class ConditionedMLP(nn.Module):
     def _distinct_conditioning(self, tau: Tensor, y: Tensor | None) -> tuple[list[Tensor], list[Tensor] | None]:
         """Per-point shifts and gains, the conditioning network run once per distinct (τ, y).
 
-        A training batch draws its times from the model's levels (100 for NCSN, 1,000 for DDPM),
-        so its 512 points hold ~100-370 distinct times; the conditioning network, three quarters
-        of a small model's arithmetic, then runs on those rows alone. Same values and gradients.
+        A training batch draws at most 64 levels (engine.diffusion.train.LEVELS_PER_BATCH) for its
+        512 points; the conditioning network, three quarters of a small model's arithmetic, then
+        runs on those rows alone, with the same values and gradients.
         """
         n = max(tau.numel(), 1 if y is None else y.numel())
         tau = tau.expand(n)
