@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["SCHEDULES", "lr_factor", "EMA", "fused_adam"]
+__all__ = ["SCHEDULES", "lr_factor", "fade", "EMA", "fused_adam"]
 
 SCHEDULES = ("cosine", "constant")
 
@@ -40,6 +40,12 @@ def lr_factor(fraction: float, schedule: str = "cosine", warmup: float = 0.0, fl
         return 1.0
     rest = (fraction - warmup) / max(1.0 - warmup, 1e-12)
     return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * rest))
+
+
+def fade(fraction: float, start: float, end: float) -> float:
+    """1 until ``start`` of the budget is done, 0 from ``end`` on, linear between: what the trainers'
+    first-seconds settings (an early rate, early levels or times) weigh at ``fraction``."""
+    return 1.0 - min(max((fraction - start) / (end - start), 0.0), 1.0)
 
 
 class EMA:

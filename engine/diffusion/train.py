@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from ..api import TrainSnapshot
-from ..cnf.optim import fused_adam
+from ..cnf.optim import fade, fused_adam
 from ..densities import Density
 from ..errors import TrainingError
 from ..guard import DivergenceGuard, check_learning_rate
@@ -158,7 +158,7 @@ class DiffusionTrainer:
     # -- one step ----------------------------------------------------------------------
     def _lr_at(self, fraction: float) -> float:
         warm = min(1.0, (self.step + 1) / 100)  # a short warm-up keeps Adam's first steps small
-        early = 1.0 + (float(self.opts["early_lr"]) - 1.0) * max(0.0, 1.0 - fraction / EARLY_LR_UNTIL)
+        early = 1.0 + (float(self.opts["early_lr"]) - 1.0) * fade(fraction, 0.0, EARLY_LR_UNTIL)
         return self.base_lr * warm * early * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(fraction, 1.0))))
 
     def _train_step(self, fraction: float) -> float:
@@ -216,8 +216,7 @@ class DiffusionTrainer:
             spread = max(1.0, max_spread((self._pool_x - self.model.shift) / self.model.scale))
             self._level_probs = {m: level_probabilities(self.process, m, spread) for m in ("early", "logsnr", "mixed")}
         if mode == "logsnr-mixed":
-            start, end = LOGSNR_UNTIL
-            late = min(max((fraction - start) / (end - start), 0.0), 1.0)
+            late = 1.0 - fade(fraction, *LOGSNR_UNTIL)
             probs = torch.lerp(self._level_probs["early"], self._level_probs["mixed"], late)
         else:
             probs = self._level_probs[mode]

@@ -30,6 +30,7 @@ import math
 import torch
 from torch import Tensor
 
+from ..cnf.optim import fade
 from ..errors import InputError
 
 __all__ = ["PATHS", "TIME_SAMPLING", "VP_BETA", "VP_T_MAX", "coefficients", "interpolate", "sample_times"]
@@ -77,10 +78,8 @@ def sample_times(n: int, kind: str, generator: torch.Generator, path: str = "lin
     elif kind == "ramp":  # density 2t: twice as many times near the data (t = 1) as on average
         t = torch.rand(n, generator=generator).sqrt()
     elif kind == "early_ramp":  # a share of ramp times falling from 1 to 0 over EARLY_RAMP, the rest uniform
-        start, end = EARLY_RAMP
-        share = 1.0 - min(max((fraction - start) / (end - start), 0.0), 1.0)
         u = torch.rand(n, generator=generator)
-        ramped = torch.rand(n, generator=generator) < share
+        ramped = torch.rand(n, generator=generator) < fade(fraction, *EARLY_RAMP)
         t = torch.where(ramped, u.sqrt(), u)
     else:
         t = torch.sigmoid(mean + std * torch.randn(n, generator=generator))
