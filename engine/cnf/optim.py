@@ -62,6 +62,7 @@ class EMA:
     def __init__(self, module: nn.Module, decay: float) -> None:
         self.decay = float(decay)
         self.shadow = copy.deepcopy(module).requires_grad_(False)
+        self._averages = list(self.shadow.parameters())  # the same tensors for the shadow's life (loads copy in)
         self.updates = 0
 
     @torch.no_grad()
@@ -70,7 +71,7 @@ class EMA:
         self.updates += 1
         d = min(self.decay, (1 + self.updates) / (10 + self.updates))
         # one call for every tensor: a loop of lerp_ was a tenth of a small field's step
-        torch._foreach_lerp_(list(self.shadow.parameters()), [p.detach() for p in module.parameters()], 1.0 - d)
+        torch._foreach_lerp_(self._averages, [p.detach() for p in module.parameters()], 1.0 - d)
 
 
 def fused_adam(params: Iterable[nn.Parameter], **options: Any) -> torch.optim.Adam:
