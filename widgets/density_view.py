@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .palette import colormap
-from .plot_style import restyle
+from .plot_style import PlotStyle, current_style, restyle
 from .points_item import PointsItem
 from .titles import ColumnLayout, TitleLabel
 
@@ -51,6 +51,7 @@ class DensityView(QtWidgets.QWidget):
         self.image.setZValue(-10)
         self.plot.addItem(self.image)
         self.points = PointsItem(size=4)
+        self.points.on_restyle = self._dots_for_ground
         self.plot.addItem(self.points)
         self.colorbar: pg.ColorBarItem | None = None
         if colorbar:
@@ -76,8 +77,10 @@ class DensityView(QtWidgets.QWidget):
         if grid is None:
             self.image.setVisible(False)
             self._show_colorbar(False)  # no picture, so no scale: a colour bar would mean nothing
+            self._dots_for_ground()
             return
         self.image.setVisible(True)
+        self._dots_for_ground()
         self._show_colorbar(self._colorbar_wanted)
         self._redraw_image()
         x0, x1, y0, y1 = box
@@ -91,6 +94,7 @@ class DensityView(QtWidgets.QWidget):
             self._box = box
             self.fit()
         self.image.setVisible(True)
+        self._dots_for_ground()
         self.image.setImage(np.ascontiguousarray(np.nan_to_num(grid), np.float32), autoLevels=False, levels=levels)
         if self.colorbar is not None:
             self.colorbar.setLevels(levels)
@@ -150,6 +154,13 @@ class DensityView(QtWidgets.QWidget):
         self.image.setImage(np.nan_to_num(img, nan=lo, neginf=lo), autoLevels=False, levels=(lo, hi))
         if self.colorbar is not None:
             self.colorbar.setLevels((lo, hi))
+
+    def _dots_for_ground(self, style: PlotStyle | None = None) -> None:
+        """White dots on the heatmap or a dark plot; on a light plot without a heatmap (a model's
+        samples while it trains) the plot's text colour, or the white dots vanish into it."""
+        s = style or current_style()
+        light = not self.image.isVisible() and QtGui.QColor(s.bg).lightnessF() > 0.5
+        self.points.follow_ground(s.fg if light else "#FFFFFF")
 
     def _show_colorbar(self, on: bool) -> None:
         if self.colorbar is not None:

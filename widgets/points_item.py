@@ -13,6 +13,8 @@ points cost about what the area they cover costs (20k stamps take ~4 ms of CPU, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import internals
@@ -33,8 +35,13 @@ SIEVE_CELL = 2
 class PointsItem(pg.GraphicsObject):
     """Points (n, 2) in data coordinates, one dot each, coloured by class label when given."""
 
+    # called by plot_style.restyle on a theme change when set (a view that picks the dots' colour
+    # for what lies under them)
+    on_restyle: Callable[..., None] | None = None
+
     def __init__(self, size: int = 5, color: str = "#FFFFFF", outline: str = "#000000B0") -> None:
         super().__init__()
+        self._styled = False  # a colour chosen by set_style, which follow_ground leaves alone
         self._size = int(size)
         self._colors = [*CLASS_COLORS, color, "#999999"]
         self._outline = outline
@@ -66,6 +73,15 @@ class PointsItem(pg.GraphicsObject):
         self._size = int(size)
         self._colors[UNLABELLED] = color
         self._opacity = float(opacity)
+        self._styled = True
+        self._atlas = self._render_atlas(self._outline)
+        self.update()
+
+    def follow_ground(self, color: str) -> None:
+        """The colour of dots without labels for what lies under them, unless set_style chose one."""
+        if self._styled or QtGui.QColor(self._colors[UNLABELLED]) == QtGui.QColor(color):
+            return
+        self._colors[UNLABELLED] = color
         self._atlas = self._render_atlas(self._outline)
         self.update()
 

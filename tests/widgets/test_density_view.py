@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from widgets.density_picker import DensityPicker, thumbnail_icon
 from widgets.density_view import DensityView
+from widgets.plot_style import PlotStyle, contrast_ratio, current_style, restyle, set_style
 
 
 @pytest.fixture
@@ -147,3 +148,31 @@ def test_a_view_without_a_colour_bar_colours_its_heatmap_as_one_with_a_bar(qtbot
     bare.hide_colorbar()  # nothing to hide: no error
     bare.set_density(None, (-4.0, 4.0, -4.0, 4.0))
     assert not bare.image.isVisible()
+
+
+def test_dots_without_a_heatmap_stand_out_from_a_light_plot(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A model's samples while it trains lie on the bare plot: white dots vanished on the light theme's
+    white ground. Without a heatmap they take the plot's text colour there; on one they stay white."""
+    dark, light = current_style(), PlotStyle(bg="#ffffff", fg="#101010")
+    try:
+        set_style(light)
+        v = DensityView()
+        qtbot.addWidget(v)
+        v.set_density(None, (-1.0, 1.0, -1.0, 1.0))
+        v.set_points(np.zeros((3, 2)))
+        (dot,) = v.points.colors()
+        assert contrast_ratio(QtGui.QColor(dot), QtGui.QColor(light.bg)) >= 3.0
+        v.set_density(np.ones((4, 4), np.float32), (-1.0, 1.0, -1.0, 1.0))  # on the (dark) heatmap: white
+        assert v.points.colors() == ["#ffffff"]
+        v.set_density(None, (-1.0, 1.0, -1.0, 1.0))
+        set_style(dark)  # a theme switch recolours them
+        restyle(v)
+        assert v.points.colors() == ["#ffffff"]
+        set_style(light)
+        restyle(v)
+        assert v.points.colors() == [QtGui.QColor(light.fg).name()]
+        v.points.set_style(3, "#56B4E9")  # a colour a view chose is its own
+        restyle(v)
+        assert v.points.colors() == ["#56b4e9"]
+    finally:
+        set_style(dark)
