@@ -62,7 +62,8 @@ META: dict[str, Meta] = {
                      {"choices": ("independent", "ot")}),
         "time_sampling": ("Times", "Distribution of the training times t: uniform, logit-normal (more weight "
                           "mid-path), ramp (density 2t: more weight near the data) or early ramp (ramp for the "
-                          "first tenth of the run, uniform from a fifth on)",
+                          "first tenth of the run, uniform from a fifth on; the loss then rises a little: "
+                          "the same model judged on another mix of times)",
                           {"choices": ("uniform", "logit_normal", "ramp", "early_ramp")}),
         "label_dropout": ("Label dropout", "How often a label is replaced by ∅ in training (classifier-free "
                           "guidance)", {"minimum": 0.01, "maximum": 0.99, "decimals": 2}),
