@@ -62,7 +62,8 @@ class EMA:
     def __init__(self, module: nn.Module, decay: float) -> None:
         self.decay = float(decay)
         self.shadow = copy.deepcopy(module).requires_grad_(False)
-        self._averages = list(self.shadow.parameters())  # the same tensors for the shadow's life (loads copy in)
+        # the same tensors for the shadow's life (loading weights copies into them)
+        self._averages: list[torch.Tensor] = list(self.shadow.parameters())
         self.updates = 0
 
     @torch.no_grad()
