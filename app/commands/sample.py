@@ -40,7 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="diffusion sampler (default: the model's own, and dpm++ with --guidance, as the guidance "
                         "lab and guidance-sweep sample; dpm++ is DPM-Solver++(2M), good at 10-25 steps and with "
                         "strong guidance), or the ODE solver of a CNF or flow-matching model (default dopri5; "
-                        "euler when only --steps is given to fm; rk4 with 4 steps with --guidance)")
+                        "euler when only --steps is given to fm; rk4 with 4 steps with --guidance); for fm, "
+                        "sde is its stochastic sampler (50 steps unless --steps), the window's live preview")
     p.add_argument("--steps", type=int_in(*RANGES["sampler_steps"]),  # type: ignore[arg-type]
                    help="sampler steps (diffusion) or solver steps (CNF, fm), 1 to 100,000")
     p.add_argument("--label", type=int_in(*RANGES["label"]),  # type: ignore[arg-type]

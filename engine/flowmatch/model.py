@@ -7,6 +7,17 @@ A class-conditional model samples a class y with classifier-free guidance on the
 v̂ = γ v(x, t, y) + (1 − γ) v(x, t, ∅) (γ = 0 unconditional, 1 conditional, > 1 sharper); its
 log-density is that of the unconditional field v(·, ·, ∅).
 
+The ``sde`` sampler draws from the same marginals p_t with noise added along the way: with the
+path's noise estimate x̂_0 = E[x_0 | x_t] read off the velocity (for the linear path
+x̂_0 = x − t v), the score is −x̂_0 / s(t), and
+
+.. math:: dx = [v_θ(x, t) − ε x̂_0]\,dt + \sqrt{2 ε s(t)}\,dW
+
+has the ODE's marginals for the exact field (its Fokker–Planck equation is the continuity
+equation of v), whatever ε ≥ 0; ε = 0 is the ODE. Integrated by Euler–Maruyama, like a
+diffusion model's ancestral sampler its noise corrects what an early field gets wrong, so the
+window's live preview uses it (Ma et al., 2024, SiT, take the same diffusion coefficient).
+
 Straightness (Liu et al., 2023) of the model's own paths,
 S = E_{x_0} ∫_0^1 ‖v(x_t, t) − (x_1 − x_0)‖² dt, is 0 exactly when every path is a straight line
 travelled at constant speed, which one Euler step integrates without error.
@@ -14,10 +25,13 @@ travelled at constant speed, which one Euler step integrates without error.
 References:
     | Flow Matching for Generative Modeling (Lipman et al., 2023) https://arxiv.org/abs/2210.02747
     | Flow Straight and Fast (Liu et al., 2023) https://arxiv.org/abs/2209.03003
+    | SiT: Exploring Flow and Diffusion-based Generative Models with Scalable Interpolant
+      Transformers (Ma et al., 2024) https://arxiv.org/abs/2401.08740
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,9 +45,12 @@ from .coupling import COUPLINGS
 from .nets import FlowField, GuidedField
 from .paths import PATHS, TIME_SAMPLING, coefficients
 
-__all__ = ["FlowMatchingModel", "validate_config"]
+__all__ = ["SDE_NOISE", "SDE_SAMPLER", "FlowMatchingModel", "validate_config"]
 
-_SAMPLE_OPTIONS = {"label", "guidance", "guidance_kind", "guidance_interval", "sampler", "steps", "solver", "box"}
+_SAMPLE_OPTIONS = {"label", "guidance", "guidance_kind", "guidance_interval", "sampler", "steps", "solver", "box",
+                   "noise"}
+SDE_SAMPLER = "sde"  # the stochastic sampler's name (beside the ODE solvers)
+SDE_NOISE = 1.0  # its ε: at 1, ½ g² = s(t), the noise scale of the path itself
 _MAX_WIDTH, _MAX_DEPTH, _MAX_CLASSES = 4096, 16, 1000
 
 
@@ -115,7 +132,8 @@ class FlowMatchingModel(CNF):
     def sample(self, n: int, *, seed: int | None = None, **options: Any) -> np.ndarray:
         """(n, 2) float32 samples: noise carried from t = 0 to t = 1.
 
-        Options: ``sampler`` or ``solver`` (a name in ODE_SOLVERS; ``ode`` is dopri5),
+        Options: ``sampler`` or ``solver`` (a name in ODE_SOLVERS; ``ode`` is dopri5; ``sde`` the
+        stochastic sampler, with ``noise`` ε, default 1, and ``steps`` Euler–Maruyama steps, default 50),
         ``steps`` (fixed-step solvers; with steps and no solver, Euler, the sampler flow
         matching is judged by), ``label`` and ``guidance`` (γ) for conditional models, and
         ``box`` (x0, x1, y0, y1): the density's box that a guided sample's predicted end point
@@ -124,15 +142,50 @@ class FlowMatchingModel(CNF):
         unknown = set(options) - _SAMPLE_OPTIONS
         if unknown:
             raise InputError(f"unknown flow-matching sampling option(s): {', '.join(sorted(unknown))}")
-        solver = self.solver_for(options.get("solver") or options.get("sampler"), options.get("steps"))
+        name = options.get("solver") or options.get("sampler")
+        solver = SDE_SAMPLER if name == SDE_SAMPLER else self.solver_for(name, options.get("steps"))
         interval = options.get("guidance_interval")
         model = self.guided(options.get("label"), options.get("guidance"), interval, options.get("box")) \
             if options.get("label") is not None or interval is not None else self
         self.check_guidance(options.get("label"), options.get("guidance"), options.get("guidance_kind"))
-        z = torch.randn(int(n), self.net.dim, generator=seeded_generator(seed))
-        x = model.flow(z, 0.0, 1.0, solver=solver, steps=int(options.get("steps") or 32))
+        gen = seeded_generator(seed)
+        z = torch.randn(int(n), self.net.dim, generator=gen)
+        if solver == SDE_SAMPLER:
+            steps = options.get("steps")
+            x = model.sde_solve(z, 50 if steps is None else int(steps), gen, float(options.get("noise", SDE_NOISE)))
+        else:
+            x = model.flow(z, 0.0, 1.0, solver=solver, steps=int(options.get("steps") or 32))
         self.last_nfe = model.last_nfe
         return x.float().cpu().numpy()
+
+    def noise_estimate(self, x: torch.Tensor, t: float, v: torch.Tensor) -> torch.Tensor:
+        """x̂_0 = E[x_0 | x_t = x] from the velocity v at x: solving x = a x̂_1 + s x̂_0, v = a' x̂_1 + s' x̂_0."""
+        a, s, da, ds = (float(c) for c in self._coefficients(torch.tensor(float(t), dtype=torch.float64)))
+        return (da * x - a * v) / (da * s - a * ds)
+
+    def sde_solve(self, z: torch.Tensor, steps: int, generator: torch.Generator,
+                  noise: float = SDE_NOISE) -> torch.Tensor:
+        """Euler–Maruyama on dx = [v − ε x̂_0] dt + √(2 ε s(t)) dW from noise z (n, d) at t = 0 to t = 1.
+
+        The Brownian increments come from ``generator`` (on the CPU, so a seed gives the same sample on any
+        device); ``noise`` ε = 0 is Euler on the ODE.
+        """
+        if int(steps) < 1:
+            raise InputError(f"the sde sampler needs at least one step, not {steps}")
+        if not (math.isfinite(noise) and 0.0 <= noise <= 100.0):
+            raise InputError(f"the sde sampler's noise must be in [0, 100], not {noise}")
+        x, h = self.as_input(z), 1.0 / int(steps)
+        with torch.no_grad():
+            for i in range(int(steps)):
+                t = i * h
+                v = self.field(t, x)
+                s = float(self._coefficients(torch.tensor(t, dtype=torch.float64))[1])
+                x = x + h * (v - noise * self.noise_estimate(x, t, v))
+                if noise > 0.0:
+                    kick = torch.randn(x.shape, generator=generator, dtype=torch.float32)
+                    x = x + math.sqrt(2.0 * noise * s * h) * self.as_input(kick)
+        self.last_nfe = int(steps)
+        return x
 
     def states(self, n: int, *, seed: int | None = None, solver: str = "rk4", steps: int = 4, label: int | None = None,
                guidance: float | None = None, guidance_interval: tuple[float, float] | None = None,
@@ -164,8 +217,8 @@ class FlowMatchingModel(CNF):
         if name == "ode":
             return "dopri5"
         if name not in ODE_SOLVERS:
-            raise InputError(f"a flow-matching model samples with an ODE solver: choose one of "
-                             f"{', '.join(ODE_SOLVERS)}, not '{name}'")
+            raise InputError(f"a flow-matching model samples with an ODE solver or the stochastic sampler: choose "
+                             f"one of {', '.join(ODE_SOLVERS)} or {SDE_SAMPLER}, not '{name}'")
         return str(name)
 
     def euler_path(self, z: torch.Tensor, steps: int) -> list[torch.Tensor]:

@@ -42,7 +42,7 @@ from ..densities import Density
 from ..errors import InputError
 from ..guard import check_learning_rate
 from .coupling import couple
-from .model import FlowMatchingModel
+from .model import SDE_SAMPLER, FlowMatchingModel
 from .nets import FlowField, GuidedField
 from .options import check_options
 from .paths import interpolate, sample_times
@@ -99,6 +99,7 @@ class FlowMatchingTrainer(StepChecks):
         self.pairs, self.heldout = self._split(pairs, density, opts["heldout"], seed)
         self.noise = torch.randn(opts["samples"], 2, generator=torch.Generator().manual_seed(seed + 104729)).to(
             self.device)
+        self._kicks_seed = seed + 1299709  # the sde preview's Brownian increments, the same at every look
         self.peak_lr = opts["lr"]
         self._pending_lr: float | None = None
         self.step, self.elapsed = 0, 0.0
@@ -264,7 +265,11 @@ class FlowMatchingTrainer(StepChecks):
             self._best_state = self._state()
 
     def _samples(self) -> np.ndarray:
-        """Model samples (float32 (m, 2)) from fixed noise with the snapshot solver."""
+        """Model samples (float32 (m, 2)) from fixed noise (and fixed kicks) with the snapshot sampler."""
+        if self.opts["sample_solver"] == SDE_SAMPLER:
+            model = self.current_model()
+            kicks = torch.Generator().manual_seed(self._kicks_seed)
+            return model.sde_solve(self.noise, int(self.opts["sample_steps"]), kicks).float().cpu().numpy()
         times = torch.tensor([0.0, 1.0], device=self.device)
         with torch.no_grad():
             x = odesolve(FieldDynamics(GuidedField(self._eval_net())), (self.noise,), times,  # type: ignore[arg-type]

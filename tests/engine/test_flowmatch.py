@@ -435,3 +435,81 @@ def test_unknown_samplers_are_refused() -> None:
         model.sample(5, sampler="ancestral")
     with pytest.raises(InputError, match="classifier-free guidance only"):
         model.sample(5, guidance_kind="classifier")
+
+
+# -- the stochastic sampler ------------------------------------------------------------------------
+class _ExactField(torch.nn.Module):
+    """The closed-form marginal velocity of the Gaussian data as a field (t, x) -> v."""
+
+    def __init__(self, path: str, sigma_min: float) -> None:
+        super().__init__()
+        self.path, self.sigma_min = path, sigma_min
+        self.anchor = torch.nn.Parameter(torch.zeros((), dtype=torch.float64))  # fixes the device and dtype
+
+    def forward(self, t: float, x: torch.Tensor) -> torch.Tensor:
+        return marginal_velocity(self.path, x, float(t), self.sigma_min)
+
+
+def exact_model(path: str, sigma_min: float = 0.0) -> FlowMatchingModel:
+    model = FlowMatchingModel(FlowField(width=8, depth=1).double(), {"path": path, "sigma_min": sigma_min})
+    model.field = _ExactField(path, sigma_min)  # type: ignore[assignment]
+    return model
+
+
+@pytest.mark.parametrize("path,sigma_min", [("linear", 0.0), ("linear", 0.1), ("vp", 0.0)])
+@pytest.mark.parametrize("t", [0.1, 0.5, 0.9])
+def test_the_noise_estimate_read_off_the_velocity_is_the_posterior_mean_of_the_noise(
+        path: str, sigma_min: float, t: float) -> None:
+    # x_t = a x_1 + s x_0 with x_1 ~ N(M, S² I): E[x_0 | x_t = x] = s (x − a M) / (a² S² + s²)
+    a, s = (float(c) for c in coefficients(path, torch.tensor(t, dtype=torch.float64), sigma_min)[:2])
+    x = torch.tensor([[0.0, 0.0], [1.0, -1.0], [-0.5, 2.0]], dtype=torch.float64)
+    expect = s * (x - a * torch.as_tensor(M)) / (a * a * S**2 + s * s)
+    model = exact_model(path, sigma_min)
+    got = model.noise_estimate(x, t, marginal_velocity(path, x, t, sigma_min))
+    torch.testing.assert_close(got, expect, atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.parametrize("path,sigma_min", [("linear", 0.0), ("linear", 0.1), ("vp", 0.0)])
+@pytest.mark.parametrize("noise", [1.0, 3.0])
+def test_the_sde_sampler_with_the_exact_field_draws_the_data(path: str, sigma_min: float, noise: float) -> None:
+    # the SDE has the ODE's marginals for the exact field, whatever its noise: at t = 1 the data,
+    # N(M, S² I) (plus σ_min of noise on the linear path); a wrong drift (without −ε x̂_0, say) or
+    # diffusion would widen or shift it
+    model = exact_model(path, sigma_min)
+    x = model.sample(40_000, seed=3, sampler="sde", steps=400, noise=noise)
+    assert model.last_nfe == 400
+    std = math.sqrt(S**2 + sigma_min**2)
+    np.testing.assert_allclose(x.mean(0), M, atol=0.02)
+    np.testing.assert_allclose(x.std(0), [std, std], atol=0.02)
+
+
+def test_the_sde_sampler_without_noise_is_euler_on_the_ode_and_a_seed_repeats_it() -> None:
+    model = FlowMatchingModel(lively_net())
+    np.testing.assert_allclose(model.sample(200, seed=4, sampler="sde", steps=12, noise=0.0),
+                               model.sample(200, seed=4, solver="euler", steps=12), rtol=1e-6, atol=1e-6)
+    first = model.sample(200, seed=4, sampler="sde", steps=12)
+    np.testing.assert_array_equal(first, model.sample(200, seed=4, sampler="sde", steps=12))
+    assert not np.allclose(first, model.sample(200, seed=5, sampler="sde", steps=12))
+
+
+@pytest.mark.parametrize("options,match", [({"steps": 0}, "at least one step"), ({"noise": -1.0}, r"\[0, 100\]"),
+                                           ({"noise": math.nan}, r"\[0, 100\]")])
+def test_the_sde_sampler_refuses_what_cannot_work(options: dict[str, float], match: str) -> None:
+    model = FlowMatchingModel(FlowField(width=8, depth=1))
+    with pytest.raises(InputError, match=match):
+        model.sample(5, sampler="sde", **options)
+
+
+def test_the_live_preview_is_the_sde_sampler_with_the_same_noise_at_every_look() -> None:
+    trainer = make_trainer("fm", get_density("moons"), {"samples": 300, "width": 16}, torch.device("cpu"), 0)
+    assert trainer.opts["sample_solver"] == "sde"
+    for _ in trainer.run(steps=3):
+        pass
+    first = trainer._samples()
+    np.testing.assert_array_equal(first, trainer._samples())  # fixed noise and kicks: the picture does not flicker
+    model = trainer.current_model()
+    kicks = torch.Generator().manual_seed(trainer._kicks_seed)
+    expect = model.sde_solve(trainer.noise, int(trainer.opts["sample_steps"]), kicks).numpy()
+    np.testing.assert_array_equal(first, expect)
+    with pytest.raises(InputError, match="preview sampler 'ancestral'"):
+        make_trainer("fm", get_density("moons"), {"sample_solver": "ancestral"}, torch.device("cpu"), 0)
