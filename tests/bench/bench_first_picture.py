@@ -5,7 +5,8 @@ torch thread) is paused at a few moments of training time; at each the model the
 would show is sampled (``--n`` points, drawn as the window's live preview draws them: a
 diffusion model's kept EMA weights with its preview sampler (100 ancestral steps spread evenly
 in log-SNR for DDPM, 50 reverse-SDE steps for NCSN), the CNF's current weights with its
-training solver, a flow-matching model's current weights with its snapshot solver;
+training solver, a flow-matching model's current weights with its preview sampler (50 steps
+of its stochastic sampler);
 ``--sampler default`` uses each model's default sampler instead, far slower
 for diffusion models: 1,000 steps) and the total variation
 between 64 x 64 histograms of those samples and of an exact sample of the same size is
