@@ -43,6 +43,19 @@ def test_sample_with_each_solver(checkpoint: str, tmp_path: object, sampler: str
     assert x.shape == (200, 2) and np.isfinite(x).all()
 
 
+def test_the_stochastic_sampler_from_the_command_line_is_the_models_own(checkpoint: str, tmp_path: object) -> None:
+    out = f"{tmp_path}/s.npy"
+    assert main(["sample", checkpoint, "-n", "300", "--sampler", "sde", "--steps", "20", "--seed", "5",
+                 "--out", out]) == 0
+    tm = load_trained(checkpoint)
+    expect = tm.data_map.to_user(tm.model.sample(300, seed=5, sampler="sde", steps=20))
+    np.testing.assert_allclose(np.load(out), expect, atol=1e-5)
+    ode = f"{tmp_path}/ode.npy"
+    assert main(["sample", checkpoint, "-n", "300", "--sampler", "euler", "--steps", "20", "--seed", "5",
+                 "--out", ode]) == 0
+    assert not np.allclose(np.load(out), np.load(ode), atol=1e-3)  # the kicks moved the points
+
+
 def test_one_euler_step_is_the_euler_map_of_the_velocity(checkpoint: str, tmp_path: object) -> None:
     out = f"{tmp_path}/s.npy"
     assert main(["sample", checkpoint, "-n", "50", "--sampler", "euler", "--steps", "1", "--seed", "3",
