@@ -82,6 +82,20 @@ def test_sampling_on_cuda_matches_the_cpu(kind: str) -> None:
 
 
 @needs_cuda
+@pytest.mark.parametrize("sampler", ["sde", "rk4", "dopri5"])
+def test_fm_sampling_on_cuda_matches_the_cpu(sampler: str) -> None:
+    """The noise and the stochastic sampler's kicks come from a seeded CPU generator: the same points on both."""
+    trainer = make_trainer("fm", get_density("8gaussians"), {}, CPU, 0)
+    for _ in trainer.run(steps=20):
+        pass
+    model = trainer.best_model()
+    gpu = copy.deepcopy(model).to(CUDA)
+    a, b = model.sample(2000, seed=3, sampler=sampler), gpu.sample(2000, seed=3, sampler=sampler)
+    assert b.dtype == np.float32 and b.shape == (2000, 2)
+    assert np.median(np.abs(a - b)) < 1e-3
+
+
+@needs_cuda
 @pytest.mark.parametrize("kind", ["cnf", "ddpm"])
 def test_log_densities_on_cuda_match_the_cpu(kind: str) -> None:
     cpu, gpu = _cpu_and_cuda(kind)
