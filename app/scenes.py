@@ -60,7 +60,7 @@ _N = (int, float)
 VIEW_SETTINGS: dict[str, tuple[Any, Any, Any]] = {
     "log_scale": (bool, None, None), "contours": (bool, None, None), "same_length": (bool, None, None),
     "reference": (bool, None, None), "dots": (bool, None, None),
-    "solver": (str, ("euler", "midpoint", "rk4", "dopri5"), None),
+    "solver": (str, ("euler", "midpoint", "rk4", "dopri5", "sde"), None),
     "sampler": (str, None, 40), "kind": (str, ("cfg", "classifier"), None),
     "probe": (str, ("gaussian", "rademacher"), None),
     "source": (str, None, 40), "method": (str, None, 40), "start": (str, None, 40), "sde": (str, None, 40),

@@ -32,6 +32,7 @@ References:
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -170,11 +171,20 @@ class FlowMatchingModel(CNF):
         The Brownian increments come from ``generator`` (on the CPU, so a seed gives the same sample on any
         device); ``noise`` ε = 0 is Euler on the ODE.
         """
+        last = deque(self.sde_states(z, steps, generator, noise), maxlen=1)  # only the end is kept
+        return last[0][1]
+
+    def sde_states(self, z: torch.Tensor, steps: int, generator: torch.Generator,
+                   noise: float = SDE_NOISE) -> Iterator[tuple[float, torch.Tensor]]:
+        """(t, x (n, d)) from the noise z (t = 0) after each Euler–Maruyama step of :meth:`sde_solve`, lazily
+        (the trajectories lab draws every state)."""
         if int(steps) < 1:
             raise InputError(f"the sde sampler needs at least one step, not {steps}")
         if not (math.isfinite(noise) and 0.0 <= noise <= 100.0):
             raise InputError(f"the sde sampler's noise must be in [0, 100], not {noise}")
         x, h = self.as_input(z), 1.0 / int(steps)
+        self.last_nfe = 0
+        yield 0.0, x
         with torch.no_grad():
             for i in range(int(steps)):
                 t = i * h
@@ -184,8 +194,8 @@ class FlowMatchingModel(CNF):
                 if noise > 0.0:
                     kick = torch.randn(x.shape, generator=generator, dtype=torch.float32)
                     x = x + math.sqrt(2.0 * noise * s * h) * self.as_input(kick)
-        self.last_nfe = int(steps)
-        return x
+                self.last_nfe = i + 1
+                yield (i + 1) * h, x
 
     def states(self, n: int, *, seed: int | None = None, solver: str = "rk4", steps: int = 4, label: int | None = None,
                guidance: float | None = None, guidance_interval: tuple[float, float] | None = None,

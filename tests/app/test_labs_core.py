@@ -17,6 +17,11 @@ def ddpm() -> TrainedModel:
     return train_tiny("ddpm", 60, width=32, batch=128, timesteps=50)
 
 
+@pytest.fixture(scope="module")
+def fm() -> TrainedModel:
+    return train_tiny("fm", 30, width=16, batch=128)
+
+
 @pytest.fixture
 def lab(open_lab):  # type: ignore[no-untyped-def]
     return lambda name, ctx: open_lab(name, ctx, (900, 600))
@@ -104,6 +109,44 @@ def test_diffusion_click_starts_a_fan_of_sde_paths(lab, qtbot, ddpm) -> None:  #
     fx, fy = tr.probe.fan.getData()
     ends = np.stack([fx, fy], 1).reshape(24, -1, 2)[:, -2]  # last point of each of the 24 paths
     assert ends.std(0).max() > 0.05  # one start, many ends: the Wiener process fans them out
+
+
+def test_flow_matching_paths_by_its_sde_end_as_its_own_stochastic_sample(lab, qtbot, fm, cnf) -> None:  # type: ignore[no-untyped-def]
+    tr = lab("trajectories", context(fm, t=1.0))
+    tr.count.setValue(50)
+    tr.activate()
+    qtbot.waitUntil(lambda: len(tr.paths["main"]) == 5 and not tr.busy, timeout=60000)
+    tr.solver.setCurrentText("sde")
+    assert tr.steps.value() == 50  # an SDE needs more steps than Euler's 4
+    qtbot.waitUntil(lambda: len(tr.paths["main"]) == 51 and len(tr.paths["reference"]) == 65 and not tr.busy,
+                    timeout=60000)
+    np.testing.assert_allclose(tr.paths["main"][-1].x, fm.model.sample(50, seed=1, sampler="sde", steps=50),
+                               atol=1e-5)
+    # the kicks move the particles off the ODE's paths (the faint RK4 reference)
+    assert np.abs(tr.paths["main"][25].x - tr.paths["reference"][32].x).max() > 0.05
+    assert "Euler–Maruyama" in tr.header.status.text()
+    assert tr.settings()["solver"] == "sde"
+    other = lab("trajectories", context(cnf, t=1.0))
+    other.configure(solver="sde")
+    other.activate()
+    assert other.solver.currentText() == "euler"  # a CNF has no SDE: the item is disabled and Euler taken
+    assert not other.solver.model().item(other.solver.findText("sde")).isEnabled()
+
+
+def test_a_rendered_figure_has_every_frame_the_flows_chart_and_no_controls(lab, cnf, fm) -> None:  # type: ignore[no-untyped-def]
+    from widgets.figure import figure_mode
+
+    plain = lab("trajectories", context(cnf))  # the default settings: configure changes nothing, no refresh runs
+    with figure_mode(plain, "Trajectories"):
+        assert list(plain.render_frames(2)) == [0, 1]
+        assert plain.no_chart.isHidden() and not plain.probe.chart.isHidden()  # a flow: the chart, not the sentence
+        assert plain.solver.isHidden() and plain.steps.isHidden()  # a figure has no controls
+    tr = lab("trajectories", context(fm))
+    tr.configure(solver="sde", steps=20, particles=40)  # starts a background solve, which the render cuts short
+    with figure_mode(tr, "Trajectories"):
+        assert list(tr.render_frames(3)) == [0, 1, 2]
+        assert tr.solver.isHidden()
+    assert len(tr.paths["main"]) == 21 and len(tr.paths["reference"]) == 65
 
 
 def _count(curve) -> int:  # type: ignore[no-untyped-def]

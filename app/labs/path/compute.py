@@ -20,6 +20,7 @@ from engine.checkpoint import TrainedModel
 from engine.densities import Box, Density, histogram_density
 from engine.diffusion.model import DiffusionModel
 from engine.diffusion.sde import noised_data
+from engine.flowmatch.model import SDE_SAMPLER
 
 __all__ = ["PathFrame", "ParticlesFrame", "path_frames", "particle_frames", "diffusion_marginal"]
 
@@ -60,7 +61,19 @@ def path_frames(tm: TrainedModel, density: Density, box: Box, times: np.ndarray,
 def particle_frames(tm: TrainedModel, count: int = 2000, seed: int = 0, solver: str = "rk4",
                     steps: int = 40, sampler: str | None = None, points: np.ndarray | None = None,
                     frames: int = 41) -> Iterator[ParticlesFrame]:
-    """Particles from noise (t = 0) to data (t = 1): the CNF's ODE, or the diffusion model's sampler."""
+    """Particles from noise (t = 0) to data (t = 1): the CNF's ODE (or a flow-matching model's stochastic
+    sampler, ``solver`` sde), or the diffusion model's sampler."""
+    if tm.kind == "fm" and solver == SDE_SAMPLER:
+        import torch
+
+        from engine.cnf.model import seeded_generator
+
+        gen = seeded_generator(seed)  # the noise, then the kicks: the model's own sample with that seed
+        start = torch.as_tensor(np.asarray(points, np.float32)) if points is not None else torch.randn(count, 2,
+                                                                                                      generator=gen)
+        for t, x in tm.model.sde_states(start, steps, gen):  # type: ignore[attr-defined]
+            yield ParticlesFrame(t, x.float().cpu().numpy())
+        return
     if tm.kind in FLOW_KINDS:
         from engine.cnf.views import trajectories
 

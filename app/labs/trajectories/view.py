@@ -32,8 +32,11 @@ EXPLANATION = (
     "An ODE has one solution through each point (Picard: f is Lipschitz), so its paths never cross and "
     "one start gives one path. An SDE has two sources of randomness, the start and the Wiener process, so "
     "one start gives a fan of paths. Fewer solver steps means bigger discretization error: compare Euler "
-    "with few steps to the faint RK4 reference. <b>Click</b> a point (CNF) to follow its path: the chart "
-    "compares log p<sub>t</sub>(z(t)) along the moving particle with log p<sub>t</sub>(z) at the fixed place.")
+    "with few steps to the faint RK4 reference. A flow-matching model also has an SDE with its ODE's "
+    "marginals (solver <i>sde</i>): dx = [v − x̂<sub>0</sub>] dt + √(2(1 − t)) dW, with the noise estimate "
+    "x̂<sub>0</sub> = x − t v; its paths wander and cross, yet end in the same distribution. <b>Click</b> a "
+    "point (CNF) to follow its path: the chart compares log p<sub>t</sub>(z(t)) along the moving particle "
+    "with log p<sub>t</sub>(z) at the fixed place.")
 
 NO_CHART = ("The log-density along a path needs the exact log p<sub>t</sub> of a CNF. A diffusion model "
             "gives only a bound on it, so this chart is shown for CNFs only. Click the plot to start a fan "
@@ -41,6 +44,8 @@ NO_CHART = ("The log-density along a path needs the exact log p<sub>t</sub> of a
 TRACE_COLOUR = "#E69F00"  # the clicked path: the chart's "moving particle" colour, unlike the blue trails
 
 SOLVERS = ("euler", "midpoint", "rk4", "dopri5")
+SDE = "sde"  # a flow-matching model's stochastic sampler, offered beside the solvers for fm models only
+SDE_STEPS = 50  # the steps it is switched to from fewer: its Euler–Maruyama steps need more than an ODE's
 SAMPLERS = {"reverse SDE (ancestral)": "ancestral", "probability-flow ODE": "ode", "DDIM": "ddim",
             "DPM-Solver++": "dpm++"}
 
@@ -60,9 +65,10 @@ class TrajectoriesLab(Lab):
         self.reference = Trails(plot, color=(200, 200, 200), width=1.0, head_size=3)
         self.trails = Trails(plot)
         self.solver = QtWidgets.QComboBox()
-        self.solver.addItems(SOLVERS)
+        self.solver.addItems([*SOLVERS, SDE])
         self.solver.setCurrentText("euler")
-        self.solver.setToolTip("ODE solver of the CNF's paths")
+        self.solver.setToolTip("ODE solver of the CNF's paths; for a flow-matching model also sde, its stochastic "
+                               "sampler: noisy paths with the same marginals (50 steps or more)")
         self.steps = QtWidgets.QSpinBox()
         self.steps.setRange(1, 200)
         self.steps.setValue(4)
@@ -77,6 +83,7 @@ class TrajectoriesLab(Lab):
         self.count.setRange(10, 100_000)
         self.count.setValue(300)
         self.count.setToolTip("Number of particles")
+        self.solver.currentTextChanged.connect(self._solver_chosen)  # before the refresh below: it sets the steps
         for w in (self.solver, self.steps, self.sampler, self.count):
             (w.currentTextChanged if isinstance(w, QtWidgets.QComboBox) else w.valueChanged).connect(
                 lambda *_: self.refresh())
@@ -108,6 +115,7 @@ class TrajectoriesLab(Lab):
         lay.addLayout(row)
         lay.addWidget(split, 1)
         self.paths: dict[str, list[Any]] = {"main": [], "reference": []}
+        self._complete = False  # whether self.paths holds every frame of the current settings
         self._stacked: dict[str, tuple] = {}
         self._shown_density: Density | None = None
 
@@ -117,7 +125,7 @@ class TrajectoriesLab(Lab):
 
     def configure(self, solver: str | None = None, steps: int | None = None, particles: int | None = None,
                   sampler: str | None = None, reference: bool | None = None, **_: object) -> None:
-        if solver in SOLVERS:
+        if solver in (*SOLVERS, SDE):
             self.solver.setCurrentText(solver)
         if steps is not None:
             self.steps.setValue(int(steps))
@@ -131,6 +139,20 @@ class TrajectoriesLab(Lab):
 
     def _cnf(self) -> bool:
         return self.ctx.trained is not None and self.ctx.trained.kind in FLOW_KINDS
+
+    def _solver_chosen(self, name: str) -> None:
+        if name == SDE and self.steps.value() < SDE_STEPS:
+            with QtCore.QSignalBlocker(self.steps):
+                self.steps.setValue(SDE_STEPS)
+
+    def _offer_sde(self) -> None:
+        """The sde item is enabled for a flow-matching model only; another model falls back to Euler."""
+        fm = self.ctx.trained is not None and self.ctx.trained.kind == "fm"
+        item = self.solver.model().item(self.solver.findText(SDE))  # type: ignore[attr-defined]
+        item.setEnabled(fm)
+        if not fm and self.solver.currentText() == SDE:
+            with QtCore.QSignalBlocker(self.solver):
+                self.solver.setCurrentText("euler")
 
     def _jobs(self) -> Iterator[tuple[str, object]]:
         tm = self.ctx.trained
@@ -151,6 +173,18 @@ class TrajectoriesLab(Lab):
     def refresh(self) -> None:
         self.stop_background()
         self.paths = {"main": [], "reference": []}
+        self._complete = False
+        self._show_controls()
+        self.probe.reset()
+        if self.ctx.trained is None:
+            self.header.set_status("No model yet: train or open a model to see its trajectories.")
+            self._draw()
+            return
+        self.header.set_status("Solving…")
+        self.run_in_background(self._jobs, self._on_frame, lambda how: self._on_done(how))
+
+    def _show_controls(self) -> None:
+        self._offer_sde()
         cnf = self._cnf()
         # only the controls that act on this kind of model are shown (a narrower row, nothing inert)
         for w in (self.solver, self.steps, self.compare):
@@ -159,21 +193,24 @@ class TrajectoriesLab(Lab):
         self.sampler.setVisible(not cnf)
         self._labels[self.sampler].setVisible(not cnf)
         self.sampler.setEnabled(self.ctx.trained is not None)
+        self._show_panels()
+
+    def _show_panels(self) -> None:
+        """The log-density chart for a CNF, the sentence saying why there is none otherwise."""
+        cnf = self._cnf()
         self.probe.chart.setVisible(cnf)
         self.no_chart.setVisible(not cnf)
-        self.probe.reset()
-        if self.ctx.trained is None:
-            self.header.set_status("No model yet: train or open a model to see its trajectories.")
-            self._draw()
-            return
-        self.header.set_status("Solving…")
-        self.run_in_background(self._jobs, self._on_frame, lambda how: self._on_done())
 
     def refresh_now(self) -> None:
         self.stop_background()
-        if self.ctx.trained is not None and not self.paths["main"]:
+        self._offer_sde()
+        self._show_panels()  # not the controls: a figure (render, export) hides them
+        if self.ctx.trained is not None and not self._complete:  # a background solve may have been cut short
+            self.paths = {"main": [], "reference": []}
             for key, f in self._jobs():
                 self.paths[key].append(f)
+            self._complete = True
+            self._on_done("done")
         self._draw()
 
     def _on_frame(self, item: tuple[str, object]) -> None:
@@ -182,9 +219,14 @@ class TrajectoriesLab(Lab):
         if key == "main":
             self._draw()
 
-    def _on_done(self) -> None:
+    def _on_done(self, how: str) -> None:
+        self._complete = how == "done"
         main = self.paths["main"]
-        if main and self._cnf():
+        if main and self._cnf() and self.solver.currentText() == SDE:
+            self.header.set_status(f"sde, {self.steps.value()} Euler–Maruyama steps: noisy paths; the faint RK4 "
+                                   "trails are the ODE's, whose end points have the same distribution. Click the plot "
+                                   "to follow one point along the ODE.")
+        elif main and self._cnf():
             nfe = sum(getattr(f, "nfe", 0) for f in main)
             evals = f", {nfe} evaluations of f" if nfe else ""
             self.header.set_status(f"{self.solver.currentText()}, {self.steps.value()} steps: {len(main) - 1} "
