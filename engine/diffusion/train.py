@@ -260,6 +260,10 @@ class DiffusionTrainer:
     def _ema_model(self) -> DiffusionModel:
         return DiffusionModel(self.kind, self.ema, self.process, self.config, self.classifier)
 
+    def current_model(self) -> DiffusionModel:
+        """The model as the live preview samples it: the EMA weights as they are now (shared, not copied)."""
+        return self._ema_model()
+
     # -- public --------------------------------------------------------------------------
     def set_learning_rate(self, lr: float) -> None:
         """Change the base learning rate; safe from another thread (taken at the next step)."""

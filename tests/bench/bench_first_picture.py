@@ -2,15 +2,14 @@
 
 A run with the window's defaults (each family's default options, a 60-second budget, one
 torch thread) is paused at a few moments of training time; at each the model the window
-would show is sampled (``--n`` points, drawn as the window's live preview draws them: a
-diffusion model's kept EMA weights with its preview sampler (100 ancestral steps spread evenly
-in log-SNR for DDPM, 50 reverse-SDE steps for NCSN), the CNF's current weights with its
-training solver, a flow-matching model's current weights with its preview sampler (50 steps
-of its stochastic sampler);
-``--sampler default`` uses each model's default sampler instead, far slower
-for diffusion models: 1,000 steps) and the total variation
-between 64 x 64 histograms of those samples and of an exact sample of the same size is
-divided by that of a second exact sample (the ratio bench_diffusion.py reports; 1 is as
+would show is sampled (``--n`` points, drawn as the window's live preview draws them: the
+current weights, their average where one is kept, not the kept best model, which lags them;
+a diffusion model with its preview sampler (100 ancestral steps spread evenly in log-SNR for
+DDPM, 50 reverse-SDE steps for NCSN), the CNF with its training solver, a flow-matching model
+with its preview sampler (50 steps of its stochastic sampler); ``--sampler default`` uses each
+model's default sampler instead, far slower for diffusion models: 1,000 steps) and the total
+variation between 64 x 64 histograms of those samples and of an exact sample of the same size
+is divided by that of a second exact sample (the ratio bench_diffusion.py reports; 1 is as
 good as sampling the density itself). Evaluation does not count as training time.
 
 For each density and model it reports the ratio at every moment (``at``; the look is taken at
@@ -83,8 +82,8 @@ def exact_floor(density: Density, n: int, repeats: int = 3) -> tuple[np.ndarray,
 
 
 def window_samples(kind: str, trainer: Any, n: int, sampler: str) -> np.ndarray:
-    """n samples of the model the window shows (the CNF's current weights, a diffusion model's kept EMA)."""
-    model = trainer.current_model() if kind in ("cnf", "fm") else trainer.best_model()
+    """n samples of the model the window shows: the current weights (their EMA), as the live preview samples them."""
+    model = trainer.current_model()
     if sampler == "default":
         return np.asarray(model.sample(n, seed=11))
     if kind == "fm":

@@ -173,16 +173,18 @@ def test_paired_training_shows_each_noisy_point_with_its_label_and_with_null() -
                          [("ddpm", "ancestral", 100, {"spacing": "logsnr"}), ("ncsn", "sde", 50, {})])
 def test_the_samples_shown_while_training_come_from_a_stochastic_sampler(kind: str, sampler: str, count: int,
                                                                           options: dict[str, str]) -> None:
-    """The monitor's samples are the kept EMA model's, drawn by the preview sampler with a fixed seed."""
+    """The monitor's samples are the current EMA model's, drawn by the preview sampler with a fixed seed."""
     trainer = make_trainer(kind, get_density("8gaussians"), {"batch": 64}, CPU, 0)
     run = trainer.run(steps=5)
     snap = next(run)  # the first step is monitored
     assert snap.samples is not None and snap.metric is not None
     name, steps, opts = trainer.preview_sampler()
     assert (name, steps, opts) == (sampler, count, options)
-    again = trainer.best_model().sample(len(snap.samples), seed=3, sampler=name, steps=steps, **opts)
+    model = trainer.current_model()
+    assert model.net is trainer.ema  # the average as it is now, shared (the kept best model is a copy)
+    again = model.sample(len(snap.samples), seed=3, sampler=name, steps=steps, **opts)
     assert np.allclose(again, snap.samples, atol=1e-5)
-    other = trainer.best_model().sample(len(snap.samples), seed=4, sampler=name, steps=steps, **opts)
+    other = model.sample(len(snap.samples), seed=4, sampler=name, steps=steps, **opts)
     assert not np.allclose(other, snap.samples, atol=1e-3)  # the seed matters: the sampler draws noise
     run.close()
 
