@@ -174,20 +174,22 @@ class FlowMatchingModel(CNF):
         last = deque(self.sde_states(z, steps, generator, noise), maxlen=1)  # only the end is kept
         return last[0][1]
 
-    def sde_states(self, z: torch.Tensor, steps: int, generator: torch.Generator,
-                   noise: float = SDE_NOISE) -> Iterator[tuple[float, torch.Tensor]]:
-        """(t, x (n, d)) from the noise z (t = 0) after each Euler–Maruyama step of :meth:`sde_solve`, lazily
-        (the trajectories lab draws every state)."""
+    def sde_states(self, z: torch.Tensor, steps: int, generator: torch.Generator, noise: float = SDE_NOISE,
+                   start: float = 0.0) -> Iterator[tuple[float, torch.Tensor]]:
+        """(t, x (n, d)) from z at t = ``start`` (the noise at 0) after each Euler–Maruyama step of
+        :meth:`sde_solve` to t = 1, lazily (the trajectories lab draws every state)."""
         if int(steps) < 1:
             raise InputError(f"the sde sampler needs at least one step, not {steps}")
         if not (math.isfinite(noise) and 0.0 <= noise <= 100.0):
             raise InputError(f"the sde sampler's noise must be in [0, 100], not {noise}")
-        x, h = self.as_input(z), 1.0 / int(steps)
+        if not 0.0 <= start <= 1.0:
+            raise InputError(f"the sde sampler starts at a time in [0, 1], not {start}")
+        x, h = self.as_input(z), (1.0 - start) / int(steps)
         self.last_nfe = 0
-        yield 0.0, x
+        yield start, x
         with torch.no_grad():
             for i in range(int(steps)):
-                t = i * h
+                t = start + i * h
                 v = self.field(t, x)
                 s = float(self._coefficients(torch.tensor(t, dtype=torch.float64))[1])
                 x = x + h * (v - noise * self.noise_estimate(x, t, v))
@@ -195,7 +197,7 @@ class FlowMatchingModel(CNF):
                     kick = torch.randn(x.shape, generator=generator, dtype=torch.float32)
                     x = x + math.sqrt(2.0 * noise * s * h) * self.as_input(kick)
                 self.last_nfe = i + 1
-                yield (i + 1) * h, x
+                yield start + (i + 1) * h, x
 
     def states(self, n: int, *, seed: int | None = None, solver: str = "rk4", steps: int = 4, label: int | None = None,
                guidance: float | None = None, guidance_interval: tuple[float, float] | None = None,

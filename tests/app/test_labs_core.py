@@ -126,6 +126,14 @@ def test_flow_matching_paths_by_its_sde_end_as_its_own_stochastic_sample(lab, qt
     assert np.abs(tr.paths["main"][25].x - tr.paths["reference"][32].x).max() > 0.05
     assert "Euler–Maruyama" in tr.header.status.text()
     assert tr.settings()["solver"] == "sde"
+    # a click fans out along the SDE from the point (and follows its ODE path, with log p_t)
+    tr.ctx.set_time(0.5)
+    tr.view.point_clicked.emit(1.0, 0.5)
+    qtbot.waitUntil(lambda: _count(tr.probe.fan) > 0 and _count(tr.probe.along) == 41, timeout=60000)
+    fx, fy = tr.probe.fan.getData()
+    fan = np.stack([fx, fy], 1).reshape(24, -1, 2)  # 24 paths, each ending in a NaN break
+    assert np.allclose(fan[:, 0], [1.0, 0.5])  # one start
+    assert fan[:, -2].std(0).max() > 0.02  # many ends: the kicks fan them out
     other = lab("trajectories", context(cnf, t=1.0))
     other.configure(solver="sde")
     other.activate()

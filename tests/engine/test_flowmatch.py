@@ -513,3 +513,18 @@ def test_the_live_preview_is_the_sde_sampler_with_the_same_noise_at_every_look()
     np.testing.assert_array_equal(first, expect)
     with pytest.raises(InputError, match="preview sampler 'ancestral'"):
         make_trainer("fm", get_density("moons"), {"sample_solver": "ancestral"}, torch.device("cpu"), 0)
+
+
+def test_the_sde_started_midway_from_the_exact_marginal_ends_at_the_data() -> None:
+    # the trajectories lab fans out from a clicked point at time t: from p_t itself the SDE must end at p_1
+    model, t0 = exact_model("linear"), 0.4
+    gen = torch.Generator().manual_seed(6)
+    start = t0 * torch.as_tensor(M) + math.sqrt(t0**2 * S**2 + (1 - t0) ** 2) * torch.randn(40_000, 2, generator=gen,
+                                                                                          dtype=torch.float64)
+    states = list(model.sde_states(start, 240, gen, start=t0))
+    assert states[0][0] == t0 and states[-1][0] == pytest.approx(1.0) and len(states) == 241
+    end = states[-1][1].numpy()
+    np.testing.assert_allclose(end.mean(0), M, atol=0.02)
+    np.testing.assert_allclose(end.std(0), [S, S], atol=0.02)
+    with pytest.raises(InputError, match="time in"):
+        next(model.sde_states(start, 10, gen, start=1.5))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["FAN", "TIMES", "cnf_probe", "diffusion_fan"]
+__all__ = ["FAN", "TIMES", "cnf_probe", "diffusion_fan", "flow_fan"]
 
 TIMES = np.linspace(0.0, 1.0, 41)
 FAN = 24
@@ -37,3 +37,12 @@ def diffusion_fan(model: object, x: np.ndarray, sampler: str, seed: int = 0) -> 
     frames = run_sampler(sampler, eps, model.process, z.float(), None, gen, True, **options)  # type: ignore[attr-defined]
     xs = [model.from_z(z.float())] + [model.from_z(f.x) for f in frames]  # type: ignore[attr-defined]
     return np.stack(xs)
+
+
+def flow_fan(model: object, x: np.ndarray, t: float, steps: int = 50, seed: int = 0) -> np.ndarray:
+    """Paths (K, n, 2) of a flow-matching model's stochastic sampler started at x at time t: a fan to t = 1
+    (its steps spread as ``steps`` would spread over the whole of [0, 1])."""
+    count = max(1, int(round(steps * (1.0 - t))))
+    z = torch.as_tensor(np.repeat(np.asarray(x, np.float32).reshape(1, 2), FAN, 0))
+    gen = torch.Generator().manual_seed(seed)
+    return np.stack([s.float().cpu().numpy() for _, s in model.sde_states(z, count, gen, start=t)])  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ from ...worker import GeneratorWorker
 from ..base import Lab
 from ..context import LabContext
 from ..path.compute import particle_frames
-from .compute import TIMES, cnf_probe, diffusion_fan
+from .compute import TIMES, cnf_probe, diffusion_fan, flow_fan
 
 __all__ = ["TrajectoriesLab"]
 
@@ -200,6 +200,7 @@ class TrajectoriesLab(Lab):
         cnf = self._cnf()
         self.probe.chart.setVisible(cnf)
         self.no_chart.setVisible(not cnf)
+        self.probe.sde_fan = cnf and self.solver.currentText() == SDE  # a click fans out along the SDE too
 
     def refresh_now(self) -> None:
         self.stop_background()
@@ -223,9 +224,9 @@ class TrajectoriesLab(Lab):
         self._complete = how == "done"
         main = self.paths["main"]
         if main and self._cnf() and self.solver.currentText() == SDE:
-            self.header.set_status(f"sde, {self.steps.value()} Euler–Maruyama steps: noisy paths; the faint RK4 "
-                                   "trails are the ODE's, whose end points have the same distribution. Click the plot "
-                                   "to follow one point along the ODE.")
+            self.header.set_status(f"sde, {self.steps.value()} Euler–Maruyama steps: noisy paths, the faint RK4 "
+                                   "trails the ODE's; both end in the same distribution. Click a point for a fan of "
+                                   "SDE paths and its ODE path.")
         elif main and self._cnf():
             nfe = sum(getattr(f, "nfe", 0) for f in main)
             evals = f", {nfe} evaluations of f" if nfe else ""
@@ -288,6 +289,7 @@ class TrajectoryProbe:
             plot.addItem(item)
         self.worker: GeneratorWorker | None = None
         self.sampler = "ancestral"
+        self.sde_fan = False  # a flow-matching model's click also starts a fan along its stochastic sampler
 
     def reset(self) -> None:
         self._stop()
@@ -303,7 +305,10 @@ class TrajectoryProbe:
         point, t = np.array([x, y]), self.ctx.t
         self.marker.setData([x], [y])
         job: Callable[[], Iterator[tuple[str, Any]]]
-        if tm.kind in FLOW_KINDS:
+        if tm.kind == "fm" and self.sde_fan:
+            job = lambda: iter([("fan", flow_fan(tm.model, point, t)),  # noqa: E731
+                                ("cnf", cnf_probe(tm.model, point, t))])
+        elif tm.kind in FLOW_KINDS:
             job = lambda: iter([("cnf", cnf_probe(tm.model, point, t))])  # noqa: E731
         else:
             job = lambda: iter([("fan", diffusion_fan(tm.model, point, "ancestral")),  # noqa: E731
