@@ -149,6 +149,10 @@ def test_a_rendered_figure_has_every_frame_the_flows_chart_and_no_controls(lab, 
         assert list(plain.render_frames(2)) == [0, 1]
         assert plain.no_chart.isHidden() and not plain.probe.chart.isHidden()  # a flow: the chart, not the sentence
         assert plain.solver.isHidden() and plain.steps.isHidden()  # a figure has no controls
+        # the chart's legend stands under it, where no curve can run behind it
+        box = plain.probe.chart.getPlotItem().vb.sceneBoundingRect()
+        legend = plain.probe.legend.sceneBoundingRect()
+        assert legend.height() > 0 and not legend.intersects(box) and legend.top() >= box.bottom()
     tr = lab("trajectories", context(fm))
     tr.configure(solver="sde", steps=20, particles=40)  # starts a background solve, which the render cuts short
     with figure_mode(tr, "Trajectories"):

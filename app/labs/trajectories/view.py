@@ -274,10 +274,15 @@ class TrajectoryProbe:
         self.chart.getAxis("left").enableAutoSIPrefix(False)
         self.chart.setXRange(0.0, 1.0, padding=0.02)  # t runs over [0, 1]: the axis never drifts
         self.chart.getPlotItem().enableAutoRange(x=False)
-        self.chart.addLegend(offset=(10, 10))
         # no grid: an axis with grid lines is replayed on every repaint of the moving time cursor
-        self.along = self.chart.plot(pen=pg.mkPen(TRACE_COLOUR, width=3), name="log p_t(z(t)), moving")
-        self.fixed = self.chart.plot(pen=pg.mkPen("#56B4E9", width=3), name="log p_t(z), fixed")
+        self.along = self.chart.plot(pen=pg.mkPen(TRACE_COLOUR, width=3))
+        self.fixed = self.chart.plot(pen=pg.mkPen("#56B4E9", width=3))
+        # the legend stands under the t axis, in a row of its own: inside the plot every corner can hold a
+        # curve (a click between modes sends log p_t(z) down at the right, one on a mode starts both low)
+        self.legend = pg.LegendItem()
+        self.chart.getPlotItem().layout.addItem(self.legend, 4, 1)
+        self.legend.addItem(self.along, "log p_t(z(t)), moving")
+        self.legend.addItem(self.fixed, "log p_t(z), fixed")
         self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen("#AAAAAA", width=1))
         self.chart.addItem(self.now)
         self.path = pg.PlotCurveItem(pen=pg.mkPen(TRACE_COLOUR, width=3), connect="finite")
