@@ -75,12 +75,10 @@ class DensityView(QtWidgets.QWidget):
         if refit:
             self.fit()
         if grid is None:
-            self.image.setVisible(False)
+            self._show_image(False)
             self._show_colorbar(False)  # no picture, so no scale: a colour bar would mean nothing
-            self._dots_for_ground()
             return
-        self.image.setVisible(True)
-        self._dots_for_ground()
+        self._show_image(True)
         self._show_colorbar(self._colorbar_wanted)
         self._redraw_image()
         x0, x1, y0, y1 = box
@@ -93,8 +91,7 @@ class DensityView(QtWidgets.QWidget):
         if box != self._box or not self._fitted:
             self._box = box
             self.fit()
-        self.image.setVisible(True)
-        self._dots_for_ground()
+        self._show_image(True)
         self.image.setImage(np.ascontiguousarray(np.nan_to_num(grid), np.float32), autoLevels=False, levels=levels)
         if self.colorbar is not None:
             self.colorbar.setLevels(levels)
@@ -154,6 +151,11 @@ class DensityView(QtWidgets.QWidget):
         self.image.setImage(np.nan_to_num(img, nan=lo, neginf=lo), autoLevels=False, levels=(lo, hi))
         if self.colorbar is not None:
             self.colorbar.setLevels((lo, hi))
+
+    def _show_image(self, on: bool) -> None:
+        """Show or hide the heatmap, and colour the dots for what then lies under them."""
+        self.image.setVisible(on)
+        self._dots_for_ground()
 
     def _dots_for_ground(self, style: PlotStyle | None = None) -> None:
         """White dots on the heatmap or a dark plot; on a light plot without a heatmap (a model's

@@ -148,19 +148,11 @@ class ConditionedMLP(nn.Module):
         if y is not None:
             y = torch.as_tensor(y, device=x.device).reshape(-1)
         x = self._lift(x)
+        if tau.numel() > 1 or (y is not None and y.numel() > 1):
+            return self._per_point(x, *self._distinct_conditioning(tau, y))
         inplace = not torch.is_grad_enabled()  # in-place activations only where autograd is off
-        key = self._fold_key(tau, y) if inplace else None
-        folded = None if key is None else self._fold_cache.get(key)
-        if folded is None:
-            if tau.numel() > 1 or (y is not None and y.numel() > 1):
-                return self._per_point(x, *self._distinct_conditioning(tau, y))
-            shift, gain = self.conditioning(tau, y)
-            # one conditioning row (sampling): fold it into each layer, which is then a single addmm
-            folded = self._folded([v[0] for v in shift], None if gain is None else [v[0] for v in gain])
-            if key is not None:
-                if len(self._fold_cache) >= FOLD_CACHE:
-                    self._fold_cache.clear()
-                self._fold_cache[key] = folded
+        # one conditioning row (sampling): folded into each layer, which is then a single addmm
+        folded = self._fold_for(tau, y, self._fold_key(tau, y) if inplace else None)
         if not inplace or len(x) <= CHUNK:
             return self._run(x, folded, inplace)
         # big batches in chunks whose activations stay in cache: ~1.7x faster on CPU
@@ -181,6 +173,19 @@ class ConditionedMLP(nn.Module):
         version = tuple((p.data_ptr(), p._version) for m in self._owners for p in m._parameters.values()
                         if p is not None)
         return float(tau), -1 if y is None else int(y), version
+
+    def _fold_for(self, tau: Tensor, y: Tensor | None,
+                  key: tuple[float, int, tuple[tuple[int, int], ...]] | None) -> list[tuple[Tensor, Tensor]]:
+        """The layers with one (τ, y) folded in (see :meth:`_folded`), from the cache when ``key`` is there."""
+        folded = None if key is None else self._fold_cache.get(key)
+        if folded is None:
+            shift, gain = self.conditioning(tau, y)
+            folded = self._folded([v[0] for v in shift], None if gain is None else [v[0] for v in gain])
+            if key is not None:
+                if len(self._fold_cache) >= FOLD_CACHE:
+                    self._fold_cache.clear()
+                self._fold_cache[key] = folded
+        return folded
 
     def _lift(self, x: Tensor) -> Tensor:
         """The first layer's input: x (n, 2), or [x, ρ] (n, 3) with radial units."""
@@ -286,15 +291,7 @@ class NoisyClassifier(ConditionedMLP):
     def _input_gradient(self, x: Tensor, tau: Tensor, y: int) -> Tensor:
         """∇_x log softmax(logits)_y by the chain rule through the folded layers (half autograd's cost:
         guidance asks it at every sampler step, and autograd's graph was most of the step)."""
-        key = self._fold_key(tau, None)
-        folded = self._fold_cache.get(key) if key is not None else None
-        if folded is None:
-            shift, gain = self.conditioning(tau, None)
-            folded = self._folded([v[0] for v in shift], None if gain is None else [v[0] for v in gain])
-            if key is not None:
-                if len(self._fold_cache) >= FOLD_CACHE:
-                    self._fold_cache.clear()
-                self._fold_cache[key] = folded
+        folded = self._fold_for(tau, None, self._fold_key(tau, None))
         h, pre = self._lift(x), []
         for k, (wt, b) in enumerate(folded[:-1]):
             z = torch.addmm(b, h, wt)

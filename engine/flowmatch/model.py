@@ -46,12 +46,13 @@ from .coupling import COUPLINGS
 from .nets import FlowField, GuidedField
 from .paths import PATHS, TIME_SAMPLING, coefficients
 
-__all__ = ["SDE_NOISE", "SDE_SAMPLER", "FlowMatchingModel", "validate_config"]
+__all__ = ["SDE_NOISE", "SDE_SAMPLER", "SDE_STEPS", "FlowMatchingModel", "validate_config"]
 
 _SAMPLE_OPTIONS = {"label", "guidance", "guidance_kind", "guidance_interval", "sampler", "steps", "solver", "box",
                    "noise"}
 SDE_SAMPLER = "sde"  # the stochastic sampler's name (beside the ODE solvers)
 SDE_NOISE = 1.0  # its ε: at 1, ½ g² = s(t), the noise scale of the path itself
+SDE_STEPS = 50  # its Euler–Maruyama steps unless told (the live preview's and the trajectories lab's)
 _MAX_WIDTH, _MAX_DEPTH, _MAX_CLASSES = 4096, 16, 1000
 
 
@@ -79,6 +80,11 @@ def validate_config(config: dict[str, Any]) -> None:
         number = config.get(key, 1.0) if key == "fourier_scale" else config.get(key)
         if not isinstance(number, (int, float)) or isinstance(number, bool) or not low <= float(number) <= high:
             raise InputError(f"config '{key}' must be a number in [{low:g}, {high:g}], not {number!r}")
+
+
+def _noise_estimate(x: torch.Tensor, v: torch.Tensor, a: float, s: float, da: float, ds: float) -> torch.Tensor:
+    """x̂_0 from x = a x̂_1 + s x̂_0 and v = a' x̂_1 + s' x̂_0."""
+    return (da * x - a * v) / (da * s - a * ds)
 
 
 class FlowMatchingModel(CNF):
@@ -153,7 +159,8 @@ class FlowMatchingModel(CNF):
         z = torch.randn(int(n), self.net.dim, generator=gen)
         if solver == SDE_SAMPLER:
             steps = options.get("steps")
-            x = model.sde_solve(z, 50 if steps is None else int(steps), gen, float(options.get("noise", SDE_NOISE)))
+            x = model.sde_solve(z, SDE_STEPS if steps is None else int(steps), gen,
+                                float(options.get("noise", SDE_NOISE)))
         else:
             x = model.flow(z, 0.0, 1.0, solver=solver, steps=int(options.get("steps") or 32))
         self.last_nfe = model.last_nfe
@@ -161,8 +168,12 @@ class FlowMatchingModel(CNF):
 
     def noise_estimate(self, x: torch.Tensor, t: float, v: torch.Tensor) -> torch.Tensor:
         """x̂_0 = E[x_0 | x_t = x] from the velocity v at x: solving x = a x̂_1 + s x̂_0, v = a' x̂_1 + s' x̂_0."""
+        return _noise_estimate(x, v, *self._path_at(t))
+
+    def _path_at(self, t: float) -> tuple[float, float, float, float]:
+        """The path's a, s, a', s' at one time t, as numbers."""
         a, s, da, ds = (float(c) for c in self._coefficients(torch.tensor(float(t), dtype=torch.float64)))
-        return (da * x - a * v) / (da * s - a * ds)
+        return a, s, da, ds
 
     def sde_solve(self, z: torch.Tensor, steps: int, generator: torch.Generator,
                   noise: float = SDE_NOISE) -> torch.Tensor:
@@ -191,8 +202,8 @@ class FlowMatchingModel(CNF):
             for i in range(int(steps)):
                 t = start + i * h
                 v = self.field(t, x)
-                s = float(self._coefficients(torch.tensor(t, dtype=torch.float64))[1])
-                x = x + h * (v - noise * self.noise_estimate(x, t, v))
+                a, s, da, ds = self._path_at(t)
+                x = x + h * (v - noise * _noise_estimate(x, v, a, s, da, ds))
                 if noise > 0.0:
                     kick = torch.randn(x.shape, generator=generator, dtype=torch.float32)
                     x = x + math.sqrt(2.0 * noise * s * h) * self.as_input(kick)

@@ -15,7 +15,7 @@ from ..cnf.solvers import ODE_SOLVERS
 from ..errors import InputError
 from ..guard import check_learning_rate
 from .coupling import COUPLINGS
-from .model import SDE_SAMPLER
+from .model import SDE_SAMPLER, SDE_STEPS
 from .paths import PATHS, TIME_SAMPLING
 
 __all__ = ["OPTIONS", "check_options", "default_options"]
@@ -69,7 +69,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
         # gets wrong; at 3 s (bench_first_picture.py) 25gaussians 1.69 → 1.36 and 2spirals 1.55 → 1.37 against
         # 8 RK4 steps of the ODE (any ODE solver may be named instead)
         "sample_solver": "sde",
-        "sample_steps": 50,
+        "sample_steps": SDE_STEPS,
     }
 }
 

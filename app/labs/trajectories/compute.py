@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from engine.flowmatch.model import SDE_STEPS
+
 __all__ = ["FAN", "TIMES", "cnf_probe", "diffusion_fan", "flow_fan"]
 
 TIMES = np.linspace(0.0, 1.0, 41)
@@ -39,7 +41,7 @@ def diffusion_fan(model: object, x: np.ndarray, sampler: str, seed: int = 0) -> 
     return np.stack(xs)
 
 
-def flow_fan(model: object, x: np.ndarray, t: float, steps: int = 50, seed: int = 0) -> np.ndarray:
+def flow_fan(model: object, x: np.ndarray, t: float, steps: int = SDE_STEPS, seed: int = 0) -> np.ndarray:
     """Paths (K, n, 2) of a flow-matching model's stochastic sampler started at x at time t: a fan to t = 1
     (its steps spread as ``steps`` would spread over the whole of [0, 1])."""
     count = max(1, int(round(steps * (1.0 - t))))

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.api import FLOW_KINDS
 from engine.densities import Density
+from engine.flowmatch.model import SDE_SAMPLER, SDE_STEPS
 from widgets.density_view import DensityView
 from widgets.trails_item import Trails
 
@@ -44,8 +45,7 @@ NO_CHART = ("The log-density along a path needs the exact log p<sub>t</sub> of a
 TRACE_COLOUR = "#E69F00"  # the clicked path: the chart's "moving particle" colour, unlike the blue trails
 
 SOLVERS = ("euler", "midpoint", "rk4", "dopri5")
-SDE = "sde"  # a flow-matching model's stochastic sampler, offered beside the solvers for fm models only
-SDE_STEPS = 50  # the steps it is switched to from fewer: its Euler–Maruyama steps need more than an ODE's
+SDE = SDE_SAMPLER  # a flow-matching model's stochastic sampler, offered beside the solvers for fm models only
 SAMPLERS = {"reverse SDE (ancestral)": "ancestral", "probability-flow ODE": "ode", "DDIM": "ddim",
             "DPM-Solver++": "dpm++"}
 
@@ -141,6 +141,7 @@ class TrajectoriesLab(Lab):
         return self.ctx.trained is not None and self.ctx.trained.kind in FLOW_KINDS
 
     def _solver_chosen(self, name: str) -> None:
+        """Choosing sde from fewer steps takes its own count: Euler–Maruyama needs more steps than an ODE solver."""
         if name == SDE and self.steps.value() < SDE_STEPS:
             with QtCore.QSignalBlocker(self.steps):
                 self.steps.setValue(SDE_STEPS)
