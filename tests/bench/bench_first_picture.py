@@ -27,7 +27,11 @@ a blur from one seed to the next.
 ``--clock cpu`` (the default) runs the trainers on the process's CPU time instead of the
 wall clock (their budget, schedule and elapsed time all follow it): the figures are then what
 a core of one's own would give, even on a machine shared with other work; ``--clock wall``
-measures as the window does, which on a busy machine is far slower.
+measures as the window does, which on a busy machine is far slower. ``--clock steps:N`` puts
+the target moment at about step N (the earlier looks in proportion) on any machine: the
+trainers' schedules then see the same moment at the same step in every run, which compares
+variants of the options at equal steps (``seconds_to_1_5`` and the times are then moments of
+that schedule, not measured seconds).
 
 Usage::
 
@@ -72,13 +76,41 @@ class _CpuClock:
     monotonic = staticmethod(time.process_time)
 
 
-def use_cpu_clock() -> None:
+class _StepClock:
+    """Stands in for the ``time`` module inside the trainers: every reading moves it on by ``tick``.
+
+    A training step reads it twice (its start and its end; flow matching twice more around a
+    look), so with tick = target / (2 N) the target moment falls at about step N whatever the
+    machine's speed and load, and variants are compared at equal steps.
+    """
+
+    now = 0.0
+    tick = 0.0
+
+    @classmethod
+    def perf_counter(cls) -> float:
+        cls.now += cls.tick
+        return cls.now
+
+    monotonic = perf_counter
+
+    @classmethod
+    def restart(cls, target: float, steps: int) -> None:
+        cls.now, cls.tick = 0.0, target / (2 * steps)
+
+
+def use_clock(clock: type) -> None:
+    """Make ``clock`` (a stand-in for the ``time`` module) the trainers' clock."""
     for name in TRAIN_MODULES:
         try:
             module = importlib.import_module(name)
         except ImportError:  # a family this engine does not have
             continue
-        module.time = _CpuClock  # type: ignore[attr-defined]
+        module.time = clock  # type: ignore[attr-defined]
+
+
+def use_cpu_clock() -> None:
+    use_clock(_CpuClock)
 
 
 def exact_floor(density: Density, n: int, repeats: int = 3) -> tuple[np.ndarray, float]:
@@ -109,10 +141,13 @@ def window_samples(kind: str, trainer: Any, n: int, sampler: str) -> np.ndarray:
 
 
 def curve(kind: str, name: str, times: list[float], budget: float, n: int, seed: int,
-          sampler: str, options: dict[str, Any]) -> dict[str, Any]:
+          sampler: str, options: dict[str, Any], steps_at_target: int | None = None) -> dict[str, Any]:
+    """One run's ratios at ``times``; ``steps_at_target``: the trainers run on the step clock."""
     density = get_density(name)
     truth, floor = exact_floor(density, n)
     target = TARGET_SECONDS.get(kind, 3.0)
+    if steps_at_target is not None:
+        _StepClock.restart(target, steps_at_target)
     trainer = make_trainer(kind, density, options, torch.device("cpu"), seed)
     run = trainer.run(seconds=budget)
     points: list[dict[str, Any]] = []
@@ -169,6 +204,13 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "worst_ratio_at_target": max((p["worst"] for p in per.values()), default=None), "per_density": per}
 
 
+def _clock(text: str) -> str:
+    name, _, count = text.partition(":")
+    if text in ("cpu", "wall") or (name == "steps" and count.isdigit() and int(count) > 0):
+        return text
+    raise argparse.ArgumentTypeError(f"choose cpu, wall or steps:N with N a positive whole number, not {text!r}")
+
+
 def _seeds(text: str) -> list[int]:
     try:
         seeds = [int(v) for v in text.split(",") if v.strip()]
@@ -201,12 +243,16 @@ def main() -> None:
                    help="preview (as the window), default (each model's own) or NAME:STEPS (diffusion)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a training option instead of its default (repeatable; the value is read as JSON)")
-    p.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="what the trainers' seconds count")
+    p.add_argument("--clock", type=_clock, default="cpu",
+                   help="what the trainers' seconds count: cpu, wall, or steps:N (the target moment at step N)")
     args = p.parse_args()
     args.options = {key: _value(value) for key, _, value in (o.partition("=") for o in args.option)}
     configure_threads(1)
+    steps_at_target = int(args.clock.partition(":")[2]) if args.clock.startswith("steps:") else None
     if args.clock == "cpu":
         use_cpu_clock()
+    elif steps_at_target is not None:
+        use_clock(_StepClock)
     kinds = [k for k in args.models.split(",") if k]
     unknown = [k for k in kinds if k not in FAMILIES]
     if unknown:
@@ -221,7 +267,8 @@ def main() -> None:
             times = [float(t) for t in args.times.split(",")] if args.times else list(
                 DEFAULT_TIMES.get(kind, DIFFUSION_TIMES))
             for seed in seeds:
-                row = curve(kind, name, times, args.budget, args.n, seed, args.sampler, args.options)
+                row = curve(kind, name, times, args.budget, args.n, seed, args.sampler, args.options,
+                            steps_at_target)
                 results.append({**row, "seed": seed})
                 print(json.dumps({k: v for k, v in results[-1].items() if k != "curve"}), file=sys.stderr, flush=True)
     summary = {kind: summarise([r for r in results if r["model"] == kind]) for kind in kinds}
