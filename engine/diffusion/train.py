@@ -248,7 +248,7 @@ class DiffusionTrainer:
             if self.classifier is not None:
                 self._best_clf = copy.deepcopy(self.classifier.state_dict())
         sampler, steps, options = self.preview_sampler()
-        samples = self._ema_model().sample(MONITOR_SAMPLES, seed=self.seed + 3, sampler=sampler, steps=steps,
+        samples = self.current_model().sample(MONITOR_SAMPLES, seed=self.seed + 3, sampler=sampler, steps=steps,
                                            **options)
         return histogram_tv(samples, self._reference, self.density.box), samples
 
@@ -257,12 +257,9 @@ class DiffusionTrainer:
         name, steps, options = PREVIEW[self.kind]
         return name, min(steps, self.process.num_levels), dict(options)
 
-    def _ema_model(self) -> DiffusionModel:
-        return DiffusionModel(self.kind, self.ema, self.process, self.config, self.classifier)
-
     def current_model(self) -> DiffusionModel:
         """The model as the live preview samples it: the EMA weights as they are now (shared, not copied)."""
-        return self._ema_model()
+        return DiffusionModel(self.kind, self.ema, self.process, self.config, self.classifier)
 
     # -- public --------------------------------------------------------------------------
     def set_learning_rate(self, lr: float) -> None:

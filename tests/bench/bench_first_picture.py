@@ -109,10 +109,6 @@ def use_clock(clock: type) -> None:
         module.time = clock  # type: ignore[attr-defined]
 
 
-def use_cpu_clock() -> None:
-    use_clock(_CpuClock)
-
-
 def exact_floor(density: Density, n: int, repeats: int = 3) -> tuple[np.ndarray, float]:
     """A reference sample and the mean TV of ``repeats`` other exact samples of n points against it."""
     truth = density.sample(n, seed=101).x
@@ -250,7 +246,7 @@ def main() -> None:
     configure_threads(1)
     steps_at_target = int(args.clock.partition(":")[2]) if args.clock.startswith("steps:") else None
     if args.clock == "cpu":
-        use_cpu_clock()
+        use_clock(_CpuClock)
     elif steps_at_target is not None:
         use_clock(_StepClock)
     kinds = [k for k in args.models.split(",") if k]

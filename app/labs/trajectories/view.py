@@ -45,7 +45,6 @@ NO_CHART = ("The log-density along a path needs the exact log p<sub>t</sub> of a
 TRACE_COLOUR = "#E69F00"  # the clicked path: the chart's "moving particle" colour, unlike the blue trails
 
 SOLVERS = ("euler", "midpoint", "rk4", "dopri5")
-SDE = SDE_SAMPLER  # a flow-matching model's stochastic sampler, offered beside the solvers for fm models only
 SAMPLERS = {"reverse SDE (ancestral)": "ancestral", "probability-flow ODE": "ode", "DDIM": "ddim",
             "DPM-Solver++": "dpm++"}
 
@@ -65,7 +64,7 @@ class TrajectoriesLab(Lab):
         self.reference = Trails(plot, color=(200, 200, 200), width=1.0, head_size=3)
         self.trails = Trails(plot)
         self.solver = QtWidgets.QComboBox()
-        self.solver.addItems([*SOLVERS, SDE])
+        self.solver.addItems([*SOLVERS, SDE_SAMPLER])
         self.solver.setCurrentText("euler")
         self.solver.setToolTip("ODE solver of the CNF's paths; for a flow-matching model also sde, its stochastic "
                                "sampler: noisy paths with the same marginals (50 steps or more)")
@@ -125,7 +124,7 @@ class TrajectoriesLab(Lab):
 
     def configure(self, solver: str | None = None, steps: int | None = None, particles: int | None = None,
                   sampler: str | None = None, reference: bool | None = None, **_: object) -> None:
-        if solver in (*SOLVERS, SDE):
+        if solver in (*SOLVERS, SDE_SAMPLER):
             self.solver.setCurrentText(solver)
         if steps is not None:
             self.steps.setValue(int(steps))
@@ -142,16 +141,16 @@ class TrajectoriesLab(Lab):
 
     def _solver_chosen(self, name: str) -> None:
         """Choosing sde from fewer steps takes its own count: Euler–Maruyama needs more steps than an ODE solver."""
-        if name == SDE and self.steps.value() < SDE_STEPS:
+        if name == SDE_SAMPLER and self.steps.value() < SDE_STEPS:
             with QtCore.QSignalBlocker(self.steps):
                 self.steps.setValue(SDE_STEPS)
 
     def _offer_sde(self) -> None:
         """The sde item is enabled for a flow-matching model only; another model falls back to Euler."""
         fm = self.ctx.trained is not None and self.ctx.trained.kind == "fm"
-        item = self.solver.model().item(self.solver.findText(SDE))  # type: ignore[attr-defined]
+        item = self.solver.model().item(self.solver.findText(SDE_SAMPLER))  # type: ignore[attr-defined]
         item.setEnabled(fm)
-        if not fm and self.solver.currentText() == SDE:
+        if not fm and self.solver.currentText() == SDE_SAMPLER:
             with QtCore.QSignalBlocker(self.solver):
                 self.solver.setCurrentText("euler")
 
@@ -201,7 +200,7 @@ class TrajectoriesLab(Lab):
         cnf = self._cnf()
         self.probe.chart.setVisible(cnf)
         self.no_chart.setVisible(not cnf)
-        self.probe.sde_fan = cnf and self.solver.currentText() == SDE  # a click fans out along the SDE too
+        self.probe.sde_fan = cnf and self.solver.currentText() == SDE_SAMPLER  # a click fans out along the SDE too
 
     def refresh_now(self) -> None:
         self.stop_background()
@@ -224,7 +223,7 @@ class TrajectoriesLab(Lab):
     def _on_done(self, how: str) -> None:
         self._complete = how == "done"
         main = self.paths["main"]
-        if main and self._cnf() and self.solver.currentText() == SDE:
+        if main and self._cnf() and self.solver.currentText() == SDE_SAMPLER:
             self.header.set_status(f"sde, {self.steps.value()} Euler–Maruyama steps: noisy paths, the faint RK4 "
                                    "trails the ODE's; both end in the same distribution. Click a point for a fan of "
                                    "SDE paths and its ODE path.")
