@@ -20,7 +20,8 @@ from torch import Tensor, nn
 
 from ..errors import InputError, WorkLimitError
 
-__all__ = ["ODE_SOLVERS", "OdeSolver", "Counted", "SolverDiverged", "check_solver", "fixed_step_solve", "odesolve"]
+__all__ = ["ODE_SOLVERS", "OdeSolver", "Counted", "SolverDiverged", "check_solver", "fixed_step_solve", "odesolve",
+           "stage_times"]
 
 State = tuple[Tensor, ...]
 RHS = Callable[[Tensor | float, State], State]
@@ -77,27 +78,47 @@ class Counted(nn.Module):
         return self.func(t, y)
 
 
+# the times at which each fixed-step method evaluates the right-hand side within a step from t of size h:
+# the steps below take theirs from here, so that :func:`stage_times` names the very same floats
+_NODES: dict[str, Callable[[float, float], tuple[float, ...]]] = {
+    "euler": lambda t, h: (t,),
+    "midpoint": lambda t, h: (t, t + h / 2),
+    "rk4": lambda t, h: (t, t + h / 3, t + 2 * h / 3, t + h),
+}
+
+
 def _euler(f: RHS, t: float, h: float, y: State) -> State:
     k1 = f(t, y)
     return tuple(a + h * b for a, b in zip(y, k1))
 
 
 def _midpoint(f: RHS, t: float, h: float, y: State) -> State:
-    k1 = f(t, y)
-    k2 = f(t + h / 2, tuple(a + (h / 2) * b for a, b in zip(y, k1)))
+    t1, t2 = _NODES["midpoint"](t, h)
+    k1 = f(t1, y)
+    k2 = f(t2, tuple(a + (h / 2) * b for a, b in zip(y, k1)))
     return tuple(a + h * b for a, b in zip(y, k2))
 
 
 def _rk4(f: RHS, t: float, h: float, y: State) -> State:
     # Kutta's 3/8 rule, as torchdiffeq's "rk4", so that both code paths agree to rounding
-    k1 = f(t, y)
-    k2 = f(t + h / 3, tuple(a + (h / 3) * b for a, b in zip(y, k1)))
-    k3 = f(t + 2 * h / 3, tuple(a + h * (c - b / 3) for a, b, c in zip(y, k1, k2)))
-    k4 = f(t + h, tuple(a + h * (b - c + d) for a, b, c, d in zip(y, k1, k2, k3)))
+    t1, t2, t3, t4 = _NODES["rk4"](t, h)
+    k1 = f(t1, y)
+    k2 = f(t2, tuple(a + (h / 3) * b for a, b in zip(y, k1)))
+    k3 = f(t3, tuple(a + h * (c - b / 3) for a, b, c in zip(y, k1, k2)))
+    k4 = f(t4, tuple(a + h * (b - c + d) for a, b, c, d in zip(y, k1, k2, k3)))
     return tuple(a + (h / 8) * (b + 3 * (c + d) + e) for a, b, c, d, e in zip(y, k1, k2, k3, k4))
 
 
 _STEPS: dict[str, Callable[[RHS, float, float, State], State]] = {"euler": _euler, "midpoint": _midpoint, "rk4": _rk4}
+
+
+def stage_times(t0: float, t1: float, steps: int, method: str = "rk4") -> list[float]:
+    """Every time at which :func:`fixed_step_solve` evaluates the right-hand side, each once, in order:
+    the same Python floats it passes, so that a field can prepare itself for them (e.g.
+    :meth:`engine.cnf.nets.VectorField.fixed_times`)."""
+    h = (t1 - t0) / steps
+    times = (s for i in range(steps) for s in _NODES[method](t0 + i * h, h))
+    return list(dict.fromkeys(times))
 
 
 def fixed_step_solve(func: RHS, y0: State, t0: float, t1: float, steps: int, method: str = "rk4") -> State:

@@ -14,7 +14,7 @@ from engine.cnf.divergence import TraceEstimator, autograd_hutchinson, autograd_
 from engine.cnf.dynamics import CNFDynamics
 from engine.cnf.model import CNF, standard_normal_log_prob
 from engine.cnf.nets import ACTIVATIONS, VectorField
-from engine.cnf.solvers import Counted, odesolve
+from engine.cnf.solvers import Counted, odesolve, stage_times
 from engine.device import configure_threads
 
 configure_threads()  # one thread: two spinning threads on a shared 2-core machine collapse
@@ -195,6 +195,38 @@ def test_own_fixed_step_loop_matches_torchdiffeq(method: str) -> None:
         torch.testing.assert_close(a[-1], b[-1], rtol=1e-12, atol=1e-12)
         torch.testing.assert_close(a[0], b[0])
     assert (ours[0][-1] - x).abs().max() > 0.05
+
+
+@pytest.mark.parametrize("method", ["euler", "midpoint", "rk4"])
+@pytest.mark.parametrize("features", FEATURES)
+def test_layers_folded_at_the_stage_times_give_the_same_solve_and_gradients(method: str,
+                                                                             features: dict[str, Any]) -> None:
+    f = lively_field(seed=5, end_time=0.7, **features)
+    dyn = CNFDynamics(f, frobenius=True)
+    x = torch.randn(10, 2, dtype=torch.double)
+    t = torch.tensor([1.0, 0.0], dtype=torch.double)
+    seen: list[float] = []
+    recorded = Counted(lambda tt, y: (seen.append(tt), dyn(tt, y))[1])  # type: ignore[func-returns-value]
+    odesolve(recorded, dyn.initial_state(x), t, solver=method, steps=3)
+    times = stage_times(1.0, 0.0, 3, method)
+    assert times == list(dict.fromkeys(seen))  # the very floats the solver passes, each once
+
+    def loss() -> tuple[torch.Tensor, list[torch.Tensor]]:
+        z, delta, frob = (y[-1] for y in odesolve(dyn, dyn.initial_state(x), t, solver=method, steps=3))
+        value = (z ** 2).sum() + delta.sum() + frob.sum()
+        return value, list(torch.autograd.grad(value, list(f.parameters())))
+
+    plain, plain_grads = loss()
+    with f.fixed_times(times):
+        folded, folded_grads = loss()
+        assert f._folded is not None and set(f._folded) == set(times)
+    assert f._folded is None  # the block's end forgets the folded layers (the weights move on)
+    torch.testing.assert_close(folded, plain, rtol=1e-12, atol=1e-12)
+    for a, b in zip(folded_grads, plain_grads):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    # a time outside the block's list is folded as before
+    with f.fixed_times(times[:1]):
+        torch.testing.assert_close(f(0.123, x), f(torch.tensor(0.123, dtype=torch.double), x))
 
 
 def test_flow_inverts_and_log_prob_is_solver_independent() -> None:
