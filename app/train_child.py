@@ -99,9 +99,10 @@ def _run_job(job: dict[str, Any], ctrl: Connection, data: Connection) -> None:
 def child_main(ctrl: Connection, data: Connection) -> None:
     """Entry point of the child: warm up, wait for one job, run it, exit."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import engine.api  # noqa: F401 - import torch and the engine before the job arrives
+    import engine.api  # import torch and the engine before the job arrives
     from engine.device import configure_threads
     configure_threads()
+    engine.api.warm_up()  # and what a run's first step would load: Train then shows a picture at once
     try:
         job = ctrl.recv()
     except (EOFError, OSError):

@@ -46,6 +46,9 @@ class Standby:
 
 
 _standby: Standby | None = None
+# the next standby starts this long after a run took the last one: warming up costs ~2.3 s of a core, which
+# the run's first seconds (the window's and the trainer's, on 2 cores) want more
+REFILL_AFTER_MS = 6000
 
 
 def take_standby() -> Standby:
@@ -53,7 +56,7 @@ def take_standby() -> Standby:
     global _standby
     s = _standby if _standby is not None and _standby.proc.is_alive() else Standby()
     _standby = None
-    QtCore.QTimer.singleShot(1000, _refill)
+    QtCore.QTimer.singleShot(REFILL_AFTER_MS, _refill)
     return s
 
 
