@@ -57,6 +57,7 @@ class Lab(QtWidgets.QWidget):
         self.ctx = ctx
         self.active = False
         self._worker: GeneratorWorker | None = None
+        self._unsettled: GeneratorWorker | None = None  # the worker whose end has not reached this thread yet
         self._orphans: list[GeneratorWorker] = []
         self._stale = False
         self._stamps: deque[float] = deque(maxlen=FPS_WINDOW)
@@ -179,19 +180,29 @@ class Lab(QtWidgets.QWidget):
         if on_done is not None:
             w.finished.connect(on_done)
         w.finished.connect(self._on_background_finished)
-        self._worker = w
+        # connected last: the lab is busy until the worker's end has been handled here (on_done ran),
+        # not only until its thread stopped, which comes first
+        w.finished.connect(lambda _how: self._settle(w))
+        w.failed.connect(lambda _text: self._settle(w))
+        self._worker = self._unsettled = w
         w.start()
         return w
+
+    def _settle(self, w: GeneratorWorker) -> None:
+        if self._unsettled is w:
+            self._unsettled = None
 
     def stop_background(self) -> None:
         if self._worker is not None:
             if not self._worker.shutdown(10_000):
                 self._orphans.append(self._worker)  # never destroy a running QThread
             self._worker = None
+        self._unsettled = None
 
     @property
     def busy(self) -> bool:
-        return self._worker is not None and self._worker.thread.isRunning()
+        """Whether background work is under way: from its start until its end was handled here."""
+        return self._worker is not None and self._worker is self._unsettled
 
     def _on_failed(self, text: str) -> None:
         self.header.set_status(f"⚠ {text}")

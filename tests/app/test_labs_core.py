@@ -27,6 +27,20 @@ def lab(open_lab):  # type: ignore[no-untyped-def]
     return lambda name, ctx: open_lab(name, ctx, (900, 600))
 
 
+def test_a_lab_is_busy_until_its_background_work_has_been_handled(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
+    p = lab("path", context(None))
+    handled: list[str] = []
+    w = p.run_in_background(lambda: iter([1, 2]), lambda f: None, handled.append)
+    assert p.busy
+    assert w.thread.wait(60_000)  # the worker's thread has ended; its end is still queued for this thread
+    assert p.busy and not handled
+    qtbot.waitUntil(lambda: not p.busy, timeout=60_000)
+    assert handled == ["done"]  # not busy only once on_done has run
+    w2 = p.run_in_background(lambda: iter(()), lambda f: None)
+    p.stop_background()
+    assert not p.busy and w2.thread.wait(60_000)
+
+
 def test_path_without_model_shows_the_data_and_says_so(lab) -> None:  # type: ignore[no-untyped-def]
     p = lab("path", context(None))
     p.activate()
