@@ -156,7 +156,7 @@ def warm_up() -> None:
       builds imports (~1.3 s of one core here);
     - torchdiffeq with scipy.integrate (~0.4 s), for the adaptive solves of the held-out NLL.
 
-    The first picture of a run then came 0.10-0.32 s after its job instead of 1.1-1.4 s
+    The first picture of a run then came 0.1-0.4 s after its job instead of 1.1-1.4 s
     (tests/bench/bench_train_start.py).
     """
     import torchdiffeq  # noqa: F401 - the import is the point

@@ -198,15 +198,17 @@ class VectorField(nn.Module):
     def _at_time(self, layer: ConcatSquash, s: Tensor | float, gate_offset: Tensor | float = 0.0,
                  shift_offset: Tensor | float = 0.0) -> tuple[Tensor, Tensor]:
         """A layer at a scalar (network) time as a plain affine map (weight, bias); the offsets are
-        added to its gate's logit and to its shift (a label's, in flow matching's conditional field)."""
+        added to its gate's logit and to its shift (a label's, in flow matching's conditional field).
+        With times (k, 1) instead of a scalar, the k maps at once: weights (k, n_out, n_in), biases (k, n_out)."""
         w = layer.linear.weight
         if self.time_features:
-            e = self._time(torch.as_tensor(s, dtype=w.dtype, device=w.device).reshape(1))
+            st = torch.as_tensor(s, dtype=w.dtype, device=w.device)
+            e = self._time(st if st.dim() == 2 else st.reshape(1))
             logit, shift = layer.gate(e), layer.shift(e)
         else:
             logit, shift = layer.gate.weight[:, 0] * s + layer.gate.bias, layer.shift.weight[:, 0] * s
         gate = torch.sigmoid(logit + gate_offset)
-        return w * gate[:, None], layer.linear.bias * gate + shift + shift_offset
+        return w * gate[..., None], layer.linear.bias * gate + shift + shift_offset
 
     @contextmanager
     def fixed_times(self, times: Sequence[float]) -> Iterator[None]:
@@ -219,17 +221,7 @@ class VectorField(nn.Module):
         """
         w0 = self._squashes()[0].linear.weight
         s = torch.tensor([t * self.end_time for t in times], dtype=w0.dtype, device=w0.device)[:, None]
-        per_layer = []
-        for layer in self._squashes():
-            if self.time_features:
-                e = self._time(s)
-                logit, shift = layer.gate(e), layer.shift(e)
-            else:
-                logit, shift = s * layer.gate.weight[:, 0] + layer.gate.bias, s * layer.shift.weight[:, 0]
-            gate = torch.sigmoid(logit)  # (k, n_out)
-            weights = layer.linear.weight * gate[:, :, None]
-            biases = layer.linear.bias * gate + shift
-            per_layer.append(list(zip(weights.unbind(0), biases.unbind(0))))
+        per_layer = [list(zip(*(m.unbind(0) for m in self._at_time(layer, s)))) for layer in self._squashes()]
         self._folded = {t: [maps[k] for maps in per_layer] for k, t in enumerate(times)}
         try:
             yield
