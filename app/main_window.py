@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["MainWindow"]
 
 TRIM_EVERY_MS = 20_000
+PICTURE_MIN_PX = 150  # the least height of each training picture's plot, inside its title and axes
+PICTURE_TEXT_LINES = 4  # its title, the ticks and the axis label, in lines of text
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -84,7 +86,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_views(self) -> None:
         """The density and model views over the training curves, as the first tab of the labs."""
-        from .lab_tabs import LabTabs
+        from .lab_tabs import LabTabs, scrolled
         from .labs.context import LabContext
 
         self.view = DensityView(title="")
@@ -98,12 +100,17 @@ class MainWindow(QtWidgets.QMainWindow):
             w.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Ignored)
             views.addWidget(w, stretch)
         self.curves.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Ignored)
+        # nor are the pictures squashed under the curves' least height in a small window (a
+        # remembered 676 x 480 left them 20 px high): below both the page scrolls
+        lines = self.fontMetrics().lineSpacing()
+        for w in (self.view, self.model_view):
+            w.setMinimumHeight(PICTURE_MIN_PX + PICTURE_TEXT_LINES * lines)
         column = QtWidgets.QVBoxLayout(page)
         column.setContentsMargins(4, 4, 4, 4)
         column.addLayout(views, 3)
         column.addWidget(self.curves, 2)
         self.ctx = LabContext(self)
-        self.lab_tabs = LabTabs(self.ctx, page)
+        self.lab_tabs = LabTabs(self.ctx, scrolled(page))
         self.lab_tabs.install_shortcuts(self)
         self.setCentralWidget(self.lab_tabs)
 

@@ -71,6 +71,10 @@ class CurvesView(QtWidgets.QWidget):
         for p in (self.loss_plot, self.metric_plot):
             add_light_grid(p)
             p.setLabel("bottom", "step")
+        # one step axis for both: the metric is measured every few seconds, and its first points alone
+        # had an axis of 0-1 steps beside a loss at step 100
+        self.metric_plot.setXLink(self.loss_plot)
+        self.metric_plot.enableAutoRange(x=False)
         # every step is kept and drawn as a thin line (a wide pen on a noisy line of thousands of
         # points costs Qt's stroker 100-800 ms a paint); a running mean is drawn wide on top of it
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen((86, 180, 233, 110), width=1))

@@ -46,7 +46,8 @@ def test_gradients_agree_and_the_charts_grow_live(lab, qtbot) -> None:  # type: 
 def test_model_change_measures_again_unless_training(lab, qtbot) -> None:  # type: ignore[no-untyped-def]
     lab.step_counts = (4,)
     lab.activate()
-    qtbot.waitUntil(lambda: len(lab.points) == 1, timeout=30_000)
+    # its points come before the measurement's end has been handled, which ends busy
+    qtbot.waitUntil(lambda: len(lab.points) == 1 and not lab.busy, timeout=30_000)
     lab.ctx.training = True
     lab.ctx.set_model(TrainedModel(CNF(random_field(seed=2, width=16, depth=1)), density_record(lab.ctx.density),
                                    {}))

@@ -281,3 +281,17 @@ def test_a_first_window_on_a_small_screen_opens_filling_it(qtbot, tmp_path, monk
     again = MainWindow(settings=settings, build=False)
     qtbot.addWidget(again)
     assert again.size() == QtCore.QSize(700, 500) and not again.isMaximized()
+
+
+def test_a_small_window_scrolls_the_training_page_instead_of_squashing_its_pictures(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A remembered 676 x 480 window left the two training pictures 20 px high under the curves'
+    least height: they keep theirs and the page scrolls."""
+    window.lab_tabs.show_view("training")
+    _settle(qtbot, window, (676, 480))
+    for w in (window.view, window.model_view, window.curves):
+        assert w.height() >= w.minimumHeight() > 150, w
+    area = window.lab_tabs.tabs.currentWidget()
+    assert isinstance(area, QtWidgets.QScrollArea) and area.verticalScrollBar().isVisible()
+    _settle(qtbot, window, (1024, 768))  # at a projector's size nothing scrolls
+    assert not area.verticalScrollBar().isVisible()
+    assert window.view.height() > window.view.minimumHeight()

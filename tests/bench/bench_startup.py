@@ -20,7 +20,9 @@ launched, so the interpreter's start and every import are included:
 each with the CPU seconds the process had used by then (``*_cpu_s``: on a shared machine
 the wall clock waits for other work; the load average is printed too). Looking costs a
 little: a grab of the view every 50 ms. The project's modules run from compiled bytecode, as
-an installed package's do (compiled into their __pycache__ folders before the first case).
+an installed package's do (compiled into their __pycache__ folders before the first case). Each
+case has settings of its own in a fresh folder, as on a first start: a person's settings are
+neither read nor changed.
 
 Usage::
 
@@ -35,6 +37,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -151,10 +154,13 @@ def bytecode_env() -> dict[str, str]:
 
 def run_case(scene: str | None, platform: str, limit: float, base_env: dict[str, str]) -> dict[str, Any]:
     args = ["--scene", str(SCENES / f"{scene}.json")] if scene else []
-    env = {**base_env, "QT_QPA_PLATFORM": platform}
-    t0 = time.time()
-    cmd = [sys.executable, __file__, "--probe", str(t0), "--limit", str(limit), "--", *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=limit + 400, cwd=ROOT)
+    # settings of their own: every case starts as a first start does, and none changes a person's settings
+    # (the window saves its geometry when it closes)
+    with tempfile.TemporaryDirectory(prefix="flowscope-startup-") as config:
+        env = {**base_env, "QT_QPA_PLATFORM": platform, "XDG_CONFIG_HOME": config}
+        t0 = time.time()
+        cmd = [sys.executable, __file__, "--probe", str(t0), "--limit", str(limit), "--", *args]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=limit + 400, cwd=ROOT)
     line = next((s for s in done.stdout.splitlines() if s.startswith("STARTUP ")), None)
     row: dict[str, Any] = {"scene": scene, "exit": done.returncode}
     if line is None:

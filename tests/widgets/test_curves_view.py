@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 
 from widgets.curves_view import SMOOTH_POINTS, CurvesView, running_mean
 
@@ -93,3 +94,17 @@ def test_a_single_metric_point_is_shown_on_a_step_axis_from_zero(qtbot) -> None:
     view.redraw()
     view.metric_plot.vb.autoRange()
     assert view.metric_plot.vb.viewRange()[0][0] <= 0.0
+
+
+def test_the_metric_shares_the_loss_step_axis(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """A metric measured every few seconds had one point on an axis of 0-1 steps beside a loss at
+    step 300: both plots show the same steps."""
+    view = CurvesView()
+    qtbot.addWidget(view)
+    view.resize(900, 400)
+    view.show()
+    for step in range(1, 301):
+        view.add_point(step, 4.5 - step / 300, 3.9 if step < 150 else 3.5)
+    view.redraw()
+    qtbot.waitUntil(lambda: view.loss_plot.vb.viewRange()[0][1] >= 300.0)
+    assert view.metric_plot.vb.viewRange()[0] == pytest.approx(view.loss_plot.vb.viewRange()[0])
