@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from app.labs.registry import lab_names  # noqa: E402 - after the path is set
 
 DENSITIES = ["8gaussians", "moons", "checkerboard", "twomodes", "banana", "rings"]
-MODELS = ["cnf", "ddpm", "ncsn"]
+MODELS = ["cnf", "fm", "ddpm", "ncsn"]
 MODELS_NOW = list(MODELS)
 VIEWS = [*lab_names(), "training"]
 
