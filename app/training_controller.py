@@ -28,7 +28,7 @@ from widgets.train_panel import TrainPanel
 from .train_process import ProcessWorker
 from .worker import GeneratorWorker
 
-__all__ = ["TrainingController", "describe_progress"]
+__all__ = ["TrainingController", "describe_progress", "pending_note"]
 
 REDRAW_MS = 25
 # curves and the progress line change slowly and cost a few ms each: redrawn at most ~5 times a second
@@ -51,6 +51,17 @@ def describe_progress(s: TrainSnapshot) -> str:
     if left is not None:
         parts.append(f"{left:.0f} s left")
     return "  ·  ".join(parts)
+
+
+def pending_note(kind: str, options: dict[str, Any]) -> str:
+    """What the metric chart says until a run's first measure: a family that measures its held-out
+    NLL every few seconds of training (``eval_every``) leaves the chart empty that long (the CNF
+    measures its untrained baseline first, which hides the note at once); '' for the families that
+    measure every moment (the diffusion families' TV)."""
+    every = {**api.default_options(kind), **options}.get("eval_every")
+    if not isinstance(every, (int, float)) or every <= 0:
+        return ""
+    return f"the first figure comes\nafter {every:g} s of training"
 
 
 class TrainingController(QtCore.QObject):
@@ -135,6 +146,7 @@ class TrainingController(QtCore.QObject):
             self.error.emit(str(e))
             return False
         self.curves.clear()
+        self.curves.set_pending(pending_note(kind, self.panel.options()))
         self._samples = self._grid = None
         self.latest = None
         self.trainer = None

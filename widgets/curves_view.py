@@ -100,7 +100,11 @@ class CurvesView(QtWidgets.QWidget):
             note = boxed_text(EMPTY_NOTE, anchor=(0.5, 0.5))
             p.addItem(note, ignoreBounds=True)
             note.setPos(0.5, 0.5)  # the middle of an empty plot's 0..1 range
+            # ... and of whatever range it is given (the metric's steps follow the loss's)
+            p.getViewBox().sigRangeChanged.connect(lambda vb, rng, *_, note=note: note.setPos(
+                0.5 * (rng[0][0] + rng[0][1]), 0.5 * (rng[1][0] + rng[1][1])))
             self.empty_notes.append(note)
+        self._pending = ""  # what the metric chart says while a run has a loss but no metric yet
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.glw)
@@ -119,6 +123,11 @@ class CurvesView(QtWidgets.QWidget):
 
     def set_metric_name(self, name: str) -> None:
         self.metric_plot.setTitle(name)
+
+    def set_pending(self, text: str) -> None:
+        """What the metric chart says while the run's loss is drawn and its metric not yet ('' for
+        nothing): a metric measured every few seconds leaves an empty chart at first."""
+        self._pending = text
 
     def set_reference(self, value: float | None, label: str = "") -> None:
         self.reference.setVisible(value is not None)
@@ -139,8 +148,12 @@ class CurvesView(QtWidgets.QWidget):
 
     def redraw(self) -> None:
         """Push the points to the plots (called from a timer, not per step)."""
-        for note in self.empty_notes:
-            note.setVisible(self._loss.n == 0 and self._metric.n == 0)
+        loss_note, metric_note = self.empty_notes
+        loss_note.setVisible(self._loss.n == 0 and self._metric.n == 0)
+        metric_note.setVisible(self._metric.n == 0 and (self._loss.n == 0 or bool(self._pending)))
+        text = EMPTY_NOTE if self._loss.n == 0 else self._pending
+        if metric_note.isVisible() and metric_note.textItem.toPlainText() != text:
+            metric_note.setText(text)
         if self._loss.n:
             x, y = self._loss.data()
             self.loss_curve.setData(x, y)
@@ -160,6 +173,7 @@ class CurvesView(QtWidgets.QWidget):
         if not self.reference.isVisible():
             self._room.setData([], [])
         for note in self.empty_notes:
+            note.setText(EMPTY_NOTE)
             note.setVisible(True)
 
     def point_count(self) -> tuple[int, int]:

@@ -318,3 +318,12 @@ def test_a_scene_or_file_with_a_conditional_model_ticks_class_conditional(qtbot,
     assert w.open_model(str(tmp_path / "m.pt"))
     assert form.value("conditional") is True and form.value("batch") == default_options("ddpm", True)["batch"]
     w.training.shutdown()
+
+
+def test_the_metric_chart_says_when_a_family_measures_first() -> None:
+    from app.training_controller import pending_note
+
+    assert "after 5 s of training" in pending_note("fm", {})  # flow matching's default cadence
+    assert "after 2.5 s of training" in pending_note("fm", {"eval_every": 2.5})  # the run's own
+    assert "after 5 s" in pending_note("cnf", {})  # hidden at once by the untrained baseline's figure
+    assert pending_note("ddpm", {}) == pending_note("ncsn", {}) == ""  # their TV comes every moment

@@ -108,3 +108,31 @@ def test_the_metric_shares_the_loss_step_axis(qtbot) -> None:  # type: ignore[no
     view.redraw()
     qtbot.waitUntil(lambda: view.loss_plot.vb.viewRange()[0][1] >= 300.0)
     assert view.metric_plot.vb.viewRange()[0] == pytest.approx(view.loss_plot.vb.viewRange()[0])
+
+
+def test_a_run_without_its_first_metric_says_when_it_comes(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Flow matching measures its held-out NLL every 5 s of training: until then the metric chart
+    said nothing beside a loss curve. It says when the first figure comes, centred on the steps shown."""
+    view = CurvesView()
+    qtbot.addWidget(view)
+    view.resize(900, 400)
+    view.show()
+    view.set_pending("the first figure comes\nafter 5 s of training")
+    for step in range(1, 201):
+        view.add_point(step, 4.0)
+    view.redraw()
+    loss_note, metric_note = view.empty_notes
+    assert not loss_note.isVisible() and metric_note.isVisible()
+    assert "after 5 s" in metric_note.textItem.toPlainText()
+    qtbot.waitUntil(lambda: view.metric_plot.vb.viewRange()[0][1] >= 200.0)
+    assert view.metric_plot.vb.sceneBoundingRect().contains(metric_note.sceneBoundingRect())
+    view.add_point(201, 3.9, 2.5)
+    view.redraw()
+    assert not metric_note.isVisible()
+    view.clear()  # a new run starts with the general note again
+    view.redraw()
+    assert all("Train" in n.textItem.toPlainText() and n.isVisible() for n in view.empty_notes)
+    view.set_pending("")  # a family that measures at once: no note beside the loss
+    view.add_point(1, 4.0)
+    view.redraw()
+    assert not metric_note.isVisible()
