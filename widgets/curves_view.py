@@ -109,20 +109,29 @@ class CurvesView(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.glw)
         restyle(self)
-        self._fit_height()
+        self._fit_size()
 
     def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
         if event.type() == QtCore.QEvent.Type.FontChange:  # larger text: more room for it
-            self._fit_height()
+            self._fit_size()
 
-    def _fit_height(self) -> None:
+    def _fit_size(self) -> None:
         """Never so low that the plots' data areas fall under PLOT_MIN_PX (a layout that shares the
-        height out by stretch would give them ~170 px at 1024 x 768)."""
+        height out by stretch would give them ~170 px at 1024 x 768); and the two plots of one width:
+        the layout gives each its least width (its title's) and shares out the rest, so the loss's
+        longer title had left it 410 px beside the metric's 520, on one step axis."""
         self.setMinimumHeight(PLOT_MIN_PX + TEXT_LINES * self.fontMetrics().lineSpacing() + MARGINS_PX)
+        plots = (self.loss_plot, self.metric_plot)
+        for p in plots:
+            p.setMinimumWidth(-1)  # back to what its title and axes need at this text size
+        least = max(p.effectiveSizeHint(QtCore.Qt.SizeHint.MinimumSize).width() for p in plots)
+        for p in plots:
+            p.setMinimumWidth(least)
 
     def set_metric_name(self, name: str) -> None:
         self.metric_plot.setTitle(name)
+        self._fit_size()
 
     def set_pending(self, text: str) -> None:
         """What the metric chart says while the run's loss is drawn and its metric not yet ('' for

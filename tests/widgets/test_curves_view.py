@@ -136,3 +136,14 @@ def test_a_run_without_its_first_metric_says_when_it_comes(qtbot) -> None:  # ty
     view.add_point(1, 4.0)
     view.redraw()
     assert not metric_note.isVisible()
+
+
+def test_the_two_charts_share_the_width_equally(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """On one step axis, the loss's longer title had left its chart 410 px beside the metric's 520."""
+    view = CurvesView()
+    qtbot.addWidget(view)
+    view.resize(950, 300)
+    view.show()
+    for name in ("quality", "held-out NLL of the kept model, nats"):  # a title longer than the loss's too
+        view.set_metric_name(name)
+        qtbot.waitUntil(lambda: abs(view.loss_plot.geometry().width() - view.metric_plot.geometry().width()) < 2)
