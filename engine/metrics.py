@@ -6,7 +6,7 @@ import numpy as np
 
 from .densities import Box
 
-__all__ = ["histogram_tv", "class_shares"]
+__all__ = ["histogram_tv", "class_shares", "angular_asymmetry"]
 
 
 def histogram_tv(a: np.ndarray, b: np.ndarray, box: Box, bins: int = 64) -> float:
@@ -28,3 +28,29 @@ def class_shares(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Fraction of points per class (labels of -1, unknown, are counted in no class)."""
     labels = np.asarray(labels)
     return np.array([(labels == k).mean() if len(labels) else 0.0 for k in range(num_classes)])
+
+
+def angular_asymmetry(x: np.ndarray, bins: int = 8, orders: int = 12) -> float:
+    r"""How far points are from looking the same at every angle about the origin, 0 to 1.
+
+    The points are cut into ``bins`` rings of equal count by their distance from the origin, and in
+    each ring the angular moments |mean(e^{ikθ})| are taken for k = 1 … ``orders``; the largest is
+    returned. Data whose law is invariant under rotation about the origin have every moment 0,
+    up to sampling noise of order √(bins / n) (about 0.05 at most over the 96 moments of 20,000
+    points); k-fold structure shows at k and its multiples (8gaussians 0.65, 25gaussians 0.99,
+    a half-plane of mass moons 0.9), an offset from the origin at k = 1.
+    """
+    x = np.asarray(x, np.float64)
+    r = np.hypot(x[:, 0], x[:, 1])
+    theta = np.arctan2(x[:, 1], x[:, 0])
+    keep = r > 1e-6 * max(float(r.max(initial=0.0)), 1e-300)  # the angle of the origin itself is no angle
+    r, theta = r[keep], theta[keep]
+    if len(r) < bins:
+        return 1.0
+    order = np.argsort(r, kind="stable")
+    k = np.arange(1, orders + 1)
+    worst = 0.0
+    for ring in np.array_split(theta[order], bins):
+        moments = np.abs(np.exp(1j * np.outer(k, ring)).mean(1))
+        worst = max(worst, float(moments.max()))
+    return worst

@@ -112,7 +112,8 @@ class VectorField(nn.Module):
         fourier_scale: standard deviation of the initial entries of B.
         radial: k > 0 also feeds it [sin(ω ρ), cos(ω ρ)], waves in the smooth distance from the
             origin ρ (:func:`engine.fourier.radius`), with k frequencies ω starting spread over
-            |N(0, RADIAL_SCALE²)| (:func:`engine.fourier.radial_frequencies`) and then learned.
+            |N(0, radial_scale²)| (:func:`engine.fourier.radial_frequencies`) and then learned.
+        radial_scale: that spread (data units; RADIAL_SCALE unless given).
         time_features: k > 0 gates and shifts every layer by a linear function of
             [t, sin(2^j π t), cos(2^j π t) for j < k] instead of t alone, so that the field can
             change quickly in time.
@@ -134,6 +135,7 @@ class VectorField(nn.Module):
         self, dim: int = 2, width: int = 64, depth: int = 3, activation: str = "tanh", end_time: float = 1.0,
         fourier: int = 0, fourier_scale: float = 1.0, time_features: int = 0,
         shift: Sequence[float] | None = None, scale: float = 1.0, radial: int = 0,
+        radial_scale: float = RADIAL_SCALE,
     ) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -149,7 +151,7 @@ class VectorField(nn.Module):
         if self.fourier:
             self.freqs = nn.Parameter(torch.randn(self.fourier, dim) * self.fourier_scale)
         if self.radial:
-            self.radial_freqs = nn.Parameter(radial_frequencies(self.radial, RADIAL_SCALE))
+            self.radial_freqs = nn.Parameter(radial_frequencies(self.radial, radial_scale))
         if self.fourier or self.radial:
             n_in = dim + 2 * self.fourier + 2 * self.radial
             self.layers[0] = ConcatSquash(n_in, self._squashes()[0].linear.out_features)

@@ -35,8 +35,15 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "fourier_scale": 2.0,  # standard deviation of their initial frequencies (1: 3.30 / 1.98 / 1.60)
         # sin/cos features of t in every layer's gate and shift (0: t alone); 3 made rings worse (5.27)
         "time_features": 0,
-        # waves in the distance from the origin fed to the first layer, [sin(ω ρ), cos(ω ρ)] (0: none)
+        # waves in the distance from the origin fed to the first layer, [sin(ω ρ), cos(ω ρ)] (0: none) ...
         "radial": 0,
+        # ... or this many when the data look the same at every angle about the origin (rings, circles, a
+        # centred gaussian: engine.metrics.angular_asymmetry under RADIAL_SYMMETRY_TOL) and `radial` is 0;
+        # 0: never. Histogram TV over an exact sample's after 5 s, four seeds (bench_first_picture.py):
+        # rings 1.27-1.43 against 4.0, circles 1.06-1.10 against 1.5-1.8. On every other density radial
+        # features cost the CNF (25gaussians 3-6, some runs diverged), so they are not used there
+        "radial_symmetric": 8,
+        "radial_scale": 3.0,  # spread of their initial frequencies (at 8 rings read 1.7-5.0, at 1.5 1.4-1.6)
         # the network works in a frame that standardises the data (its mean and spread), carried back to
         # the data's coordinates exactly (engine.cnf.nets.VectorField). Off: the built-in densities'
         # spread is already 1.3-2.3, and the frame drew 2spirals and checkerboard worse after 5 s
@@ -98,6 +105,8 @@ class TrainConfig:
     fourier_scale: float
     time_features: int
     radial: int
+    radial_symmetric: int
+    radial_scale: float
     normalise: bool
     solver: str
     solver_steps: int
@@ -154,10 +163,12 @@ class TrainConfig:
             raise InputError(f"option 'fourier' must be in [0, 1024], not {self.fourier}")
         if not 0 <= self.time_features <= 16:
             raise InputError(f"option 'time_features' must be in [0, 16], not {self.time_features}")
-        if not 0 <= self.radial <= 1024:
-            raise InputError(f"option 'radial' must be in [0, 1024], not {self.radial}")
-        if not 0 < self.fourier_scale <= 1000:
-            raise InputError(f"option 'fourier_scale' must be in (0, 1000], not {self.fourier_scale}")
+        for name in ("radial", "radial_symmetric"):
+            if not 0 <= getattr(self, name) <= 1024:
+                raise InputError(f"option '{name}' must be in [0, 1024], not {getattr(self, name)}")
+        for name in ("fourier_scale", "radial_scale"):
+            if not 0 < getattr(self, name) <= 1000:
+                raise InputError(f"option '{name}' must be in (0, 1000], not {getattr(self, name)}")
         for name in ("atol", "rtol", "end_time"):
             if not getattr(self, name) > 0:
                 raise InputError(f"option '{name}' must be positive, not {getattr(self, name)}")
