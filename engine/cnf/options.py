@@ -39,9 +39,11 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "radial": 0,
         # ... or this many when the data look the same at every angle about the origin (rings, circles, a
         # centred gaussian: engine.metrics.angular_asymmetry under RADIAL_SYMMETRY_TOL) and `radial` is 0;
-        # 0: never. Histogram TV over an exact sample's after 5 s, four seeds (bench_first_picture.py):
-        # rings 1.27-1.43 against 4.0, circles 1.06-1.10 against 1.5-1.8. On every other density radial
-        # features cost the CNF (25gaussians 3-6, some runs diverged), so they are not used there
+        # 0: never. Histogram TV over an exact sample's after 5 s, seeds 0-3 (bench_first_picture.py):
+        # rings 1.31-1.40 against ~4.0 without, circles 1.07-1.11 against 1.51 (median; worst 1.63); after
+        # 60 s rings' held-out NLL 2.63-2.65 against 2.73-2.95, circles' 3.269-3.278 against 3.266-3.267 (a
+        # stiffer field: its training solver refines to 14-21 steps). On every other density radial features
+        # cost the CNF (25gaussians 3-6 at 5 s, some runs diverged), so they are not used there
         "radial_symmetric": 8,
         "radial_scale": 3.0,  # spread of their initial frequencies (at 8 rings read 1.7-5.0, at 1.5 1.4-1.6)
         # the network works in a frame that standardises the data (its mean and spread), carried back to
