@@ -82,3 +82,17 @@ def test_exit_waits_for_a_worker_still_computing(qtbot) -> None:  # type: ignore
     assert wait_for_workers(30.0)
     assert not w.thread.isRunning()
     w.shutdown(1000)
+
+
+def test_the_modules_a_scene_prefetches_exist_for_views_that_exist() -> None:
+    """A scene of the adjoint or trace view imports what its first frame needs while the window is
+    built; a module torch renamed would be skipped silently, so its name is checked here."""
+    import importlib.util
+
+    from app.gui import PREFETCH
+    from app.labs.registry import lab_names
+
+    assert PREFETCH and set(PREFETCH) <= set(lab_names())
+    for modules in PREFETCH.values():
+        for name in modules:
+            assert importlib.util.find_spec(name) is not None, name
