@@ -41,9 +41,10 @@ OPTIONS: dict[str, dict[str, Any]] = {
         # centred gaussian: engine.metrics.angular_asymmetry under RADIAL_SYMMETRY_TOL) and `radial` is 0;
         # 0: never. Histogram TV over an exact sample's after 5 s, seeds 0-3 (bench_first_picture.py):
         # rings 1.31-1.40 against ~4.0 without, circles 1.07-1.11 against 1.51 (median; worst 1.63); after
-        # 60 s rings' held-out NLL 2.63-2.65 against 2.73-2.95, circles' 3.269-3.278 against 3.266-3.267 (a
-        # stiffer field: its training solver refines to 14-21 steps). On every other density radial features
-        # cost the CNF (25gaussians 3-6 at 5 s, some runs diverged), so they are not used there
+        # 60 s rings' held-out NLL 2.63-2.65 against 2.73-2.95, circles' 3.267-3.278 against 3.266-3.267 (a
+        # stiffer field: its training solver refines to 9-21 steps; bench_cnf_minute.py). On every other
+        # density radial features cost the CNF (25gaussians 3-6 at 5 s, some runs diverged), so they are not
+        # used there
         "radial_symmetric": 8,
         "radial_scale": 3.0,  # spread of their initial frequencies (at 8 rings read 1.7-5.0, at 1.5 1.4-1.6)
         # the network works in a frame that standardises the data (its mean and spread), carried back to
