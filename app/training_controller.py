@@ -147,6 +147,8 @@ class TrainingController(QtCore.QObject):
             return False
         self.curves.clear()
         self.curves.set_pending(pending_note(kind, self.panel.options()))
+        if kind == "cnf":
+            self._say_radial_features()
         self._samples = self._grid = None
         self.latest = None
         self.trainer = None
@@ -173,6 +175,22 @@ class TrainingController(QtCore.QObject):
         self.worker.start()
         self.timer.start()
         return True
+
+    def _say_radial_features(self) -> None:
+        """A CNF on rotation-invariant data also sees waves in the radius: say so, as it trains differently."""
+        from engine.cnf import TrainConfig
+        from engine.cnf.train import radial_features_for
+
+        try:
+            cfg = TrainConfig.from_options(self.panel.options())
+        except InputError:
+            return  # the run itself reports the bad option
+        if self.density is None:
+            return
+        n = radial_features_for(self.density, cfg, self.panel.seed.value())
+        if n and not cfg.radial:
+            self.message.emit(f"The data look the same at every angle about the origin: the CNF's field also "
+                              f"sees {n} radial features, waves in the distance from the centre")
 
     def pause(self) -> None:
         if self.worker:

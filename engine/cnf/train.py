@@ -43,7 +43,7 @@ from .optim import EMA, fused_adam, lr_factor
 from .options import TrainConfig
 from .solvers import ODE_SOLVERS, Counted, SolverDiverged, odesolve, stage_times
 
-__all__ = ["CNFTrainer", "build_field", "data_frame"]
+__all__ = ["CNFTrainer", "build_field", "data_frame", "radial_features_for"]
 
 _MAX_SOLVER_STEPS = 64
 _FRAME_POINTS = 16_384  # points that measure the data's mean and spread for the network's frame
@@ -69,6 +69,16 @@ def build_field(cfg: TrainConfig, seed: int, frame: tuple[list[float], float] | 
         torch.manual_seed(seed)
         return VectorField(2, cfg.width, cfg.depth, cfg.activation, cfg.end_time, cfg.fourier, cfg.fourier_scale,
                            cfg.time_features, shift, scale, cfg.radial, cfg.radial_scale)
+
+
+def radial_features_for(density: Density, cfg: TrainConfig, seed: int) -> int:
+    """How many radial features a run with ``cfg`` on ``density`` feeds its field: ``cfg.radial`` when
+    given, else ``cfg.radial_symmetric`` where the data look the same at every angle about the origin
+    (:func:`engine.metrics.angular_asymmetry` under RADIAL_SYMMETRY_TOL), else none."""
+    if cfg.radial or not cfg.radial_symmetric:
+        return cfg.radial
+    x = density.sample(_SYMMETRY_POINTS, seed=seed + 2750159).x
+    return cfg.radial_symmetric if angular_asymmetry(x) < RADIAL_SYMMETRY_TOL else 0
 
 
 def data_frame(x: np.ndarray) -> tuple[list[float], float]:
@@ -135,10 +145,9 @@ class CNFTrainer(StepChecks):
     def __init__(self, density: Density, options: dict[str, Any], device: torch.device | str, seed: int) -> None:
         self.cfg = cfg = TrainConfig.from_options(options)
         self.density, self.device = density, torch.device(device)
-        if cfg.radial == 0 and cfg.radial_symmetric > 0:  # rotation-invariant data: waves in the radius
-            x = density.sample(_SYMMETRY_POINTS, seed=seed + 2750159).x
-            if angular_asymmetry(x) < RADIAL_SYMMETRY_TOL:
-                self.cfg = cfg = replace(cfg, radial=cfg.radial_symmetric)
+        radial = radial_features_for(density, cfg, seed)
+        if radial != cfg.radial:  # rotation-invariant data: waves in the radius
+            self.cfg = cfg = replace(cfg, radial=radial)
         # the frame is measured on its own sample: the batches' and the held-out draws stay as they were
         self.frame = data_frame(density.sample(_FRAME_POINTS, seed=seed + 15485863).x) if cfg.normalise else None
         self.field = build_field(cfg, seed, self.frame).to(self.device)

@@ -327,3 +327,20 @@ def test_the_metric_chart_says_when_a_family_measures_first() -> None:
     assert "after 2.5 s of training" in pending_note("fm", {"eval_every": 2.5})  # the run's own
     assert "after 5 s" in pending_note("cnf", {})  # hidden at once by the untrained baseline's figure
     assert pending_note("ddpm", {}) == pending_note("ncsn", {}) == ""  # their TV comes every moment
+
+
+def test_a_cnf_on_rotation_invariant_data_says_it_sees_radial_features(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    said: list[str] = []
+    window.training.message.connect(said.append)
+    window.panel.set_model("cnf")
+    window.panel.budget_kind.setCurrentText("steps")
+    window.panel.budget.setValue(3)
+    for name, expected in (("rings", True), ("8gaussians", False)):
+        window.set_density(name)
+        qtbot.waitUntil(lambda n=name: window.training.density is not None and window.training.density.name == n,
+                        timeout=30_000)
+        said.clear()
+        with qtbot.waitSignal(window.training.run_finished, timeout=60_000):
+            assert window.training.start()
+        assert any("8 radial features" in m for m in said) == expected, (name, said)
+        window.training.reset()
