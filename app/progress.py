@@ -23,6 +23,7 @@ class ProgressPrinter:
         self.interval = interval / 5 if self.tty else interval
         self.quiet = quiet
         self._last = 0.0
+        self._said: str | None = None
 
     @staticmethod
     def describe(s: TrainSnapshot) -> str:
@@ -36,6 +37,9 @@ class ProgressPrinter:
         return "  ".join(parts)
 
     def update(self, s: TrainSnapshot, force: bool = False) -> None:
+        if s.note and not self.quiet and s.note != self._said:  # once, also when its snapshot is the last
+            self._said = s.note
+            self.stream.write(("\r\x1b[K" if self.tty else "") + s.note + "\n")
         now = time.monotonic()
         if self.quiet or (not force and now - self._last < self.interval):
             return

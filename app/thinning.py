@@ -14,7 +14,12 @@ from typing import Any
 
 from engine.api import TrainSnapshot
 
-__all__ = ["Thinner"]
+__all__ = ["Thinner", "kept_snapshot"]
+
+
+def kept_snapshot(s: TrainSnapshot) -> bool:
+    """A snapshot never thinned away: it carries model samples, a density grid or a note."""
+    return s.samples is not None or s.density is not None or s.note is not None
 
 
 class Thinner:

@@ -56,7 +56,7 @@ def _run_job(job: dict[str, Any], ctrl: Connection, data: Connection) -> None:
     import torch
 
     from app.messages import readable_error
-    from app.thinning import Thinner
+    from app.thinning import Thinner, kept_snapshot
 
     trainer = None
     try:
@@ -65,7 +65,7 @@ def _run_job(job: dict[str, Any], ctrl: Connection, data: Connection) -> None:
         trainer = make_trainer(job["kind"], job["density"], job["options"], torch.device(job["device"]), job["seed"],
                                module=job["family"])
         c = _Controls(ctrl, trainer)
-        thin = Thinner(SEND_INTERVAL, lambda s: s.samples is not None or s.density is not None)
+        thin = Thinner(SEND_INTERVAL, kept_snapshot)
         next_model = time.monotonic() + MODEL_INTERVAL
         for snap in trainer.run(steps=job["steps"], seconds=job["seconds"]):
             c.poll()

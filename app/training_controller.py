@@ -25,6 +25,7 @@ from widgets.curves_view import CurvesView
 from widgets.density_view import DensityView
 from widgets.train_panel import TrainPanel
 
+from .thinning import kept_snapshot
 from .train_process import ProcessWorker
 from .worker import GeneratorWorker
 
@@ -147,8 +148,6 @@ class TrainingController(QtCore.QObject):
             return False
         self.curves.clear()
         self.curves.set_pending(pending_note(kind, self.panel.options()))
-        if kind == "cnf":
-            self._say_radial_features()
         self._samples = self._grid = None
         self.latest = None
         self.trainer = None
@@ -160,7 +159,7 @@ class TrainingController(QtCore.QObject):
                 return False
             self.trainer = trainer
             self.worker = GeneratorWorker(lambda: trainer.run(steps=steps, seconds=seconds),
-                                          keep=lambda s: s.samples is not None or s.density is not None)
+                                          keep=kept_snapshot)
         else:
             self.worker = ProcessWorker({"family": api.FAMILIES[kind], "kind": kind, "density": self.density,
                                          "options": self.panel.options(), "device": str(device),
@@ -175,22 +174,6 @@ class TrainingController(QtCore.QObject):
         self.worker.start()
         self.timer.start()
         return True
-
-    def _say_radial_features(self) -> None:
-        """A CNF on rotation-invariant data also sees waves in the radius: say so, as it trains differently."""
-        from engine.cnf import TrainConfig
-        from engine.cnf.train import radial_features_for
-
-        try:
-            cfg = TrainConfig.from_options(self.panel.options())
-        except InputError:
-            return  # the run itself reports the bad option
-        if self.density is None:
-            return
-        n = radial_features_for(self.density, cfg, self.panel.seed.value())
-        if n and not cfg.radial:
-            self.message.emit(f"The data look the same at every angle about the origin: the CNF's field also "
-                              f"sees {n} radial features, waves in the distance from the centre")
 
     def pause(self) -> None:
         if self.worker:
@@ -237,6 +220,8 @@ class TrainingController(QtCore.QObject):
     # -- worker signals (GUI thread) ------------------------------------------------
     def _on_snapshot(self, s: TrainSnapshot) -> None:
         self.latest = s
+        if s.note:
+            self.message.emit(s.note)
         for step, loss, metric in s.between:
             self.curves.add_point(step, loss, metric)
         self.curves.add_point(s.step, s.loss, s.metric)

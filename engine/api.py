@@ -56,6 +56,8 @@ class TrainSnapshot:
         density: (G, G) model density on the view grid, when produced this step (cheap only).
         between: (step, loss, metric) of earlier steps whose snapshots were not delivered on
             their own (a transport that thins a fast stream fills it; trainers leave it empty).
+        note: a sentence for the person watching about how this run trains, on its first snapshot
+            (a CNF on rotation-invariant data: its radial features); transports keep such a snapshot.
     """
 
     step: int
@@ -74,6 +76,7 @@ class TrainSnapshot:
     samples: np.ndarray | None = None
     density: np.ndarray | None = None
     between: tuple[tuple[int, float, float | None], ...] = ()
+    note: str | None = None
 
     @property
     def fraction_done(self) -> float | None:

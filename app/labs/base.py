@@ -202,7 +202,7 @@ class Lab(QtWidgets.QWidget):
     @property
     def busy(self) -> bool:
         """Whether background work is under way: from its start until its end was handled here."""
-        return self._worker is not None and self._worker is self._unsettled
+        return self._unsettled is not None
 
     def _on_failed(self, text: str) -> None:
         self.header.set_status(f"⚠ {text}")

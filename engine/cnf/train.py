@@ -43,7 +43,7 @@ from .optim import EMA, fused_adam, lr_factor
 from .options import TrainConfig
 from .solvers import ODE_SOLVERS, Counted, SolverDiverged, odesolve, stage_times
 
-__all__ = ["CNFTrainer", "build_field", "data_frame", "radial_features_for"]
+__all__ = ["CNFTrainer", "build_field", "data_frame"]
 
 _MAX_SOLVER_STEPS = 64
 _FRAME_POINTS = 16_384  # points that measure the data's mean and spread for the network's frame
@@ -71,7 +71,7 @@ def build_field(cfg: TrainConfig, seed: int, frame: tuple[list[float], float] | 
                            cfg.time_features, shift, scale, cfg.radial, cfg.radial_scale)
 
 
-def radial_features_for(density: Density, cfg: TrainConfig, seed: int) -> int:
+def _radial_features(density: Density, cfg: TrainConfig, seed: int) -> int:
     """How many radial features a run with ``cfg`` on ``density`` feeds its field: ``cfg.radial`` when
     given, else ``cfg.radial_symmetric`` where the data look the same at every angle about the origin
     (:func:`engine.metrics.angular_asymmetry` under RADIAL_SYMMETRY_TOL), else none."""
@@ -145,9 +145,12 @@ class CNFTrainer(StepChecks):
     def __init__(self, density: Density, options: dict[str, Any], device: torch.device | str, seed: int) -> None:
         self.cfg = cfg = TrainConfig.from_options(options)
         self.density, self.device = density, torch.device(device)
-        radial = radial_features_for(density, cfg, seed)
+        radial = _radial_features(density, cfg, seed)
+        self._note: str | None = None  # said on the first snapshot
         if radial != cfg.radial:  # rotation-invariant data: waves in the radius
             self.cfg = cfg = replace(cfg, radial=radial)
+            self._note = (f"The data look the same at every angle about the origin: the CNF's field also "
+                          f"sees {radial} radial features, waves in the distance from the centre")
         # the frame is measured on its own sample: the batches' and the held-out draws stay as they were
         self.frame = data_frame(density.sample(_FRAME_POINTS, seed=seed + 15485863).x) if cfg.normalise else None
         self.field = build_field(cfg, seed, self.frame).to(self.device)
@@ -233,11 +236,12 @@ class CNFTrainer(StepChecks):
     def _snapshot(self, budget: _Budget, loss: float, lr: float, nfe: int, recent: deque[float],
                   samples: np.ndarray | None) -> TrainSnapshot:
         rate = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 else 0.0
+        note, self._note = self._note, None
         return TrainSnapshot(
             step=self.step, elapsed=self.elapsed, loss=loss, lr=lr, steps_per_s=rate,
             total_steps=None if budget.steps is None else budget.first_step + budget.steps,
             budget_seconds=budget.seconds, heldout_nll=self.last_heldout, metric_name="held-out NLL",
-            metric=self.last_heldout, nfe=float(nfe), best_step=self.best_step, samples=samples)
+            metric=self.last_heldout, nfe=float(nfe), best_step=self.best_step, samples=samples, note=note)
 
     # -- one step ----------------------------------------------------------------------------
     def _apply_lr(self, fraction: float) -> float:
