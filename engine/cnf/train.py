@@ -149,8 +149,9 @@ class CNFTrainer(StepChecks):
         self._note: str | None = None  # said on the first snapshot
         if radial != cfg.radial:  # rotation-invariant data: waves in the radius
             self.cfg = cfg = replace(cfg, radial=radial)
-            self._note = (f"The data look the same at every angle about the origin: the CNF's field also "
-                          f"sees {radial} radial features, waves in the distance from the centre")
+            # one line of a 1024-pixel window's status bar
+            self._note = (f"Rotation-invariant data: the CNF also gets {radial} radial features, waves in the "
+                          "distance from the centre")
         # the frame is measured on its own sample: the batches' and the held-out draws stay as they were
         self.frame = data_frame(density.sample(_FRAME_POINTS, seed=seed + 15485863).x) if cfg.normalise else None
         self.field = build_field(cfg, seed, self.frame).to(self.device)
