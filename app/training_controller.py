@@ -106,6 +106,8 @@ class TrainingController(QtCore.QObject):
         panel.stop_requested.connect(self.stop)
         panel.reset_requested.connect(self.reset)
         panel.option_changed.connect(self._on_option_changed)
+        panel.model_changed.connect(self._on_model_changed)
+        self._name_metric(panel.model())
 
     # -- density -----------------------------------------------------------------
     def set_density(self, density: Density, spec: str) -> None:
@@ -115,6 +117,21 @@ class TrainingController(QtCore.QObject):
             self._metric_reference = None  # it was measured on the old density
             self.reset()
         self._update_reference()
+
+    def _on_model_changed(self, kind: str) -> None:
+        if not self.running:
+            self._name_metric(kind)
+
+    def _name_metric(self, kind: str) -> None:
+        """Title the quality chart with what ``kind``'s runs measure, before their first figure (and show
+        the true entropy under an NLL chart from the start)."""
+        if kind in api.FAMILIES:
+            name = api.metric_name(kind)
+            if name != self._metric_name:
+                self._metric_reference = None  # the old figure's perfect value
+            self._metric_name = name
+            self.curves.set_metric_name(self._metric_name)
+            self._update_reference()
 
     def _update_reference(self) -> None:
         """What a perfect model would read, as a dashed line on the quality curve: the true entropy
@@ -147,6 +164,7 @@ class TrainingController(QtCore.QObject):
             self.error.emit(str(e))
             return False
         self.curves.clear()
+        self._name_metric(kind)
         self.curves.set_pending(pending_note(kind, self.panel.options()))
         self._samples = self._grid = None
         self.latest = None

@@ -27,8 +27,8 @@ import torch
 from .densities import Density
 from .errors import InputError
 
-__all__ = ["FAMILIES", "FLOW_KINDS", "Model", "TrainSnapshot", "Trainer", "family", "make_trainer", "default_options",
-           "warm_up"]
+__all__ = ["FAMILIES", "FLOW_KINDS", "HELDOUT_NLL", "HISTOGRAM_TV", "Model", "TrainSnapshot", "Trainer", "family",
+           "make_trainer", "default_options", "metric_name", "warm_up"]
 
 # kind -> module that implements it (imported lazily: a family may be heavy)
 FAMILIES: dict[str, str] = {
@@ -37,6 +37,14 @@ FAMILIES: dict[str, str] = {
 # kinds whose models are engine.cnf.CNF flows: an ODE from noise to data with an exact log-density,
 # so every CNF view (probability path, trajectories, vector field, trace) applies to them
 FLOW_KINDS: tuple[str, ...] = ("cnf", "fm")
+# the quality figures trainers report (TrainSnapshot.metric_name)
+HELDOUT_NLL = "held-out NLL"
+HISTOGRAM_TV = "histogram TV"
+
+
+def metric_name(kind: str) -> str:
+    """The quality figure a kind's runs report: a flow's held-out NLL, a diffusion model's histogram TV."""
+    return HELDOUT_NLL if kind in FLOW_KINDS else HISTOGRAM_TV
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..api import TrainSnapshot
+from ..api import HELDOUT_NLL, TrainSnapshot
 from ..densities import Density
 from ..errors import TrainingError
 from ..guard import DivergenceGuard, check_learning_rate
@@ -241,7 +241,7 @@ class CNFTrainer(StepChecks):
         return TrainSnapshot(
             step=self.step, elapsed=self.elapsed, loss=loss, lr=lr, steps_per_s=rate,
             total_steps=None if budget.steps is None else budget.first_step + budget.steps,
-            budget_seconds=budget.seconds, heldout_nll=self.last_heldout, metric_name="held-out NLL",
+            budget_seconds=budget.seconds, heldout_nll=self.last_heldout, metric_name=HELDOUT_NLL,
             metric=self.last_heldout, nfe=float(nfe), best_step=self.best_step, samples=samples, note=note)
 
     # -- one step ----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..api import TrainSnapshot
+from ..api import HISTOGRAM_TV, TrainSnapshot
 from ..cnf.optim import fade, fused_adam
 from ..densities import Density
 from ..errors import TrainingError
@@ -309,7 +309,7 @@ class DiffusionTrainer:
             yield TrainSnapshot(
                 step=self.step, elapsed=self.elapsed, loss=loss, lr=self.opt.param_groups[0]["lr"], steps_per_s=rate,
                 total_steps=(start_step + steps) if steps else None, budget_seconds=seconds,
-                metric_name="histogram TV" if metric is not None else None, metric=metric,
+                metric_name=HISTOGRAM_TV if metric is not None else None, metric=metric,
                 metric_reference=self.exact_sample_tv if metric is not None else None,
                 best_step=self.best_step, samples=samples,
             )
@@ -323,7 +323,7 @@ class DiffusionTrainer:
         return TrainSnapshot(
             step=self.step, elapsed=self.elapsed, loss=self._last_loss, lr=self.opt.param_groups[0]["lr"],
             steps_per_s=rate, total_steps=self.step if steps else None, budget_seconds=seconds,
-            heldout_nll=nll if math.isfinite(nll) else None, metric_name="histogram TV", metric=metric,
+            heldout_nll=nll if math.isfinite(nll) else None, metric_name=HISTOGRAM_TV, metric=metric,
             metric_reference=self.exact_sample_tv, best_step=self.best_step, samples=samples,
         )
 

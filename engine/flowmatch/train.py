@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..api import TrainSnapshot
+from ..api import HELDOUT_NLL, TrainSnapshot
 from ..cnf.dynamics import FieldDynamics
 from ..cnf.optim import EMA, fused_adam, lr_factor
 from ..cnf.solvers import SolverDiverged, odesolve
@@ -186,7 +186,7 @@ class FlowMatchingTrainer(StepChecks):
             yield TrainSnapshot(
                 step=self.step, elapsed=self.elapsed, loss=loss, lr=lr, steps_per_s=rate,
                 total_steps=None if budget.steps is None else budget.first_step + budget.steps,
-                budget_seconds=budget.seconds, heldout_nll=self.last_heldout, metric_name="held-out NLL",
+                budget_seconds=budget.seconds, heldout_nll=self.last_heldout, metric_name=HELDOUT_NLL,
                 metric=self.last_heldout, best_step=self.best_step, samples=samples)
             if finished:
                 return

@@ -26,7 +26,8 @@ def test_a_tv_curve_shows_an_exact_sample_s_tv(window) -> None:  # type: ignore[
     d = get_density("8gaussians")
     exact = histogram_tv(d.sample(2000, seed=1).x, d.sample(20_000, seed=2).x, d.box)
     line = window.curves.reference
-    assert not line.isVisible()
+    window.panel.set_model("ddpm")
+    assert not line.isVisible()  # the trainer measures an exact sample's TV
     window.training._on_snapshot(_snap(1, metric_name="histogram TV", metric=0.6, metric_reference=exact))
     window.training._on_snapshot(_snap(2))  # a snapshot without a measure leaves the line as it is
     assert line.isVisible() and line.value() == pytest.approx(exact)
@@ -48,3 +49,25 @@ def test_no_line_where_no_reference_is_known(window) -> None:  # type: ignore[no
     window.set_density("moons")  # estimated from samples: no exact entropy
     window.training._on_snapshot(_snap(1, metric_name="held-out NLL", metric=3.5))
     assert not window.curves.reference.isVisible()
+
+
+def test_the_chart_names_its_figure_before_the_first_one(window) -> None:  # type: ignore[no-untyped-def]
+    """Before any run, and at Train, the quality chart is titled with what the chosen model measures, and
+    an NLL chart on an exact density shows the true entropy at once (it had read "quality", with no line,
+    until the first measure)."""
+    title = window.curves.metric_plot.titleLabel
+    line = window.curves.reference
+    entropy = get_density("8gaussians").entropy()
+    for kind, name in (("cnf", "held-out NLL"), ("ddpm", "histogram TV"), ("fm", "held-out NLL"),
+                       ("ncsn", "histogram TV")):
+        window.panel.set_model(kind)
+        assert title.text == name, kind
+        assert line.isVisible() == (name == "held-out NLL"), kind
+        if line.isVisible():
+            assert line.value() == pytest.approx(entropy)
+    # a diffusion run's exact-sample TV is not carried over to a flow's NLL chart
+    window.panel.set_model("ddpm")
+    window.training._on_snapshot(_snap(1, metric_name="histogram TV", metric=0.6, metric_reference=0.1))
+    assert line.value() == pytest.approx(0.1)
+    window.panel.set_model("cnf")
+    assert title.text == "held-out NLL" and line.value() == pytest.approx(entropy)
