@@ -261,6 +261,7 @@ class DensityController(QtCore.QObject):
         def arrived(line: object) -> None:
             if self.state is state and not self._shut:  # a window closed meanwhile may have lost its label
                 self.status_label.setText(str(line))
+                self.training.update_reference()  # the entropy is known now
 
         def start() -> None:
             if self.state is state:  # not when another density came meanwhile

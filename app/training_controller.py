@@ -116,7 +116,7 @@ class TrainingController(QtCore.QObject):
         if not self.running:
             self._metric_reference = None  # it was measured on the old density
             self.reset()
-        self._update_reference()
+        self.update_reference()
 
     def _on_model_changed(self, kind: str) -> None:
         if not self.running:
@@ -131,19 +131,19 @@ class TrainingController(QtCore.QObject):
                 self._metric_reference = None  # the old figure's perfect value
             self._metric_name = name
             self.curves.set_metric_name(self._metric_name)
-            self._update_reference()
+            self.update_reference()
 
-    def _update_reference(self) -> None:
+    def update_reference(self) -> None:
         """What a perfect model would read, as a dashed line on the quality curve: the true entropy
-        under an NLL curve (exact densities only), an exact sample's TV under a TV curve (the
-        trainer measures it); no line where neither is known."""
+        under an NLL curve (exact densities only, once known: its estimate is made off the GUI thread,
+        which calls this again once it is known), an exact sample's TV under a TV curve (the trainer
+        measures it); no line where neither is known."""
         d = self.density
         ref = self._metric_reference
         if ref is not None:
             self.curves.set_reference(ref, f"exact sample {ref:.3f}")
-        elif d is not None and d.analytic and "NLL" in self._metric_name:
-            ent = d.entropy()
-            self.curves.set_reference(ent, f"true entropy {ent:.3f}" if ent is not None else "")
+        elif d is not None and "NLL" in self._metric_name and (ent := d.entropy_if_known()) is not None:
+            self.curves.set_reference(ent, f"true entropy {ent:.3f}")
         else:
             self.curves.set_reference(None)
 
@@ -248,7 +248,7 @@ class TrainingController(QtCore.QObject):
             self._metric_name = s.metric_name or self._metric_name
             self._metric_reference = s.metric_reference
             self.curves.set_metric_name(self._metric_name)
-            self._update_reference()
+            self.update_reference()
         if s.samples is not None:
             self._samples = s.samples
         if s.density is not None:

@@ -90,6 +90,16 @@ def test_entropies_match_independent_values() -> None:
     assert get_density("gaussian").entropy() == pytest.approx(math.log(2 * math.pi * math.e), abs=0.01)
 
 
+def test_entropy_if_known_never_estimates() -> None:
+    """What a GUI thread may ask: a closed form at once, an estimate only once it has been made."""
+    assert get_density("checkerboard").entropy_if_known() == pytest.approx(math.log(32), abs=1e-12)
+    d = get_density("8gaussians")
+    assert d.entropy_if_known() is None
+    estimate = d.entropy()
+    assert d.entropy_if_known() == estimate
+    assert get_density("moons").entropy_if_known() is None  # no exact log-density
+
+
 def test_mixture_classify_recovers_component_labels() -> None:
     d = get_density("8gaussians")
     s = d.sample(2000, seed=5)
