@@ -60,6 +60,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..",
 from engine.api import FAMILIES, make_trainer  # noqa: E402
 from engine.densities import DENSITIES, Density, get_density  # noqa: E402
 from engine.device import configure_threads  # noqa: E402
+from engine.errors import TrainingError  # noqa: E402
 from engine.metrics import histogram_tv  # noqa: E402
 
 TARGET_SECONDS = {"cnf": 5.0}  # every other family: 3 s
@@ -150,6 +151,7 @@ def curve(kind: str, name: str, times: list[float], budget: float, n: int, seed:
     pending = sorted(times)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     eval_cpu = eval_wall = 0.0
+    stopped = None  # why the run stopped early, if it did (a diverged run): the other runs go on
     try:
         for snap in run:
             if snap.elapsed < pending[0]:
@@ -166,6 +168,8 @@ def curve(kind: str, name: str, times: list[float], budget: float, n: int, seed:
             reached = any(p["tv_ratio"] <= THRESHOLD for p in points)
             if not pending or (reached and snap.elapsed >= target):
                 break
+    except TrainingError as e:
+        stopped = str(e)
     finally:
         run.close()
     # a look stands for the moment it was due: it is taken at the first step past it (a CNF step
@@ -175,7 +179,7 @@ def curve(kind: str, name: str, times: list[float], budget: float, n: int, seed:
     return {"density": name, "model": kind, "seconds_to_1_5": first, "target_s": target,
             "ratio_at_target": at_target[-1]["tv_ratio"] if at_target else None,
             "steps_at_target": at_target[-1]["step"] if at_target else None, "tv_exact": round(floor, 4),
-            "curve": points, "load_1min": round(os.getloadavg()[0], 2)}
+            "curve": points, "stopped": stopped, "load_1min": round(os.getloadavg()[0], 2)}
 
 
 def met(row: dict[str, Any]) -> bool:
@@ -192,12 +196,19 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for name in densities:
         runs = [r for r in rows if r["density"] == name]
         ratios = [r["ratio_at_target"] if r["ratio_at_target"] is not None else float("inf") for r in runs]
-        per[name] = {"seeds_within": f"{sum(met(r) for r in runs)}/{len(runs)}", "worst": max(ratios),
-                     "median": round(float(np.median(ratios)), 3)}
+        per[name] = {"seeds_within": f"{sum(met(r) for r in runs)}/{len(runs)}", "worst": _json(max(ratios)),
+                     "median": _json(round(float(np.median(ratios)), 3))}
     return {"densities_within_target": f"{sum(all(met(r) for r in rows if r['density'] == n) for n in densities)}"
                                        f"/{len(densities)}",
             "runs_within_target": f"{sum(met(r) for r in rows)}/{len(rows)}",
-            "worst_ratio_at_target": max((p["worst"] for p in per.values()), default=None), "per_density": per}
+            # None where a run stopped before its target moment
+            "worst_ratio_at_target": None if any(p["worst"] is None for p in per.values()) else max(
+                (p["worst"] for p in per.values()), default=None), "per_density": per}
+
+
+def _json(x: float) -> float | None:
+    """A figure as strict JSON has it (no Infinity: a run that never reached its target moment)."""
+    return x if np.isfinite(x) else None
 
 
 def _clock(text: str) -> str:
