@@ -83,6 +83,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._start_timers()
         if self.isVisible():  # built after it was shown: no resize will come to fit the docks
             self._fit_docks(self.width())
+            # ... and once more when the restored layout has settled: the state of a window left maximised,
+            # restored into one whose geometry was still pending, kept the right dock at 645 of 1,022 px
+            QtCore.QTimer.singleShot(0, self, lambda: self._fit_docks(self.width()))
 
     def _build_views(self) -> None:
         """The density and model views over the training curves, as the first tab of the labs."""

@@ -4,17 +4,17 @@ the trade-off over γ."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from .contour_overlay import ContourOverlay
 from .density_view import DensityView
 from .figure import Legend
 from .guidance_controls import GuidanceControls
 from .map_view import MapView
-from .plot_style import BoxedLabel, corner_label, restyle, scale_font
+from .plot_style import BoxedLabel, corner_label, keep_clear, restyle, scale_font
 from .tradeoff_chart import TradeoffChart
 
-__all__ = ["GuidancePanels", "PANELS"]
+__all__ = ["GuidancePanels", "PANELS", "ShortNote"]
 
 Box = tuple[float, float, float, float]
 PANELS = ("unconditional", "conditional", "guided")
@@ -22,6 +22,34 @@ MESSAGE_SCALE = 1.45  # what the lab needs, said in large type in place of the p
 TITLE_AND_AXIS = 22  # px: a panel's title over its plot and ticks under it, less its left axis: height - width
 TOP_SHARE = 0.56  # of the height, at most, for the row of samples (the chart needs the rest)
 COLOUR_BAR = 80  # px: the class map's colour bar with its ticks
+
+
+class ShortNote(Legend):
+    """A legend of a few words that takes at most MAX_LINES lines of the width it is given, and shows nothing
+    (its tooltip still says it) where it would need more: wrapped a word a line in a row left narrow by a
+    larger text size, it had made the whole row of controls five lines tall, and the pictures under it small."""
+
+    MAX_LINES = 2
+
+    def _cap(self) -> int:
+        return self.MAX_LINES * self.fontMetrics().lineSpacing() + 2 * self.margin()
+
+    def fits(self) -> bool:
+        """Whether the text fits the note's width in MAX_LINES lines (else it is not drawn)."""
+        return super().heightForWidth(self.width()) <= self._cap()
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt's name
+        return min(super().heightForWidth(width), self._cap())
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt's name
+        return super().sizeHint().boundedTo(QtCore.QSize(16_777_215, self._cap()))
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt's name
+        return super().minimumSizeHint().boundedTo(QtCore.QSize(16_777_215, self._cap()))
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        if self.fits():
+            super().paintEvent(event)
 
 
 class GuidancePanels(QtWidgets.QWidget):
@@ -37,7 +65,7 @@ class GuidancePanels(QtWidgets.QWidget):
         self.controls = GuidanceControls()
         # what the grey heatmaps are, in the room the first row of controls leaves (the column beside
         # the chart has none to spare at 1024 x 768); the tooltip says it in full
-        self.note = Legend()
+        self.note = ShortNote()
         self.note.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.note.setWordWrap(True)  # two lines in a narrow window rather than cut off
         self.note.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
@@ -63,6 +91,7 @@ class GuidancePanels(QtWidgets.QWidget):
         self.views: dict[str, DensityView] = {}
         self.contours: dict[str, ContourOverlay] = {}
         self.shares: dict[str, BoxedLabel] = {}
+        self._points: dict[str, np.ndarray | None] = {}  # each panel's samples: its share keeps clear of them
         for name in PANELS:
             # the heatmaps say where the target is, not how high: their colour bars only take room
             view = DensityView(title=name, colorbar=False)
@@ -84,6 +113,8 @@ class GuidancePanels(QtWidgets.QWidget):
 
     def set_samples(self, panel: str, x: np.ndarray | None, labels: np.ndarray | None = None) -> None:
         self.views[panel].set_points(x, labels)
+        self._points[panel] = x
+        keep_clear(self.shares[panel], x)
 
     def set_target(self, panel: str, grid: np.ndarray | None, box: Box) -> None:
         """The panel's target density (heatmap, and contours holding 50% and 90% of its mass); None: none."""
@@ -94,6 +125,7 @@ class GuidancePanels(QtWidgets.QWidget):
         """The title above the panel, and ``share`` (e.g. how many land in the class) in its top-left corner."""
         self.views[panel].set_title(text)
         self.shares[panel].setText(share)
+        keep_clear(self.shares[panel], self._points.get(panel))
 
     def set_class_map(self, probs: np.ndarray | None, box: Box, title: str) -> None:
         """p(y | x_τ) of one class, (n, n), on the fixed scale [0, 1]; None shows an empty map."""

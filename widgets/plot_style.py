@@ -17,11 +17,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtGui, QtWidgets
 
-__all__ = ["PlotStyle", "BoxedLabel", "boxed_text", "corner_label", "current_style", "set_style", "restyle",
-           "text_items", "contrast_ratio", "strip_swatches", "scale_font", "ROLE_SCALE", "FONT_SCALE_PROPERTY"]
+__all__ = ["PlotStyle", "BoxedLabel", "boxed_text", "corner_label", "keep_clear", "current_style", "set_style",
+           "restyle", "text_items", "contrast_ratio", "strip_swatches", "scale_font", "ROLE_SCALE",
+           "FONT_SCALE_PROPERTY"]
 
 # a text's size relative to the base font, by what the text is
 ROLE_SCALE = {"tick": 0.95, "axis": 1.0, "legend": 0.95, "title": 1.2, "overlay": 1.05}
@@ -69,13 +71,51 @@ class BoxedLabel(pg.LabelItem):
         return current_style().bg
 
 
+CORNERS = ((0, 0), (1, 0), (0, 1), (1, 1))  # of a view, as fractions of its width and height from its top left
+
+
 def corner_label(plot: pg.PlotWidget) -> BoxedLabel:
-    """A line of text on a box, pinned to the top-left corner of the plot's view, above the data."""
+    """A line of text on a box, pinned to the top-left corner of the plot's view, above the data; ``keep_clear``
+    moves it to the corner that hides the fewest points."""
     label = BoxedLabel("")
     label.setParentItem(plot.getPlotItem().vb)
-    label.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(6, 2))
+    _pin(label, CORNERS[0])
     label.setZValue(30)
     return label
+
+
+def _pin(label: BoxedLabel, corner: tuple[int, int]) -> None:
+    cx, cy = corner
+    label.anchor(itemPos=corner, parentPos=corner, offset=(6 - 12 * cx, 2 - 4 * cy))
+    label.corner = corner
+
+
+def keep_clear(label: BoxedLabel, points: np.ndarray | None) -> tuple[int, int]:
+    """Pin a corner label (:func:`corner_label`) to the corner of its view where the fewest of ``points``
+    ((n, 2), data coordinates) lie under it, staying where it is unless another hides under half as many,
+    and return that corner. A share
+    over the top left had hidden the very samples it counted when they gathered at the top (the upper
+    class of 8gaussians)."""
+    current: tuple[int, int] = getattr(label, "corner", CORNERS[0])
+    vb = label.parentItem()
+    size = label.boundingRect()
+    if points is None or not len(points) or not label.text or vb is None or vb.width() <= 0 or vb.height() <= 0:
+        return current
+    (x0, x1), (y0, y1) = vb.viewRange()
+    fx, fy = min((size.width() + 6) / vb.width(), 1.0), min((size.height() + 2) / vb.height(), 1.0)
+    x, y = points[:, 0], points[:, 1]
+    counts = {}
+    for cx, cy in CORNERS:
+        left = x0 if cx == 0 else x1 - fx * (x1 - x0)
+        at_high_y = (cy == 0) != vb.yInverted()  # the view's top shows y1 unless y points down
+        low = y1 - fy * (y1 - y0) if at_high_y else y0
+        counts[(cx, cy)] = int(np.count_nonzero((x >= left) & (x <= left + fx * (x1 - x0)) & (y >= low)
+                                                & (y <= low + fy * (y1 - y0))))
+    best = min(CORNERS, key=lambda c: (counts[c], CORNERS.index(c)))
+    if counts[best] >= 0.5 * counts[current]:  # no corner clearly better (points everywhere): it stays put
+        return current
+    _pin(label, best)
+    return best
 
 
 def boxed_text(text: str = "", anchor: tuple[float, float] = (0.5, 1.0)) -> pg.TextItem:

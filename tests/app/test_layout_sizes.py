@@ -295,3 +295,23 @@ def test_a_small_window_scrolls_the_training_page_instead_of_squashing_its_pictu
     _settle(qtbot, window, (1024, 768))  # at a projector's size nothing scrolls
     assert not area.verticalScrollBar().isVisible()
     assert window.view.height() > window.view.minimumHeight()
+
+
+
+
+def test_the_docks_are_fitted_again_once_the_built_window_has_settled(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A window left maximised on a 1024 x 768 X11 screen with no window manager came back with its right dock
+    645 px wide of 1,022 and the pictures squeezed into the rest: the docks had been fitted once, while the
+    restored layout was still pending, and no later resize changed the width to fit them again."""
+    settings = Settings(QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat))
+    w = MainWindow(settings=settings, build=False)  # as a plain start: the frame, then the window
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    for _ in range(5):  # the frame's own geometry settles: no resize will come after the build
+        QtWidgets.QApplication.processEvents()
+    w.build()
+    # the restored state, applied while the layout was pending, settling at the wrong width
+    w.resizeDocks([w.training_dock], [645], QtCore.Qt.Orientation.Horizontal)
+    # the training dock at its share of the window (0.24 of the width, 300-400 px), the views the rest
+    qtbot.waitUntil(lambda: 300 <= w.training_dock.width() <= 400, timeout=5000)

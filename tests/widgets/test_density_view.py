@@ -176,3 +176,52 @@ def test_dots_without_a_heatmap_stand_out_from_a_light_plot(qtbot) -> None:  # t
         assert v.points.colors() == ["#56b4e9"]
     finally:
         set_style(dark)
+
+
+def _under(label, view: DensityView, x: np.ndarray) -> int:  # type: ignore[no-untyped-def]
+    """How many points (data coordinates) the label covers on the screen."""
+    vb = view.plot.getPlotItem().vb
+    rect = label.sceneBoundingRect()
+    return sum(rect.contains(vb.mapViewToScene(QtCore.QPointF(float(a), float(b)))) for a, b in x)
+
+
+@pytest.mark.parametrize("centre", [(0.0, 3.0), (-3.0, 3.0), (3.0, -3.0), (-3.0, -3.0)])
+def test_a_corner_label_moves_off_the_points_it_would_hide(qtbot, centre) -> None:  # type: ignore[no-untyped-def]
+    """The guidance lab's "100% in class 2" had covered the class's samples at the top of the panel."""
+    from widgets.plot_style import corner_label, keep_clear
+
+    v = DensityView(title="t", colorbar=False)
+    qtbot.addWidget(v)
+    v.resize(300, 300)
+    v.show()
+    qtbot.waitExposed(v)
+    v.set_density(gaussian_grid(), (-4.0, 4.0, -4.0, 4.0))
+    v.fit()
+    x = np.random.default_rng(0).normal(centre, 0.4, (500, 2)).astype(np.float32)
+    v.set_points(x)
+    label = corner_label(v.plot)
+    label.setText("100% in class 2")
+    qtbot.waitUntil(lambda: label.sceneBoundingRect().width() > 20)
+    assert _under(label, v, x) > 20 or centre != (-3.0, 3.0)  # top left: where it starts, over the points
+    keep_clear(label, x)
+    qtbot.waitUntil(lambda: _under(label, v, x) == 0, timeout=3000)
+    corner = keep_clear(label, x)
+    assert keep_clear(label, x) == corner  # settled: asked again, it stays
+    spread = np.random.default_rng(1).uniform(-4, 4, (4000, 2)).astype(np.float32)
+    assert keep_clear(label, spread) == corner  # points everywhere: no corner is better, it stays put
+
+
+def test_a_short_note_takes_two_lines_at_most(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The guidance note wrapped a word a line in a row left narrow by larger text, five lines tall."""
+    from widgets.guidance_panels import ShortNote
+
+    note = ShortNote()
+    note.setWordWrap(True)
+    note.setText("grey ∝ p(x) p(y | x)<sup>γ</sup> of the chosen class")
+    qtbot.addWidget(note)
+    line = note.fontMetrics().lineSpacing()
+    assert note.heightForWidth(40) <= 2 * line + 2 * note.margin()
+    note.resize(40, note.heightForWidth(40))
+    assert not note.fits()  # too narrow for two lines: nothing is drawn (its tooltip still says it)
+    note.resize(2000, note.heightForWidth(2000))
+    assert note.fits() and note.heightForWidth(2000) < 2 * line

@@ -23,7 +23,7 @@ from engine.checkpoint import TrainedModel
 from engine.densities import Density
 from engine.errors import InputError
 from widgets.density_view import DensityView
-from widgets.plot_style import corner_label
+from widgets.plot_style import corner_label, keep_clear
 from widgets.square_grid import SquareGrid
 
 from ...worker import GeneratorWorker
@@ -271,6 +271,7 @@ class FewStepLab(Lab):
             short = title.replace(" Euler", "").replace("reference (dopri5)", "dopri5")
             panel.set_title(f"{frame.label}: {short}")
             self.tv_labels[id(panel)].setText(f"TV {frame.tv[k]:.2f}" if frame.tv else "")
+            keep_clear(self.tv_labels[id(panel)], x)
         self.grid.relayout()
         for panel in self.model_panels + self.reflow_panels + self.coupling_panels:
             panel.fit()  # the cells changed size: each view goes back to the density's box
