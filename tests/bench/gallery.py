@@ -52,7 +52,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def shoot(out: Path, views: list[str], themes: list[str], sizes: list[str], models: list[str],
-          settle_s: float, oversize: list[str]) -> dict[str, list[Path]]:
+          settle_s: float, oversize: list[str], font_pt: int | None = None) -> dict[str, list[Path]]:
     """Grab every combination; returns the PNGs written, per theme. A window that cannot shrink to
     the size asked for is named in ``oversize`` (its controls would be cut off on that screen)."""
     # a private settings file: the gallery neither reads nor changes the user's choices
@@ -77,7 +77,7 @@ def shoot(out: Path, views: list[str], themes: list[str], sizes: list[str], mode
                     app.processEvents()  # the model's picture, drawn once its page is seen
                     time.sleep(0.02)
                 for theme in themes:
-                    win.apply_look(theme)
+                    win.apply_look(theme, font_pt)
                     for size in sizes:
                         w, h = _size(size)
                         win.resize(w, h)
@@ -129,13 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default=",".join(SIZES))
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--settle", type=float, default=20.0, help="seconds a view may compute before it is grabbed")
+    p.add_argument("--font-pt", type=int, default=None,
+                   help="the text size in points (Ctrl+= steps of 1; default: the window's, 11)")
     a = p.parse_args(argv)
     views = ["training", *available_labs()] if a.views == "all" else a.views.split(",")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     oversize: list[str] = []
-    written = shoot(out, views, a.themes.split(","), a.sizes.split(","), a.models.split(","), a.settle, oversize)
+    written = shoot(out, views, a.themes.split(","), a.sizes.split(","), a.models.split(","), a.settle, oversize,
+                    a.font_pt)
     for theme, paths in written.items():
         sheet = contact_sheet(paths, out / f"sheet_{theme}.png")
         print(json.dumps({"theme": theme, "pictures": len(paths), "sheet": str(sheet),
