@@ -122,7 +122,8 @@ class GuidancePanels(QtWidgets.QWidget):
         self.contours[panel].set_grid(grid, box)
 
     def set_panel_title(self, panel: str, text: str, share: str = "") -> None:
-        """The title above the panel, and ``share`` (e.g. how many land in the class) in its top-left corner."""
+        """The title above the panel, and ``share`` (e.g. how many land in the class) in the corner that hides
+        the fewest of its samples."""
         self.views[panel].set_title(text)
         self.shares[panel].setText(share)
         keep_clear(self.shares[panel], self._points.get(panel))

@@ -93,9 +93,8 @@ def _pin(label: BoxedLabel, corner: tuple[int, int]) -> None:
 def keep_clear(label: BoxedLabel, points: np.ndarray | None) -> tuple[int, int]:
     """Pin a corner label (:func:`corner_label`) to the corner of its view where the fewest of ``points``
     ((n, 2), data coordinates) lie under it, staying where it is unless another hides under half as many,
-    and return that corner. A share
-    over the top left had hidden the very samples it counted when they gathered at the top (the upper
-    class of 8gaussians)."""
+    and return that corner. A share over the top left had hidden the very samples it counted when they
+    gathered at the top (the upper class of 8gaussians)."""
     current: tuple[int, int] = getattr(label, "corner", CORNERS[0])
     vb = label.parentItem()
     size = label.boundingRect()
