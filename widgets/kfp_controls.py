@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from .control_row import wrapping_row
+
 __all__ = ["KfpControls"]
 
 GRIDS = [64, 128, 256]
@@ -60,17 +62,12 @@ class KfpControls(QtWidgets.QWidget):
         # a long SDE name is elided in the box rather than widening the row past the window
         self.sde_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.sde_box.setMinimumContentsLength(14)
-        row = QtWidgets.QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        for text, box in (("SDE", self.sde_box), ("grid", self.grid_box), ("particles", self.particles_box)):
-            row.addWidget(QtWidgets.QLabel(text))
-            row.addWidget(box, 2 if box is self.sde_box else 0)
-        row.addWidget(self.points_check)
-        row.addWidget(self.run_button)
+        row = wrapping_row([("SDE", self.sde_box), ("grid", self.grid_box), ("particles", self.particles_box),
+                            self.points_check, self.run_button])
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        lay.addLayout(row)
+        lay.addWidget(row)
         lay.addWidget(self._formulas)
 
     def _connect(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from .control_row import wrapping_row
 from .plot_style import scale_font
 
 __all__ = ["TraceControls"]
@@ -36,12 +37,7 @@ class TraceControls(QtWidgets.QWidget):
         self.measure.setToolTip("Time the exact trace and Hutchinson's estimate again as m grows")
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(6, 0, 6, 0)
-        for text, w in (("probes v", self.probe_box), ("K", self.k_box)):
-            lay.addWidget(QtWidgets.QLabel(text))
-            lay.addWidget(w)
-        lay.addWidget(self.redraw)
-        lay.addStretch(1)
-        lay.addWidget(self.measure)
+        lay.addWidget(wrapping_row([("probes v", self.probe_box), ("K", self.k_box), self.redraw, self.measure]))
         scale_font(self, 1.2)  # it follows the text size (plot_style.restyle)
         self.probe_box.currentIndexChanged.connect(lambda _i: self.probe_changed.emit(self.probe))
         self.k_box.currentIndexChanged.connect(lambda _i: self.probes_changed.emit(self.k))

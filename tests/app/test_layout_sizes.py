@@ -111,6 +111,24 @@ def test_every_view_fits_1024x768_with_pictures_of_200_px(window, qtbot) -> None
 
 
 @pytest.mark.slow
+def test_rows_of_controls_wrap_instead_of_scrolling_sideways_at_larger_text(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """One and two steps of Ctrl+= at 1024 x 768: the Fokker-Planck and trace rows had become 12 and 10 px
+    wider than the view (65 and 69 at two steps), which scrolled sideways with its last button cut off."""
+    for pt in (DEFAULT_FONT_PT + 1, DEFAULT_FONT_PT + 2):
+        window.apply_look("dark", pt)
+        for name in ("kfp", "trace"):
+            window.lab_tabs.show_view(name)
+            _settle(qtbot, window, (1024, 768))
+            page = window.lab_tabs.tabs.currentWidget()
+            areas = [a for a in page.findChildren(QtWidgets.QScrollArea) + [page]
+                     if isinstance(a, QtWidgets.QScrollArea) and a.isVisibleTo(window)]
+            assert areas, name
+            for area in areas:
+                assert not area.horizontalScrollBar().isVisible(), (name, pt)
+    window.apply_look("dark", DEFAULT_FONT_PT)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(1065, 690), (1024, 768)])
 def test_few_step_panels_cover_the_data_box(window, qtbot, size) -> None:  # type: ignore[no-untyped-def]
     """Each panel's title once set a minimum width wider than the panel: the view boxes spilled over
