@@ -30,6 +30,10 @@ def _combo(items: Sequence[tuple[object, str]]) -> QtWidgets.QComboBox:
     box = QtWidgets.QComboBox()
     for key, text in items:
         box.addItem(text, key)
+    # in a narrow room a long choice is elided in the box (the list shows it whole) rather than widening
+    # the row past the view: at 1024 px and three steps of larger text the buttons had left the window
+    box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(min(8, max(len(text) for _, text in items)))
     return box
 
 

@@ -112,11 +112,12 @@ def test_every_view_fits_1024x768_with_pictures_of_200_px(window, qtbot) -> None
 
 @pytest.mark.slow
 def test_rows_of_controls_wrap_instead_of_scrolling_sideways_at_larger_text(window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    """One and two steps of Ctrl+= at 1024 x 768: the Fokker-Planck and trace rows had become 12 and 10 px
-    wider than the view (65 and 69 at two steps), which scrolled sideways with its last button cut off."""
-    for pt in (DEFAULT_FONT_PT + 1, DEFAULT_FONT_PT + 2):
+    """One to three steps of Ctrl+= at 1024 x 768: the Fokker-Planck and trace rows had become 12 and 10 px
+    wider than the view (65 and 69 at two steps), which scrolled sideways with its last button cut off; at
+    three steps the Langevin controls put its buttons and two of its eight bars out of the window."""
+    for pt in (DEFAULT_FONT_PT + 1, DEFAULT_FONT_PT + 2, DEFAULT_FONT_PT + 3):
         window.apply_look("dark", pt)
-        for name in ("kfp", "trace"):
+        for name in ("kfp", "trace", "langevin"):
             window.lab_tabs.show_view(name)
             _settle(qtbot, window, (1024, 768))
             page = window.lab_tabs.tabs.currentWidget()
@@ -124,7 +125,8 @@ def test_rows_of_controls_wrap_instead_of_scrolling_sideways_at_larger_text(wind
                      if isinstance(a, QtWidgets.QScrollArea) and a.isVisibleTo(window)]
             assert areas, name
             for area in areas:
-                assert not area.horizontalScrollBar().isVisible(), (name, pt)
+                bar = area.horizontalScrollBar()
+                assert not bar.isVisible(), f"{name} at {pt} pt: {bar.maximum()} px too wide"
     window.apply_look("dark", DEFAULT_FONT_PT)
 
 
