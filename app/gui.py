@@ -84,6 +84,10 @@ def run_gui(args: argparse.Namespace) -> int:
 
         def finish() -> None:
             if not win.built:
+                if args.train:  # the run's process loads torch on the other core while the window is built
+                    from .train_process import prewarm
+
+                    prewarm()
                 if scene is not None and scene.view in PREFETCH:
                     threading.Thread(target=_prefetch, args=(PREFETCH[scene.view],), daemon=True).start()
                 _build(win, scene, bool(args.train))

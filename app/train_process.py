@@ -14,6 +14,8 @@ Protocol: parent -> child on ``ctrl``: a job dict, then "pause", "resume", "stop
 from __future__ import annotations
 
 import multiprocessing as mp
+import queue
+import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -131,24 +133,38 @@ class ProcessWorker(QtCore.QObject):
         self.checkpoint: dict[str, Any] | None = None
         self._done = False
         self.standby: Standby | None = None
+        self._outbox: queue.SimpleQueue[object] = queue.SimpleQueue()  # to the child, in order
         self.thread = QtCore.QThread()
         self.thread.setObjectName("flowscope-training-reader")
 
     def start(self) -> None:
         self.standby = take_standby()
-        self.standby.ctrl_w.send(self.job)
+        # every message to the child goes through a writer thread: a pipe holds 64 KB, and a job written
+        # from the GUI thread to a child still importing torch had held the window ~2 s
+        self._outbox.put(self.job)
+        threading.Thread(target=self._write, args=(self.standby.ctrl_w,), daemon=True,
+                         name="flowscope-training-writer").start()
         self._reader = _Reader(self.standby.data_r)
         self._reader.moveToThread(self.thread)
         self.thread.started.connect(self._reader.run)
         self._reader.message.connect(self._on_message)
         self.thread.start()
 
+    def _write(self, conn: Connection) -> None:
+        """The writer thread: the messages in order, until None or a closed pipe."""
+        while (msg := self._outbox.get()) is not None:
+            try:
+                conn.send(msg)
+            except (OSError, ValueError):  # the child has gone: what is left has no one to read it
+                return
+
     def _send(self, msg: object) -> None:
         if self.standby is not None and not self._done:
-            try:
-                self.standby.ctrl_w.send(msg)
-            except (OSError, ValueError):
-                pass
+            self._outbox.put(msg)
+
+    def _end_writer(self) -> None:
+        self._done = True
+        self._outbox.put(None)
 
     def pause(self) -> None:
         self._send("pause")
@@ -165,6 +181,7 @@ class ProcessWorker(QtCore.QObject):
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Stop the child, wait for it (killing it if it does not end in time) and the reader."""
         self.stop()
+        self._outbox.put(None)  # the writer ends after the stop
         if self.standby is not None:
             self.standby.proc.join(timeout_ms / 1000)
             if self.standby.proc.is_alive():
@@ -182,11 +199,13 @@ class ProcessWorker(QtCore.QObject):
             if ckpt is not None:
                 self.model_updated.emit(ckpt)
         elif kind == "finished":
-            self._done, self.checkpoint = True, _read_checkpoint(msg[2])
+            self._end_writer()
+            self.checkpoint = _read_checkpoint(msg[2])
             self.finished.emit(msg[1])
         elif kind == "failed":
-            self._done, self.checkpoint = True, _read_checkpoint(msg[2])
+            self._end_writer()
+            self.checkpoint = _read_checkpoint(msg[2])
             self.failed.emit(msg[1])
         elif kind == "lost" and not self._done:
-            self._done = True
+            self._end_writer()
             self.failed.emit("the training process ended unexpectedly")

@@ -137,6 +137,13 @@ class Density:
 
     analytic = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (a training job for a child process) without the cache: pictures and reference samples
+        are derived and made again where needed, and a moons density's view had made its pickle 3.4 MB."""
+        state = dict(self.__dict__)
+        state["_cache"] = {}
+        return state
+
     # -- sampling ---------------------------------------------------------------
     def sample(self, n: int, seed: int | np.random.Generator | None = None) -> Sample:
         """Draw ``n`` points (and labels) in model coordinates."""

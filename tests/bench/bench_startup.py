@@ -17,6 +17,15 @@ launched, so the interpreter's start and every import are included:
   from the look before (the picture is moving: playing, sampling, solving); None when it did
   not change within ``--limit`` seconds of the first paint (a still scene);
 
+and for a start that trains at once (``--train KIND:DENSITY``, the command ``flowscope --density DENSITY
+--model KIND --train``; ``none`` to leave it out):
+
+* ``train_started_s``: the first look at which the window's run had begun (its progress says so);
+* ``first_step_s``: the first look at which a training snapshot had arrived from the training process;
+* ``longest_stall_s``: the longest wait between two looks after the first paint (the looks are due every
+  50 ms: a longer wait is a window that did not answer, as when it once wrote a 3.4 MB job into the
+  pipe of a child still importing torch);
+
 each with the CPU seconds the process had used by then (``*_cpu_s``: on a shared machine
 the wall clock waits for other work; the load average is printed too). Looking costs a
 little: a grab of the view every 50 ms. The project's modules run from compiled bytecode, as
@@ -82,6 +91,9 @@ class _Watcher:
         self.first: bytes | None = None  # the view as the first look after the first paint saw it
         self.last: bytes | None = None
         self.changes = 0
+        self.training = "--train" in sys.argv
+        self.previous_look: float | None = None
+        self.stall = 0.0
 
     def install(self, qapp: Any) -> None:
         """Catch the main window's first paint, which may come as soon as it is shown."""
@@ -113,6 +125,15 @@ class _Watcher:
         self.out[f"{what}_cpu_s"] = round(time.process_time(), 3)
 
     def _look(self) -> None:
+        now = time.time()
+        if "first_paint_s" in self.out:
+            if self.previous_look is not None:
+                self.stall = max(self.stall, now - self.previous_look)
+                self.out["longest_stall_s"] = round(self.stall, 3)
+            self.previous_look = now
+        if self.training:
+            self._look_at_training()
+            return
         tabs = getattr(self.win, "lab_tabs", None)  # None while the window is still loading
         lab = None if tabs is None else tabs.current_lab()
         if "first_paint_s" in self.out and lab is not None:
@@ -140,6 +161,20 @@ class _Watcher:
             self.win.close()
 
 
+    def _look_at_training(self) -> None:
+        training = getattr(self.win, "training", None)  # None while the window is still loading
+        if training is not None and training.running and "train_started_s" not in self.out:
+            self._mark("train_started")
+        if training is not None and training.latest is not None and "first_step_s" not in self.out:
+            self._mark("first_step")
+        started = self.out.get("first_paint_s")
+        late = started is not None and time.time() - self.t0 > started + self.limit
+        if "first_step_s" in self.out or late:
+            self.timer.stop()
+            print("STARTUP " + json.dumps(self.out), flush=True)
+            self.win.close()
+
+
 def bytecode_env() -> dict[str, str]:
     """The environment of a start with compiled bytecode, as an installed package has: the project's
     packages are compiled into their __pycache__ folders first (where PYTHONDONTWRITEBYTECODE is
@@ -152,8 +187,12 @@ def bytecode_env() -> dict[str, str]:
     return env
 
 
-def run_case(scene: str | None, platform: str, limit: float, base_env: dict[str, str]) -> dict[str, Any]:
+def run_case(scene: str | None, platform: str, limit: float, base_env: dict[str, str],
+             train: str | None = None) -> dict[str, Any]:
     args = ["--scene", str(SCENES / f"{scene}.json")] if scene else []
+    if train is not None:
+        kind, _, density = train.partition(":")
+        args = ["--density", density, "--model", kind, "--train"]
     # settings of their own: every case starts as a first start does, and none changes a person's settings
     # (the window saves its geometry when it closes)
     with tempfile.TemporaryDirectory(prefix="flowscope-startup-") as config:
@@ -162,7 +201,7 @@ def run_case(scene: str | None, platform: str, limit: float, base_env: dict[str,
         cmd = [sys.executable, __file__, "--probe", str(t0), "--limit", str(limit), "--", *args]
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=limit + 400, cwd=ROOT)
     line = next((s for s in done.stdout.splitlines() if s.startswith("STARTUP ")), None)
-    row: dict[str, Any] = {"scene": scene, "exit": done.returncode}
+    row: dict[str, Any] = {"scene": scene, "exit": done.returncode, **({"train": train} if train else {})}
     if line is None:
         row["error"] = (done.stderr.strip().splitlines() or ["no result"])[-1]
     else:
@@ -176,6 +215,8 @@ def main() -> None:
     p.add_argument("--scenes", default="all", help="comma-separated scene names (assets/scenes), all, or none")
     p.add_argument("--platform", default="offscreen", help="Qt platform: offscreen, or xcb under a display")
     p.add_argument("--limit", type=float, default=15.0, help="seconds after the first paint to wait for motion")
+    p.add_argument("--train", default="cnf:rings",
+                   help="KIND:DENSITY: also time a start that trains at once (none: leave it out)")
     p.add_argument("--probe", type=float, default=None, help=argparse.SUPPRESS)
     args, _ = p.parse_known_args()
     if args.probe is not None:
@@ -187,12 +228,16 @@ def main() -> None:
     env = bytecode_env()
     window = run_case(None, args.platform, args.limit, env)
     print(json.dumps(window), file=sys.stderr, flush=True)
+    train = None if args.train == "none" else run_case(None, args.platform, args.limit, env, args.train)
+    if train is not None:
+        print(json.dumps(train), file=sys.stderr, flush=True)
     rows = []
     for name in names:
         rows.append(run_case(name, args.platform, args.limit, env))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print(json.dumps({"platform": args.platform, "cpus": os.cpu_count(), "load_before": [round(v, 2) for v in load0],
-                      "load_after": [round(v, 2) for v in os.getloadavg()], "window": window, "scenes": rows},
+                      "load_after": [round(v, 2) for v in os.getloadavg()], "window": window, "train": train,
+                      "scenes": rows},
                      indent=1))
 
 
