@@ -47,9 +47,12 @@ def checked_scene(args: argparse.Namespace) -> Scene | None:
     The engine (and torch) load here only when there is something to check: a plain start
     paints its window first."""
     if args.density:
-        from engine.densities import get_density
+        from engine.density_names import BUILTIN_NAMES
 
-        get_density(args.density)
+        if args.density.strip() not in BUILTIN_NAMES:  # a file, a picture or a mistyped name: loading tells
+            from engine.densities import get_density
+
+            get_density(args.density)
     if not args.scene:
         return None
     from .scene_data import scene_density

@@ -194,3 +194,16 @@ def test_a_histogram_estimate_draws_one_reference_sample_for_every_grid_size(mon
     # the coarse grid is the fine one's estimate at a coarser resolution: mass in the same places
     lump = fine.reshape(32, 4, 32, 4).sum((1, 3))
     assert np.corrcoef(lump.ravel(), coarse.ravel())[0, 1] > 0.95
+
+
+def test_the_names_a_command_line_checks_are_the_built_in_densities() -> None:
+    """``engine.density_names`` lists them without torch, for the window's command line."""
+    import subprocess
+    import sys
+
+    from engine.density_names import BUILTIN_NAMES
+
+    assert BUILTIN_NAMES == tuple(DENSITIES)
+    code = "import sys, engine.density_names; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
