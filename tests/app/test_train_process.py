@@ -2,6 +2,7 @@
 
 import multiprocessing as mp
 import pickle
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -32,6 +33,8 @@ def test_start_returns_before_a_busy_child_reads_its_job(qtbot, monkeypatch) -> 
     assert blocker.args == ["done"]
     worker.stop()  # after the end nothing more is sent
     assert not ctrl_r.poll()
+    # and its writer has ended: none is left behind by a run
+    qtbot.waitUntil(lambda: not any(t.name == "flowscope-training-writer" for t in threading.enumerate()))
     worker.thread.wait(5000)
 
 
