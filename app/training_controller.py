@@ -126,12 +126,14 @@ class TrainingController(QtCore.QObject):
         """Title the quality chart with what ``kind``'s runs measure, before their first figure (and show
         the true entropy under an NLL chart from the start)."""
         if kind in api.FAMILIES:
-            name = api.metric_name(kind)
-            if name != self._metric_name:
-                self._metric_reference = None  # the old figure's perfect value
-            self._metric_name = name
-            self.curves.set_metric_name(self._metric_name)
-            self.update_reference()
+            name = api.metric_name(kind)  # another figure: the old one's perfect value does not apply
+            self._show_metric(name, self._metric_reference if name == self._metric_name else None)
+
+    def _show_metric(self, name: str, reference: float | None) -> None:
+        """The quality chart's title and its perfect value (None: the true entropy under an NLL, if known)."""
+        self._metric_name, self._metric_reference = name, reference
+        self.curves.set_metric_name(name)
+        self.update_reference()
 
     def update_reference(self) -> None:
         """What a perfect model would read, as a dashed line on the quality curve: the true entropy
@@ -245,10 +247,7 @@ class TrainingController(QtCore.QObject):
         self.curves.add_point(s.step, s.loss, s.metric)
         if (s.metric_name and s.metric_name != self._metric_name) or \
                 (s.metric_reference is not None and s.metric_reference != self._metric_reference):
-            self._metric_name = s.metric_name or self._metric_name
-            self._metric_reference = s.metric_reference
-            self.curves.set_metric_name(self._metric_name)
-            self.update_reference()
+            self._show_metric(s.metric_name or self._metric_name, s.metric_reference)
         if s.samples is not None:
             self._samples = s.samples
         if s.density is not None:

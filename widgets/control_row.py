@@ -1,4 +1,5 @@
-"""A row of controls that wraps onto a second line where the width runs out, instead of widening the view.
+"""Rows of controls that never widen a view: they wrap onto a second line where the width runs out, and a
+choice box may narrow by eliding its text.
 
 At 1024 px and one step of larger text (Ctrl+=) the Fokker–Planck and trace rows had become 10-12 px wider
 than the view, which then scrolled sideways with its last button cut off. A label stays with its control.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from PySide6 import QtWidgets
 from superqt import QFlowLayout
 
-__all__ = ["wrapping_row"]
+__all__ = ["elide_choices", "wrapping_row"]
 
 Item = QtWidgets.QWidget | tuple[str, QtWidgets.QWidget]
 
@@ -32,3 +33,11 @@ def wrapping_row(items: list[Item], parent: QtWidgets.QWidget | None = None) -> 
             item = pair
         flow.addWidget(item)
     return row
+
+
+def elide_choices(box: QtWidgets.QComboBox, chars: int) -> QtWidgets.QComboBox:
+    """Let ``box`` narrow to ``chars`` characters (its longest choice, if shorter), eliding its choice in a
+    narrow room rather than widening the row past the view; the drop-down list shows the choices whole."""
+    box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(min(chars, max((len(box.itemText(i)) for i in range(box.count())), default=1)))
+    return box

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from .control_row import wrapping_row
+from .control_row import elide_choices, wrapping_row
 
 __all__ = ["KfpControls"]
 
@@ -60,8 +60,7 @@ class KfpControls(QtWidgets.QWidget):
             formulas.addWidget(QtWidgets.QLabel(text))
             formulas.addWidget(edit, 2 if edit is not self.diffusion else 1)
         # a long SDE name is elided in the box rather than widening the row past the window
-        self.sde_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.sde_box.setMinimumContentsLength(14)
+        elide_choices(self.sde_box, 14)
         row = wrapping_row([("SDE", self.sde_box), ("grid", self.grid_box), ("particles", self.particles_box),
                             self.points_check, self.run_button])
         lay = QtWidgets.QVBoxLayout(self)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from PySide6 import QtCore, QtWidgets
 
+from .control_row import elide_choices
 from .keys import keep_arrow_keys
 
 __all__ = ["LangevinControls", "eta_of", "tick_of"]
@@ -30,11 +31,8 @@ def _combo(items: Sequence[tuple[object, str]]) -> QtWidgets.QComboBox:
     box = QtWidgets.QComboBox()
     for key, text in items:
         box.addItem(text, key)
-    # in a narrow room a long choice is elided in the box (the list shows it whole) rather than widening
-    # the row past the view: at 1024 px and three steps of larger text the buttons had left the window
-    box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    box.setMinimumContentsLength(min(8, max(len(text) for _, text in items)))
-    return box
+    # at 1024 px and three steps of larger text the row had pushed the buttons out of the window
+    return elide_choices(box, 8)
 
 
 class LangevinControls(QtWidgets.QWidget):

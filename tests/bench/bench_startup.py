@@ -93,7 +93,6 @@ class _Watcher:
         self.changes = 0
         self.training = "--train" in sys.argv
         self.previous_look: float | None = None
-        self.stall = 0.0
 
     def install(self, qapp: Any) -> None:
         """Catch the main window's first paint, which may come as soon as it is shown."""
@@ -128,8 +127,8 @@ class _Watcher:
         now = time.time()
         if "first_paint_s" in self.out:
             if self.previous_look is not None:
-                self.stall = max(self.stall, now - self.previous_look)
-                self.out["longest_stall_s"] = round(self.stall, 3)
+                self.out["longest_stall_s"] = round(max(self.out.get("longest_stall_s", 0.0),
+                                                        now - self.previous_look), 3)
             self.previous_look = now
         if self.training:
             self._look_at_training()
@@ -153,13 +152,7 @@ class _Watcher:
             else:
                 self.changes = 0
             self.last = data
-        started = self.out.get("first_paint_s")
-        late = started is not None and time.time() - self.t0 > started + self.limit
-        if "first_motion_s" in self.out or late or time.time() - self.t0 > 300:
-            self.timer.stop()
-            print("STARTUP " + json.dumps(self.out), flush=True)
-            self.win.close()
-
+        self._end_when("first_motion_s" in self.out or time.time() - self.t0 > 300)
 
     def _look_at_training(self) -> None:
         training = getattr(self.win, "training", None)  # None while the window is still loading
@@ -167,9 +160,13 @@ class _Watcher:
             self._mark("train_started")
         if training is not None and training.latest is not None and "first_step_s" not in self.out:
             self._mark("first_step")
+        self._end_when("first_step_s" in self.out)
+
+    def _end_when(self, done: bool) -> None:
+        """Print the figures and close the window once ``done``, or ``limit`` seconds after the first paint."""
         started = self.out.get("first_paint_s")
         late = started is not None and time.time() - self.t0 > started + self.limit
-        if "first_step_s" in self.out or late:
+        if done or late:
             self.timer.stop()
             print("STARTUP " + json.dumps(self.out), flush=True)
             self.win.close()
