@@ -6,7 +6,7 @@ import numpy as np
 
 from .densities import Box
 
-__all__ = ["histogram_tv", "class_shares", "angular_asymmetry"]
+__all__ = ["histogram_tv", "class_shares", "angular_asymmetry", "log_density_spread"]
 
 
 def histogram_tv(a: np.ndarray, b: np.ndarray, box: Box, bins: int = 64) -> float:
@@ -54,3 +54,26 @@ def angular_asymmetry(x: np.ndarray, bins: int = 8, orders: int = 12) -> float:
         moments = np.abs(np.exp(1j * np.outer(k, ring)).mean(1))
         worst = max(worst, float(moments.max()))
     return worst
+
+
+def log_density_spread(x: np.ndarray, k: int = 8) -> float:
+    r"""How much the log-density varies over the data: an estimate of the varentropy Var[log p(X)].
+
+    Every Gaussian in 2D has a varentropy of 1 (log p is a constant minus half a χ² with 2 degrees
+    of freedom), a thin curve with a Gaussian profile across it 1/2 and a uniform law 0: values well
+    under 1 mark data with flat parts and sharp edges or thin structure. The log-density at each
+    point is estimated, up to a constant, by −2 log r_k, with r_k the distance to its k-th nearest
+    neighbour (Kozachenko–Leonenko); the estimate's own noise adds about ψ'(k) (0.13 at k = 8).
+    On 20,000 points: checkerboard 0.16, 2spirals 0.50, moons 0.61, swissroll and circles 0.65,
+    rings 0.72; 25gaussians 0.95, 8gaussians 1.02, pinwheel 1.04, a Gaussian 1.12, funnel 1.47.
+    Repeated points count as very dense ones (their distance is floored), not as an error.
+    """
+    from scipy.spatial import cKDTree  # imported here: scipy.spatial takes ~0.2 s to load
+
+    x = np.asarray(x, np.float64)
+    x = x[np.isfinite(x).all(1)]
+    if len(x) <= k:
+        return 1.0
+    r = cKDTree(x).query(x, k=k + 1)[0][:, -1]
+    floor = 1e-9 * max(float(x.std()), 1e-300)
+    return float(np.var(-2.0 * np.log(np.maximum(r, floor))))

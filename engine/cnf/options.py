@@ -25,14 +25,19 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "depth": 2,
         "activation": "tanh",
         "end_time": 1.0,
-        # learned Fourier features of z fed to the first layer (0: z alone, the default). They sharpen the
-        # first seconds (histogram TV over an exact sample's after 5 s, bench_first_picture.py, on rings,
-        # 2spirals, checkerboard: 4.08 / 2.73 / 1.80 without, 2.37 / 1.37 / 1.46 with 32) but cost the
-        # minute: held-out NLL gap after 60 s on 25gaussians 0.029-0.030 nats with 32 against 0.006-0.013
-        # without (bench_cnf.py), each step ~30 % dearer and the field stiffer; twomodes' early picture
-        # wanders with them. Off by default, so the 60-s model is the better one (bench: `--set fourier=32`)
+        # learned Fourier features of z fed to the first layer, [z, sin(Bz), cos(Bz)] (0: z alone, unless
+        # `fourier_flat` picks them). They sharpen the first seconds but cost the minute on Gaussian-like
+        # data: held-out NLL gap after 60 s on 25gaussians 0.029-0.030 nats with 32 against 0.006-0.013
+        # without (bench_cnf.py), each step 30-40 % dearer and the field stiffer; twomodes' early picture
+        # wanders with them
         "fourier": 0,
-        "fourier_scale": 2.0,  # standard deviation of their initial frequencies (1: 3.30 / 1.98 / 1.60)
+        # ... or this many when the data are flatter than a Gaussian (flat parts with sharp edges, thin
+        # curves: engine.metrics.log_density_spread under FLAT_TOL), take no radial features, and `fourier`
+        # is 0 (their Jacobian penalty then doubled: engine.cnf.train.FLAT_FROBENIUS); 0: never. Histogram TV over an exact sample's after 5 s, seeds 0-3 (bench_first_picture.py):
+        # checkerboard 1.42-1.51 against 1.69-1.70 without, 2spirals 1.33-1.38 against 1.87-2.33, swissroll
+        # 1.12-1.14 against 1.60-1.93, moons 1.13-1.16 against ~1.25
+        "fourier_flat": 24,
+        "fourier_scale": 2.5,  # standard deviation of their initial frequencies (data units)
         # sin/cos features of t in every layer's gate and shift (0: t alone); 3 made rings worse (5.27)
         "time_features": 0,
         # waves in the distance from the origin fed to the first layer, [sin(ω ρ), cos(ω ρ)] (0: none) ...
@@ -105,6 +110,7 @@ class TrainConfig:
     activation: str
     end_time: float
     fourier: int
+    fourier_flat: int
     fourier_scale: float
     time_features: int
     radial: int
@@ -162,11 +168,9 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 raise InputError(f"option '{name}' must be a positive integer, not {getattr(self, name)}")
         check_learning_rate(self.lr)
-        if not 0 <= self.fourier <= 1024:
-            raise InputError(f"option 'fourier' must be in [0, 1024], not {self.fourier}")
         if not 0 <= self.time_features <= 16:
             raise InputError(f"option 'time_features' must be in [0, 16], not {self.time_features}")
-        for name in ("radial", "radial_symmetric"):
+        for name in ("fourier", "fourier_flat", "radial", "radial_symmetric"):
             if not 0 <= getattr(self, name) <= 1024:
                 raise InputError(f"option '{name}' must be in [0, 1024], not {getattr(self, name)}")
         for name in ("fourier_scale", "radial_scale"):

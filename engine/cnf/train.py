@@ -34,7 +34,7 @@ from ..api import HELDOUT_NLL, TrainSnapshot
 from ..densities import Density
 from ..errors import TrainingError
 from ..guard import DivergenceGuard, check_learning_rate
-from ..metrics import angular_asymmetry
+from ..metrics import angular_asymmetry, log_density_spread
 from .divergence import TraceEstimator
 from .dynamics import CNFDynamics, FieldDynamics
 from .model import CNF, standard_normal_log_prob
@@ -52,6 +52,16 @@ _FRAME_POINTS = 16_384  # points that measure the data's mean and spread for the
 # density with an angular structure reads 0.65 or more (engine.metrics.angular_asymmetry)
 _SYMMETRY_POINTS = 20_000
 RADIAL_SYMMETRY_TOL = 0.15
+# data whose log-density varies less than this over them (engine.metrics.log_density_spread; a Gaussian's
+# 1, a uniform law's 0) have flat parts with sharp edges or thin curves, which Fourier features draw
+# sooner. The built-in densities fall at 0.16-0.72 (checkerboard, the spirals, moons, swissroll, the rings)
+# or at 0.95-1.47 (the Gaussian mixtures, pinwheel, banana, funnel, a Gaussian)
+FLAT_TOL = 0.8
+# ... and whose field then has its Jacobian penalty (option `frobenius`) this many times over: the features
+# make it stiffer, and after 60 s swissroll's held-out NLL was 0.001-0.007 nats above the plain field's
+# (its training solver refined to 9-14 steps against 4-6) with the penalty as it was, 0.001-0.003 below
+# with it doubled (bench_cnf_minute.py)
+FLAT_FROBENIUS = 2.0
 # A held-out NLL this far above the best one is a run that has come apart (a learning rate far
 # too high, say), even when every number is still finite: stop and keep the best model.
 _DIVERGED_NATS = 2.0
@@ -71,14 +81,23 @@ def build_field(cfg: TrainConfig, seed: int, frame: tuple[list[float], float] | 
                            cfg.time_features, shift, scale, cfg.radial, cfg.radial_scale)
 
 
-def _radial_features(density: Density, cfg: TrainConfig, seed: int) -> int:
-    """How many radial features a run with ``cfg`` on ``density`` feeds its field: ``cfg.radial`` when
-    given, else ``cfg.radial_symmetric`` where the data look the same at every angle about the origin
-    (:func:`engine.metrics.angular_asymmetry` under RADIAL_SYMMETRY_TOL), else none."""
-    if cfg.radial or not cfg.radial_symmetric:
-        return cfg.radial
+def _chosen_features(density: Density, cfg: TrainConfig, seed: int) -> tuple[int, int]:
+    """How many radial and Fourier features a run with ``cfg`` on ``density`` feeds its field.
+
+    Radial: ``cfg.radial`` when given, else ``cfg.radial_symmetric`` where the data look the same at
+    every angle about the origin (:func:`engine.metrics.angular_asymmetry` under RADIAL_SYMMETRY_TOL).
+    Fourier: ``cfg.fourier`` when given, else ``cfg.fourier_flat`` where the data are flatter than a
+    Gaussian (:func:`engine.metrics.log_density_spread` under FLAT_TOL) and take no radial features.
+    """
+    radial, fourier = cfg.radial, cfg.fourier
+    if radial or fourier or not (cfg.radial_symmetric or cfg.fourier_flat):
+        return radial, fourier
     x = density.sample(_SYMMETRY_POINTS, seed=seed + 2750159).x
-    return cfg.radial_symmetric if angular_asymmetry(x) < RADIAL_SYMMETRY_TOL else 0
+    if cfg.radial_symmetric and angular_asymmetry(x) < RADIAL_SYMMETRY_TOL:
+        return cfg.radial_symmetric, 0
+    if cfg.fourier_flat and log_density_spread(x) < FLAT_TOL:
+        return 0, cfg.fourier_flat
+    return 0, 0
 
 
 def data_frame(x: np.ndarray) -> tuple[list[float], float]:
@@ -145,13 +164,16 @@ class CNFTrainer(StepChecks):
     def __init__(self, density: Density, options: dict[str, Any], device: torch.device | str, seed: int) -> None:
         self.cfg = cfg = TrainConfig.from_options(options)
         self.density, self.device = density, torch.device(device)
-        radial = _radial_features(density, cfg, seed)
-        self._note: str | None = None  # said on the first snapshot
+        radial, fourier = _chosen_features(density, cfg, seed)
+        self._note: str | None = None  # said on the first snapshot (one line of a 1024-pixel status bar)
         if radial != cfg.radial:  # rotation-invariant data: waves in the radius
-            self.cfg = cfg = replace(cfg, radial=radial)
-            # one line of a 1024-pixel window's status bar
             self._note = (f"Rotation-invariant data: the CNF also gets {radial} radial features, waves in the "
                           "distance from the centre")
+        elif fourier != cfg.fourier:  # flat parts, sharp edges, thin curves: waves in the plane
+            self._note = (f"Data with sharp edges or thin curves: the CNF also gets {fourier} Fourier features, "
+                          "waves across the plane")
+            self.cfg = cfg = replace(cfg, frobenius=cfg.frobenius * FLAT_FROBENIUS)
+        self.cfg = cfg = replace(cfg, radial=radial, fourier=fourier)
         # the frame is measured on its own sample: the batches' and the held-out draws stay as they were
         self.frame = data_frame(density.sample(_FRAME_POINTS, seed=seed + 15485863).x) if cfg.normalise else None
         self.field = build_field(cfg, seed, self.frame).to(self.device)
