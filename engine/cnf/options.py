@@ -33,9 +33,10 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "fourier": 0,
         # ... or this many when the data are flatter than a Gaussian (flat parts with sharp edges, thin
         # curves: engine.metrics.log_density_spread under FLAT_TOL), take no radial features, and `fourier`
-        # is 0 (their Jacobian penalty then doubled: engine.cnf.train.FLAT_FROBENIUS); 0: never. Histogram TV over an exact sample's after 5 s, seeds 0-3 (bench_first_picture.py):
-        # checkerboard 1.42-1.51 against 1.69-1.70 without, 2spirals 1.33-1.38 against 1.87-2.33, swissroll
-        # 1.12-1.14 against 1.60-1.93, moons 1.13-1.16 against ~1.25
+        # is 0, with the Jacobian penalty doubled (engine.cnf.train.FLAT_FROBENIUS); 0: never. Histogram TV
+        # over an exact sample's after 5 s, seeds 0-3 (bench_first_picture.py): checkerboard 1.45-1.50
+        # against 1.69-1.84 without, 2spirals 1.37-1.45 against 1.87-2.47, swissroll 1.11-1.21 against
+        # 1.60-1.94, moons 1.15-1.23 against ~1.25; after 60 s their held-out NLL is lower (bench_cnf_minute.py)
         "fourier_flat": 24,
         "fourier_scale": 2.5,  # standard deviation of their initial frequencies (data units)
         # sin/cos features of t in every layer's gate and shift (0: t alone); 3 made rings worse (5.27)
