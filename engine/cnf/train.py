@@ -170,8 +170,8 @@ class CNFTrainer(StepChecks):
             self._note = (f"Rotation-invariant data: the CNF also gets {radial} radial features, waves in the "
                           "distance from the centre")
         elif fourier != cfg.fourier:  # flat parts, sharp edges, thin curves: waves in the plane
-            self._note = (f"Data with sharp edges or thin curves: the CNF also gets {fourier} Fourier features, "
-                          "waves across the plane")
+            self._note = (f"Sharp edges or thin curves: the CNF also gets {fourier} Fourier features and twice the "
+                          "Jacobian penalty")
             self.cfg = cfg = replace(cfg, frobenius=cfg.frobenius * FLAT_FROBENIUS)
         self.cfg = cfg = replace(cfg, radial=radial, fourier=fourier)
         # the frame is measured on its own sample: the batches' and the held-out draws stay as they were

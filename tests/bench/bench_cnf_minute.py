@@ -8,7 +8,7 @@ trains the CNF with its defaults (and ``--option`` overrides) for ``--seconds`` 
 CPU time, then reports the kept (best held-out) model's held-out NLL on 5,000 fresh points by
 its accurate solver, the total variation of 64 x 64 histograms of 20,000 of its samples (default
 sampler) against an exact sample over that of another exact sample (1 is as good as sampling the
-density), the steps done, the radial features it used and the training solver's final steps.
+density), the steps done, the radial and Fourier features it used and the training solver's final steps.
 
 Usage::
 
@@ -53,7 +53,7 @@ def run(name: str, seed: int, seconds: float, options: dict[str, object]) -> dic
     truth, floor = exact_floor(density, 20_000)
     ratio = histogram_tv(np.asarray(model.sample(20_000, seed=11)), truth, density.box) / floor
     return {"density": name, "seed": seed, "steps": trainer.step, "wall_s": round(wall, 1),
-            "heldout_nll": round(nll, 4), "tv_ratio": round(ratio, 3), "radial": trainer.cfg.radial,
+            "heldout_nll": round(nll, 4), "tv_ratio": round(ratio, 3), "radial": trainer.cfg.radial, "fourier": trainer.cfg.fourier,
             "solver_steps": trainer.solver_steps, "load_1min": round(os.getloadavg()[0], 2)}
 
 
