@@ -53,7 +53,8 @@ def run(name: str, seed: int, seconds: float, options: dict[str, object]) -> dic
     truth, floor = exact_floor(density, 20_000)
     ratio = histogram_tv(np.asarray(model.sample(20_000, seed=11)), truth, density.box) / floor
     return {"density": name, "seed": seed, "steps": trainer.step, "wall_s": round(wall, 1),
-            "heldout_nll": round(nll, 4), "tv_ratio": round(ratio, 3), "radial": trainer.cfg.radial, "fourier": trainer.cfg.fourier,
+            "heldout_nll": round(nll, 4), "tv_ratio": round(ratio, 3), "radial": trainer.cfg.radial,
+            "fourier": trainer.cfg.fourier,
             "solver_steps": trainer.solver_steps, "load_1min": round(os.getloadavg()[0], 2)}
 
 
