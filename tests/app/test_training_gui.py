@@ -338,7 +338,8 @@ def test_a_cnf_says_which_features_its_data_gave_it(window, qtbot, monkeypatch) 
     window.panel.set_model("cnf")
     window.panel.budget_kind.setCurrentText("steps")
     window.panel.budget.setValue(3)
-    for name, expected in (("rings", "8 radial features"), ("checkerboard", "24 Fourier features"), ("8gaussians", None)):
+    cases = (("rings", "8 radial features"), ("checkerboard", "24 Fourier features"), ("8gaussians", None))
+    for name, expected in cases:
         window.set_density(name)
         qtbot.waitUntil(lambda n=name: window.training.density is not None and window.training.density.name == n,
                         timeout=30_000)
