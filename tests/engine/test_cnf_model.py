@@ -137,8 +137,8 @@ def test_a_framed_featured_checkpoint_round_trips_and_a_plain_one_keeps_its_old_
     np.testing.assert_array_equal(loaded.log_prob_user(x[:200]), model.log_prob(x[:200]))
     np.testing.assert_array_equal(loaded.sample_user(50, seed=3), model.sample(50, seed=3))
     # a checkpoint written before the features and the frame has none of their keys and loads as the plain field
-    plain = CNFTrainer(density, {"batch": 64, "heldout": 128, "width": 16, "fourier": 0, "sample_every": 0.0},
-                       "cpu", seed=0).best_model().to_checkpoint()
+    plain = CNFTrainer(density, {"batch": 64, "heldout": 128, "width": 16, "fourier": 0, "fourier_flat": 0,
+                                 "sample_every": 0.0}, "cpu", seed=0).best_model().to_checkpoint()
     assert not {"fourier", "fourier_scale", "time_features", "radial", "shift", "scale"} & set(plain["config"])
     field = load_model(plain, torch.device("cpu")).field
     assert (field.fourier, field.time_features, field.radial, field.framed) == (0, 0, 0, False)
