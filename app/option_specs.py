@@ -45,7 +45,8 @@ META: dict[str, Meta] = {
                     "backpropagating through the solver", {}),
         "kinetic": ("Kinetic energy", "Weight of the ∫‖f‖² dt regularizer (RNODE): straighter, easier paths",
                     {"minimum": 0.0, "maximum": 10.0, "decimals": 4}),
-        "frobenius": ("Jacobian norm", "Weight of the ∫‖∂f/∂z‖²_F dt regularizer (RNODE)",
+        "frobenius": ("Jacobian norm", "Weight of the ∫‖∂f/∂z‖²_F dt regularizer (RNODE); doubled for data with "
+                      "sharp edges or thin curves, whose field also gets Fourier features",
                       {"minimum": 0.0, "maximum": 10.0, "decimals": 4}),
         "schedule": ("LR schedule", "How the learning rate changes over the budget",
                      {"choices": ("cosine", "constant")}),
