@@ -38,9 +38,13 @@ def test_it_does_not_change_under_a_similarity() -> None:
     assert log_density_spread(moved) == pytest.approx(log_density_spread(x), abs=1e-6)
 
 
-def test_repeated_or_few_points_give_a_finite_value() -> None:
-    x = np.repeat(np.random.default_rng(3).normal(size=(200, 2)), 20, axis=0)  # every point twenty times
-    assert np.isfinite(log_density_spread(x))
+def test_repeated_points_count_once_and_few_points_give_a_finite_value() -> None:
+    # a file's 2,000 points drawn 20,000 times with replacement, as a data density draws them: read as
+    # the Gaussian they came from, not as a flat law of ties
+    x = np.random.default_rng(3).normal(size=(2_000, 2))
+    drawn = x[np.random.default_rng(4).integers(0, len(x), 20_000)]
+    assert log_density_spread(drawn) == pytest.approx(log_density_spread(x))
+    assert log_density_spread(drawn) > FLAT_TOL
     assert log_density_spread(np.zeros((3, 2))) == 1.0  # too few to say: read as a Gaussian's
     assert np.isfinite(log_density_spread(np.array([[0.0, 0.0], [np.nan, 1.0]] * 10)))
 
