@@ -35,17 +35,14 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from .densities import Box, Density, grid_points
 from .errors import InputError
-from .metrics import histogram_tv
-
-if TYPE_CHECKING:
-    from scipy.spatial import cKDTree
+from .metrics import histogram_tv, knn_radii
 
 __all__ = ["DEFAULT_GAMMAS", "SWEEP_FM", "SWEEP_SAMPLER", "SWEEP_STEPS", "Reference", "SweepPoint", "precision_recall",
            "coverage", "in_class_share", "tilted_grid", "tilted_tv", "reference", "score_sample", "sweep",
@@ -70,12 +67,6 @@ def in_class_share(x: np.ndarray, density: Density, label: int) -> float:
     return float(np.mean(density.classify(np.asarray(x, np.float32)) == int(label))) if len(x) else 0.0
 
 
-def _radii(tree: cKDTree, pts: np.ndarray, k: int) -> np.ndarray:
-    # the nearest neighbour of a point in its own set is itself: ask for k + 1
-    d, _ = tree.query(pts, k=k + 1)
-    return d[:, -1]
-
-
 def _covered(points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
     """For each point, whether some centre's ball (radius ``radii``) holds it.
 
@@ -97,11 +88,7 @@ def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = K_NEIGHBOURS) 
     fake, real = np.asarray(fake, np.float64), np.asarray(real, np.float64)
     if len(fake) <= k or len(real) <= k:
         raise InputError(f"precision and recall need more than k = {k} points in each set")
-    # imported here: scipy.spatial takes ~0.3 s to load, which a window's start need not wait for
-    from scipy.spatial import cKDTree
-
-    real_tree, fake_tree = cKDTree(real), cKDTree(fake)
-    real_r, fake_r = _radii(real_tree, real, k), _radii(fake_tree, fake, k)
+    real_r, fake_r = knn_radii(real, k), knn_radii(fake, k)
     precision = float(_covered(fake, real, real_r).mean())
     recall = float(_covered(real, fake, fake_r).mean())
     return precision, recall
@@ -114,7 +101,7 @@ def coverage(fake: np.ndarray, real: np.ndarray, k: int = K_COVERAGE) -> float:
         raise InputError(f"coverage needs a sample and more than k = {k} real points")
     from scipy.spatial import cKDTree
 
-    radii = _radii(cKDTree(real), real, k)
+    radii = knn_radii(real, k)
     nearest, _ = cKDTree(fake).query(real, k=1)
     return float(np.mean(nearest <= radii))
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from .densities import Box
 
-__all__ = ["histogram_tv", "class_shares", "angular_asymmetry", "log_density_spread"]
+__all__ = ["histogram_tv", "class_shares", "angular_asymmetry", "knn_radii", "log_density_spread"]
 
 
 def histogram_tv(a: np.ndarray, b: np.ndarray, box: Box, bins: int = 64) -> float:
@@ -56,6 +56,14 @@ def angular_asymmetry(x: np.ndarray, bins: int = 8, orders: int = 12) -> float:
     return worst
 
 
+def knn_radii(x: np.ndarray, k: int) -> np.ndarray:
+    """Each point's distance to its k-th nearest neighbour among the points (n, d) themselves (n > k)."""
+    from scipy.spatial import cKDTree  # imported here: scipy.spatial takes ~0.2-0.3 s to load
+
+    # the nearest neighbour of a point in its own set is itself: ask for k + 1
+    return cKDTree(x).query(x, k=k + 1)[0][:, -1]
+
+
 def log_density_spread(x: np.ndarray, k: int = 8) -> float:
     r"""How much the log-density varies over the data: an estimate of the varentropy Var[log p(X)].
 
@@ -69,12 +77,10 @@ def log_density_spread(x: np.ndarray, k: int = 8) -> float:
     A repeated point counts once: data read from a file are drawn from its points with replacement,
     and their repeats say nothing of the shape of the density.
     """
-    from scipy.spatial import cKDTree  # imported here: scipy.spatial takes ~0.2 s to load
-
     x = np.asarray(x, np.float64).reshape(-1, 2)
     x = np.unique(x[np.isfinite(x).all(1)], axis=0)
     if len(x) <= k:
         return 1.0
-    r = cKDTree(x).query(x, k=k + 1)[0][:, -1]
+    r = knn_radii(x, k)
     floor = 1e-9 * max(float(x.std()), 1e-300)
     return float(np.var(-2.0 * np.log(np.maximum(r, floor))))

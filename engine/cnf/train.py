@@ -172,8 +172,8 @@ class CNFTrainer(StepChecks):
         elif fourier != cfg.fourier:  # flat parts, sharp edges, thin curves: waves in the plane
             self._note = (f"Sharp edges or thin curves: the CNF also gets {fourier} Fourier features and twice the "
                           "Jacobian penalty")
-            self.cfg = cfg = replace(cfg, frobenius=cfg.frobenius * FLAT_FROBENIUS)
-        self.cfg = cfg = replace(cfg, radial=radial, fourier=fourier)
+        frobenius = cfg.frobenius * (FLAT_FROBENIUS if fourier != cfg.fourier else 1.0)
+        self.cfg = cfg = replace(cfg, radial=radial, fourier=fourier, frobenius=frobenius)
         # the frame is measured on its own sample: the batches' and the held-out draws stay as they were
         self.frame = data_frame(density.sample(_FRAME_POINTS, seed=seed + 15485863).x) if cfg.normalise else None
         self.field = build_field(cfg, seed, self.frame).to(self.device)
